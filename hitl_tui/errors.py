@@ -1,0 +1,31 @@
+"""Errors a user can cause, each carrying one clear sentence and an exit code."""
+
+from __future__ import annotations
+
+
+class HitlError(Exception):
+    """A problem the user can fix; the CLI prints `str(err)` and exits with `exit_code`."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(HitlError):
+    """config.toml is missing, malformed, or names something that does not exist."""
+
+
+class CheckpointDBError(HitlError):
+    """The checkpoint database is missing, unreadable, locked, or not a LangGraph DB."""
+
+
+class DecisionRefused(HitlError):
+    """A decision lost its compare-and-set: stale, payload changed, or decided first by someone else."""
+
+    exit_code = 3
+
+
+class GraphLoadError(HitlError):
+    """The graph named in config.toml could not be imported or built."""

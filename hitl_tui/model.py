@@ -1,0 +1,97 @@
+"""The one model of a paused thread that the reader produces and the UI and decisions consume.
+
+Every payload shape seen in the wild is normalised into these types by `payloads.normalise`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class DecisionKind(str, enum.Enum):
+    """What an operator can say about a pending action."""
+
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+    FEEDBACK = "feedback"  # free text that steers the agent ("respond" in Agent Inbox / middleware)
+    IGNORE = "ignore"
+
+
+class PayloadShape(str, enum.Enum):
+    """Which protocol an interrupt value speaks; decides how a decision becomes a resume value."""
+
+    HITL = "hitl"  # the project's own payload, see hitl_tui.agent
+    AGENT_INBOX = "agent_inbox"  # langgraph.prebuilt HumanInterrupt, resumed with a one-element list
+    MIDDLEWARE_BATCH = "middleware_batch"  # LangChain HumanInTheLoopMiddleware {"action_requests", "review_configs"}
+    MIDDLEWARE_PER_CALL = "middleware_per_call"  # {"type": "tool_approval", ...}, resumed by interrupt id
+    BREAKPOINT = "breakpoint"  # static interrupt_before/after; resumed with update_state + invoke(None)
+    RAW = "raw"  # any other JSON value; answered with free text or JSON
+
+
+class ThreadStatus(str, enum.Enum):
+    """Where a thread stands, as far as the checkpoint DB can tell."""
+
+    PAUSED = "paused"  # waiting for a human (dynamic interrupt or a known static breakpoint)
+    RUNNING_OR_STALLED = "running_or_stalled"  # next is non-empty but no human is being waited on
+    UNREADABLE = "unreadable"  # a row did not decode; `error` says why
+
+
+ALL_DECISIONS = frozenset(DecisionKind)
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One action an agent wants to take, as a person should see it."""
+
+    name: str
+    args: Any  # usually a dict; kept as decoded JSON-like data
+    description: str | None = None
+    allowed: frozenset[DecisionKind] = ALL_DECISIONS
+    args_schema: Any = None
+
+
+@dataclass(frozen=True)
+class PendingInterrupt:
+    """One thing a thread is waiting on a human for.
+
+    For a static breakpoint `interrupt_id` is None and `value` is the thread's state values.
+    """
+
+    interrupt_id: str | None
+    namespace: str  # "" at the root; "node:task_id|..." when raised inside a subgraph
+    node: str  # the node that raised it (or the breakpoint node)
+    value: Any  # the raw decoded interrupt value
+    shape: PayloadShape
+    actions: tuple[ActionRequest, ...]
+    payload_hash: str  # sha256 over canonical JSON of `value`: what the operator saw
+    reasoning: str | None = None
+    confidence: float | None = None
+    risk: str | None = None
+    initiator: str | None = None  # who started the run, when the payload or metadata says so
+    response_schema: Any = None
+
+    @property
+    def key(self) -> str:
+        """A stable identifier within its thread (breakpoints have no interrupt id)."""
+        return self.interrupt_id or f"breakpoint:{self.node}"
+
+
+@dataclass(frozen=True)
+class PendingThread:
+    """A thread at its latest root checkpoint, as read from the DB."""
+
+    thread_id: str
+    graph_id: str | None
+    checkpoint_id: str
+    step: int | None
+    paused_at: datetime | None  # the latest checkpoint's timestamp (UTC)
+    next_nodes: tuple[str, ...]
+    status: ThreadStatus
+    interrupts: tuple[PendingInterrupt, ...] = ()
+    messages: tuple[Any, ...] = ()  # the last few messages in state, decoded, for context
+    metadata: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # why the thread is UNREADABLE
