@@ -1,0 +1,83 @@
+"""Decode checkpoint and write blobs without importing or running anything named in the data.
+
+LangGraph's own serializer rebuilds objects by importing the module and class named in each msgpack extension.
+We never do that: a handful of well-known value types become plain Python values, everything else becomes a
+`{"__type__": "module.Name", ...fields}` dict that the UI can show and the decisions layer can hash.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ormsgpack
+
+EXT_CONSTRUCTOR_SINGLE_ARG = 0
+EXT_CONSTRUCTOR_POS_ARGS = 1
+EXT_CONSTRUCTOR_KW_ARGS = 2
+EXT_METHOD_SINGLE_ARG = 3
+EXT_PYDANTIC_V1 = 4
+EXT_PYDANTIC_V2 = 5
+EXT_NUMPY_ARRAY = 6
+EXT_DELTA_SNAPSHOT = 7
+
+TYPE_KEY = "__type__"
+_COLLECTIONS = {("builtins", "set"), ("builtins", "frozenset"), ("collections", "deque"), ("builtins", "tuple")}
+
+
+class DecodeError(ValueError):
+    """A blob that is not what LangGraph writes; the message says what was wrong in one sentence."""
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    inner = ormsgpack.unpackb(data, ext_hook=_ext_hook)
+    if code == EXT_DELTA_SNAPSHOT:
+        return inner
+    if code == EXT_NUMPY_ARRAY:
+        return {TYPE_KEY: "numpy.ndarray"}
+    if not isinstance(inner, list | tuple) or len(inner) < 3:
+        return {TYPE_KEY: f"ext{code}", "value": inner}
+    module, name, payload = inner[0], inner[1], inner[2]
+    qualname = f"{module}.{name}"
+    if (module, name) in _COLLECTIONS and isinstance(payload, list | tuple):
+        return list(payload)
+    if code in (EXT_CONSTRUCTOR_SINGLE_ARG, EXT_METHOD_SINGLE_ARG):
+        # uuid, decimal, datetime, ip addresses, secrets...: shown as their string form
+        return {TYPE_KEY: qualname, "value": payload}
+    if isinstance(payload, dict):
+        out = {TYPE_KEY: qualname}
+        out.update(payload)
+        return out
+    return {TYPE_KEY: qualname, "args": payload}
+
+
+def decode_typed(type_: str | None, blob: bytes | None) -> Any:
+    """Decode one `(type, blob)` pair as stored by SqliteSaver."""
+    if type_ is None or type_ == "null" or blob is None:
+        return None
+    if type_ == "msgpack":
+        try:
+            return ormsgpack.unpackb(blob, ext_hook=_ext_hook)
+        except (ormsgpack.MsgpackDecodeError, ValueError, TypeError) as err:
+            raise DecodeError(f"msgpack value does not decode ({err})") from None
+    if type_ == "json":
+        try:
+            return json.loads(blob)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise DecodeError(f"json value does not decode ({err})") from None
+    if type_ in ("bytes", "bytearray"):
+        return {TYPE_KEY: type_, "hex": bytes(blob[:256]).hex()}
+    if type_ == "pickle":
+        raise DecodeError("value is pickled; hitl-tui does not unpickle data from the DB")
+    raise DecodeError(f"unknown value encoding {type_!r}")
+
+
+def decode_metadata(blob: bytes | str | None) -> dict[str, Any]:
+    """Checkpoint metadata is JSON text stored as bytes."""
+    if blob is None:
+        return {}
+    try:
+        data = json.loads(blob)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DecodeError(f"checkpoint metadata is not JSON ({err})") from None
+    return data if isinstance(data, dict) else {}

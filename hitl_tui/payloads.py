@@ -1,0 +1,186 @@
+"""Normalise every interrupt payload shape into `PendingInterrupt` with its `ActionRequest`s.
+
+Recognition is structural and strict: a value is one of the known shapes only if it has that shape's required keys
+with the right types; anything else is RAW and is answered with free text or JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hitl_tui.agent import PAYLOAD_MARKER
+from hitl_tui.canonical import value_hash
+from hitl_tui.config import GraphConfig
+from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
+
+D = DecisionKind
+# LangChain middleware names "respond" what we call feedback.
+_MIDDLEWARE_DECISIONS = {"approve": D.APPROVE, "edit": D.EDIT, "reject": D.REJECT, "respond": D.FEEDBACK}
+_INBOX_FLAGS = {"allow_accept": D.APPROVE, "allow_edit": D.EDIT, "allow_respond": D.FEEDBACK, "allow_ignore": D.IGNORE}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _confidence(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0.0 <= value <= 1.0 else None
+
+
+def _extras(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Reasoning / confidence / risk when an agent put them next to its request."""
+    return {
+        "reasoning": _text(value.get("reasoning")),
+        "confidence": _confidence(value.get("confidence")),
+        "risk": _text(value.get("risk")),
+    }
+
+
+def _hitl(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+    if not isinstance(value.get("action"), str):
+        return None
+    allowed_raw = value.get("allowed") or [d.value for d in (D.APPROVE, D.EDIT, D.REJECT, D.FEEDBACK)]
+    allowed = frozenset(D(a) for a in allowed_raw if a in D._value2member_map_)
+    action = ActionRequest(
+        name=value["action"],
+        args=value.get("args", {}),
+        description=_text(value.get("description")),
+        allowed=allowed,
+    )
+    extras = _extras(value)
+    extras["initiator"] = _text(value.get("initiator"))
+    return (action,), extras
+
+
+def _middleware_batch(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+    requests, configs = value.get("action_requests"), value.get("review_configs")
+    if not isinstance(requests, list) or not isinstance(configs, list) or not requests:
+        return None
+    if not all(isinstance(r, Mapping) and isinstance(r.get("name"), str) for r in requests):
+        return None
+    by_name = {c.get("action_name"): c for c in configs if isinstance(c, Mapping)}
+    actions = []
+    for req in requests:
+        cfg = by_name.get(req["name"], {})
+        names = cfg.get("allowed_decisions", ["approve", "edit", "reject"])
+        allowed = frozenset(_MIDDLEWARE_DECISIONS[n] for n in names if n in _MIDDLEWARE_DECISIONS)
+        actions.append(
+            ActionRequest(
+                name=req["name"],
+                args=req.get("args", {}),
+                description=_text(req.get("description")),
+                allowed=allowed,
+                args_schema=cfg.get("args_schema"),
+            )
+        )
+    return tuple(actions), _extras(value)
+
+
+def _middleware_per_call(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+    if value.get("type") != "tool_approval" or not isinstance(value.get("name"), str):
+        return None
+    names = value.get("allowed_decisions", ["approve", "edit", "reject", "respond"])
+    allowed = frozenset(_MIDDLEWARE_DECISIONS[n] for n in names if n in _MIDDLEWARE_DECISIONS)
+    action = ActionRequest(
+        name=value["name"], args=value.get("args", {}), description=_text(value.get("description")), allowed=allowed
+    )
+    return (action,), _extras(value)
+
+
+def _agent_inbox(value: Any) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+    if isinstance(value, list) and len(value) == 1:  # older Agent Inbox graphs interrupt with a one-element list
+        value = value[0]
+    if not isinstance(value, Mapping):
+        return None
+    request, flags = value.get("action_request"), value.get("config")
+    if not isinstance(request, Mapping) or not isinstance(request.get("action"), str) or not isinstance(flags, Mapping):
+        return None
+    allowed = frozenset(kind for flag, kind in _INBOX_FLAGS.items() if flags.get(flag))
+    # Agent Inbox has no reject: a reason is sent as a "response", which is what our REJECT maps to.
+    if D.FEEDBACK in allowed:
+        allowed |= {D.REJECT}
+    action = ActionRequest(
+        name=request["action"],
+        args=request.get("args", {}),
+        description=_text(value.get("description")),
+        allowed=allowed,
+    )
+    return (action,), _extras(value)
+
+
+def detect_shape(value: Any) -> tuple[PayloadShape, tuple[ActionRequest, ...], dict[str, Any]]:
+    """Which shape a dynamic interrupt value speaks, with its actions and extras."""
+    if isinstance(value, Mapping):
+        for shape, parser in (
+            (PayloadShape.HITL, _hitl if PAYLOAD_MARKER in value else None),
+            (PayloadShape.MIDDLEWARE_BATCH, _middleware_batch),
+            (PayloadShape.MIDDLEWARE_PER_CALL, _middleware_per_call),
+            (PayloadShape.AGENT_INBOX, _agent_inbox),
+        ):
+            parsed = parser(value) if parser else None
+            if parsed:
+                return shape, parsed[0], parsed[1]
+    elif isinstance(value, list):
+        parsed = _agent_inbox(value)
+        if parsed:
+            return PayloadShape.AGENT_INBOX, parsed[0], parsed[1]
+    description = value if isinstance(value, str) else None
+    raw = ActionRequest(name="input", args=value, description=description, allowed=frozenset({D.FEEDBACK}))
+    extras = _extras(value) if isinstance(value, Mapping) else {}
+    return PayloadShape.RAW, (raw,), extras
+
+
+def normalise_interrupt(
+    value: Any, *, interrupt_id: str, namespace: str, node: str, response_schema: Any = None
+) -> PendingInterrupt:
+    """A dynamic `interrupt()` as the console and decisions layer see it."""
+    shape, actions, extras = detect_shape(value)
+    return PendingInterrupt(
+        interrupt_id=interrupt_id,
+        namespace=namespace,
+        node=node,
+        value=value,
+        shape=shape,
+        actions=actions,
+        payload_hash=value_hash(value),
+        response_schema=response_schema,
+        **extras,
+    )
+
+
+def breakpoint_view(state: Mapping[str, Any], graph: GraphConfig | None) -> dict[str, Any]:
+    """The part of a thread's state an operator reviews at a static breakpoint (messages shown separately)."""
+    skip = {graph.messages_field if graph else "messages"}
+    return {k: v for k, v in state.items() if k not in skip and not k.startswith(("branch:", "join:", "__"))}
+
+
+def normalise_breakpoint(node: str, when: str, state: Mapping[str, Any], graph: GraphConfig | None) -> PendingInterrupt:
+    """A static breakpoint (`interrupt_before`/`interrupt_after` on `node`), read from the thread's state."""
+    view = breakpoint_view(state, graph)
+    field = graph.action_field if graph else None
+    pending = view.get(field) if field else None
+    name, args, description = f"{when} {node}", view, None
+    if isinstance(pending, Mapping):
+        for key in ("action", "name", "tool"):
+            if isinstance(pending.get(key), str):
+                name = pending[key]
+                break
+        args = pending.get("args", {k: v for k, v in pending.items() if k not in ("action", "name", "tool")})
+        description = _text(pending.get("description"))
+    allowed = {D.APPROVE, D.REJECT, D.FEEDBACK}
+    if field or (graph and graph.edit_field):
+        allowed.add(D.EDIT)
+    extras = _extras(pending) if isinstance(pending, Mapping) else {}
+    return PendingInterrupt(
+        interrupt_id=None,
+        namespace="",
+        node=node,
+        value=view,
+        shape=PayloadShape.BREAKPOINT,
+        actions=(ActionRequest(name=name, args=args, description=description, allowed=frozenset(allowed)),),
+        payload_hash=value_hash(view),
+        **extras,
+    )

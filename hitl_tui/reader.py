@@ -1,0 +1,225 @@
+"""The list of threads waiting for a human, read straight from a LangGraph SQLite checkpoint DB.
+
+Cold: one SQL pass over the primary key (latest root checkpoint per thread, joined to the writes keyed to it).
+Warm: `PRAGMA data_version` says in microseconds whether anyone else committed; when they did, rowid watermarks on
+both tables name the threads that changed, and only those are read again.
+Reads never write, never import anything named in the data, and never block a writer (WAL readers don't).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hitl_tui.config import Config
+from hitl_tui.db import connect, explain_sqlite_error
+from hitl_tui.decode import DecodeError, decode_typed
+from hitl_tui.model import PendingThread
+from hitl_tui.pending import Breakpoints, CheckpointRow, WriteRow, build_thread, task_node
+
+_LATEST_ALL = "SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
+_LATEST_SOME = (
+    "SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints "
+    "WHERE checkpoint_ns = '' AND thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id"
+)
+_CHECKPOINTS = (
+    "SELECT c.thread_id, c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata "
+    "FROM ({latest}) AS l JOIN checkpoints AS c "
+    "ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.cid"
+)
+# Values are only needed for interrupts and errors; skipping the rest keeps the join cheap.
+_WRITES = (
+    "SELECT w.thread_id, w.task_id, w.task_path, w.idx, w.channel, w.type, "
+    "CASE WHEN w.channel IN ('__interrupt__', '__error__') THEN w.value END "
+    "FROM ({latest}) AS l JOIN writes AS w "
+    "ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.cid"
+)
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Every thread that has not finished (paused, running or stalled, unreadable), and which ones just changed."""
+
+    threads: tuple[PendingThread, ...]
+    changed: frozenset[str]
+    full: bool
+
+
+def breakpoints_from_config(config: Config) -> dict[str, Breakpoints]:
+    """Static breakpoint nodes per graph id, as configured."""
+    return {
+        name: Breakpoints(frozenset(g.interrupt_before), frozenset(g.interrupt_after))
+        for name, g in config.graphs.items()
+        if g.interrupt_before or g.interrupt_after
+    }
+
+
+class CheckpointReader:
+    """Reads paused threads; use from one thread at a time (the console's worker)."""
+
+    def __init__(
+        self, path: Path, config: Config | None = None, *, breakpoints: Mapping[str, Breakpoints] | None = None
+    ) -> None:
+        self.path = path
+        self.config = config or Config()
+        self.breakpoints = dict(breakpoints) if breakpoints is not None else breakpoints_from_config(self.config)
+        self._conn = connect(path, readonly=True)
+        self._threads: dict[str, PendingThread] = {}
+        self._data_version: int | None = None
+        self._marks = (0, 0)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- public reads -------------------------------------------------------------------------------------------
+
+    def read_all(self) -> ReadResult:
+        """Classify every thread in the DB (the cold path)."""
+        with self._snapshot():
+            self._data_version = self._version()
+            self._marks = self._watermarks()
+            threads = self._read(None)
+        before = self._threads
+        self._threads = {t.thread_id: t for t in threads}
+        changed = {tid for tid, t in self._threads.items() if before.get(tid) != t} | (set(before) - set(self._threads))
+        return ReadResult(self._sorted(), frozenset(changed), full=True)
+
+    def poll(self) -> ReadResult | None:
+        """Re-check cheaply; None when nobody committed since the last read."""
+        try:
+            version = self._version()
+            if version == self._data_version:
+                return None
+            with self._snapshot():
+                self._data_version = self._version()
+                marks = self._watermarks()
+                changed = self._changed_since(self._marks)
+                if not changed and marks == self._marks:
+                    # No new rows: a delete (or a write to tables of ours). Drop listed threads that are gone.
+                    changed = set(self._threads)
+                self._marks = marks
+                fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.path, err) from None
+        really_changed = set()
+        for tid in changed:
+            new = fresh.get(tid)
+            if new is None:
+                if self._threads.pop(tid, None) is not None:
+                    really_changed.add(tid)
+            elif self._threads.get(tid) != new:
+                self._threads[tid] = new
+                really_changed.add(tid)
+        if not really_changed:
+            return None
+        return ReadResult(self._sorted(), frozenset(really_changed), full=False)
+
+    def thread(self, thread_id: str) -> PendingThread | None:
+        """A fresh read of one thread (None when it finished or does not exist)."""
+        with self._snapshot():
+            found = self._read({thread_id})
+        return found[0] if found else None
+
+    @property
+    def threads(self) -> tuple[PendingThread, ...]:
+        return self._sorted()
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _sorted(self) -> tuple[PendingThread, ...]:
+        return tuple(sorted(self._threads.values(), key=lambda t: (t.checkpoint_id, t.thread_id)))
+
+    def _version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _watermarks(self) -> tuple[int, int]:
+        c = self._conn.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
+        w = self._conn.execute("SELECT MAX(rowid) FROM writes").fetchone()[0] or 0
+        return int(c), int(w)
+
+    def _changed_since(self, marks: tuple[int, int]) -> set[str]:
+        # No DISTINCT: with it the planner scans an index instead of seeking by rowid.
+        changed = {r[0] for r in self._conn.execute("SELECT thread_id FROM checkpoints WHERE rowid > ?", (marks[0],))}
+        changed.update(r[0] for r in self._conn.execute("SELECT thread_id FROM writes WHERE rowid > ?", (marks[1],)))
+        return changed
+
+    def _snapshot(self) -> _ReadTransaction:
+        return _ReadTransaction(self._conn, self.path)
+
+    def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
+        params: tuple[str, ...] = ()
+        if thread_ids is None:
+            latest = _LATEST_ALL
+        else:
+            latest, params = _LATEST_SOME, (json.dumps(sorted(thread_ids)),)
+        rows: dict[str, CheckpointRow] = {}
+        for tid, cid, parent, typ, blob, meta in self._conn.execute(_CHECKPOINTS.format(latest=latest), params):
+            rows[tid] = CheckpointRow(tid, cid, parent, typ, blob, meta)
+        for tid, task_id, path, idx, channel, typ, value in self._conn.execute(_WRITES.format(latest=latest), params):
+            rows[tid].writes.append(WriteRow(task_id, path, idx, channel, typ, value))
+        out = []
+        for row in rows.values():
+            thread = build_thread(
+                row, self.config.graphs, self.breakpoints, ran_last_step=self._ran_last_step,
+                locate=_SubgraphLookup(self._conn, row.thread_id),
+            )
+            if thread is not None:
+                out.append(thread)
+        return out
+
+    def _ran_last_step(self, row: CheckpointRow) -> list[str]:
+        """Nodes whose tasks ran in the step that produced this checkpoint (their writes sit on its parent)."""
+        if not row.parent_checkpoint_id:
+            return []
+        cur = self._conn.execute(
+            "SELECT DISTINCT task_path FROM writes WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
+            (row.thread_id, row.parent_checkpoint_id),
+        )
+        return [task_node(r[0]) for r in cur]
+
+
+class _SubgraphLookup:
+    """Finds where inside a subgraph an interrupt copied to the root was really raised."""
+
+    def __init__(self, conn: sqlite3.Connection, thread_id: str) -> None:
+        self._conn, self._thread_id = conn, thread_id
+
+    def __call__(self, parent_ns: str, interrupt_id: str) -> tuple[str, str] | None:
+        cur = self._conn.execute(
+            "SELECT checkpoint_ns, task_path, type, value FROM writes WHERE thread_id = ? AND checkpoint_ns >= ? "
+            "AND checkpoint_ns < ? AND channel = '__interrupt__' ORDER BY length(checkpoint_ns) DESC",
+            (self._thread_id, parent_ns, parent_ns + "\U0010ffff"),
+        )
+        for ns, path, typ, value in cur:
+            try:
+                items = decode_typed(typ, value)
+            except DecodeError:
+                continue
+            for item in items if isinstance(items, list) else [items]:
+                if isinstance(item, dict) and item.get("id") == interrupt_id:
+                    return ns, task_node(path)
+        return None
+
+
+class _ReadTransaction:
+    """One consistent snapshot for a whole read (WAL readers never block writers)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn, self._path = conn, path
+
+    def __enter__(self) -> None:
+        try:
+            self._conn.execute("BEGIN")
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self._path, err) from None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error:
+            pass
+        if isinstance(exc, sqlite3.Error):
+            raise explain_sqlite_error(self._path, exc) from None
