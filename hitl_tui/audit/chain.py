@@ -1,0 +1,91 @@
+"""The hash chain: canonical JSON, record hashes, and the fields every record carries.
+
+A record's `hash` is sha256 over the canonical JSON of the record without "hash"; `prev_hash` is the hash
+of the record before it (GENESIS_HASH for the first). Lines are written in canonical form too, so verify
+can insist the bytes on disk are exactly what was hashed: a change JSON would parse the same way (say
+`\\u001b` -> `\\u001B`) still counts as tampering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+# Event types. CONTINUED is written by the log itself as the first record of a file that carries the chain
+# on from a rotated (renamed away or emptied) file; see log.py.
+EVENT_DECISION = "decision"
+EVENT_REFUSED = "refused"
+EVENT_OUTCOME = "outcome"
+EVENT_AUTO_DECISION = "auto_decision"
+EVENT_TIMEOUT = "timeout"
+EVENT_CONTINUED = "log_continued"
+
+# Outcomes of a resume, for EVENT_OUTCOME records.
+OUTCOME_PAUSED_AGAIN = "paused_again"
+OUTCOME_FINISHED = "finished"
+OUTCOME_FAILED = "failed"
+OUTCOME_IN_DOUBT = "in_doubt"
+
+# Every record has all of these keys (null when not applicable) so readers never need .get() guesswork.
+STANDARD_FIELDS: tuple[str, ...] = (
+    "seq",
+    "ts",
+    "event",
+    "event_id",
+    "actor",
+    "host",
+    "thread_id",
+    "checkpoint_id",
+    "interrupt_id",
+    "action",
+    "payload_hash",
+    "decision",
+    "text",
+    "args_hash",
+    "outcome",
+    "error",
+    "decision_id",
+    "prev_hash",
+    "hash",
+)
+# Set by the log when appending; callers may not supply them.
+RESERVED_FIELDS = frozenset({"seq", "ts", "prev_hash", "hash", "event_id"})
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one byte form of a JSON value that is hashed (sorted keys, no spaces, UTF-8, no NaN)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lower-case hex sha256 of data."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_json(value: Any) -> str:
+    """sha256 of a value's canonical JSON; use it for `args_hash` of edited arguments."""
+    return sha256_hex(canonical_json(value))
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """The hash a record must carry: over its canonical JSON without the "hash" key."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hash_json(body)
+
+
+def seal(record: dict[str, Any], prev_hash: str) -> dict[str, Any]:
+    """Return a copy of record chained onto prev_hash, with its own hash set."""
+    sealed = dict(record)
+    sealed.pop("hash", None)
+    sealed["prev_hash"] = prev_hash
+    sealed["hash"] = record_hash(sealed)
+    return sealed
+
+
+def encode_line(record: dict[str, Any]) -> bytes:
+    """The exact bytes of a record's line in the file, newline included."""
+    return canonical_json(record) + b"\n"

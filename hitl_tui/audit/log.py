@@ -1,0 +1,418 @@
+"""Appending to the audit log: a locked read-last-record + append + fsync per event, idempotent per event id.
+
+Several consoles and workers append at once, so every append holds an exclusive flock on `<log>.lock` (a
+sidecar, so the lock still means the same thing after the log is renamed away by rotation), opens the log
+path afresh (to follow rotation), reads only its last line (seeking from the end), writes one line, fsyncs,
+then moves the anchor. A decision committed to the DB may be logged by whoever reconciles after a crash,
+so `append(..., event_id=...)` writes nothing when that event id is already in the file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hitl_tui.audit.anchor import Anchor, anchor_path_for, read_anchor, write_anchor
+from hitl_tui.audit.chain import (
+    EVENT_CONTINUED,
+    GENESIS_HASH,
+    RESERVED_FIELDS,
+    STANDARD_FIELDS,
+    canonical_json,
+    encode_line,
+    record_hash,
+    seal,
+)
+from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogUnwritable
+from hitl_tui.identity import Operator, current_operator
+
+Clock = Callable[[], datetime]
+_SCAN_CHUNK = 1 << 20
+_TAIL_CHUNK = 8192
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO-8601 in UTC with a Z suffix and microseconds: 2025-01-02T03:04:05.123456Z."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _EventIndex:
+    """Event ids seen in one log file (by device+inode), up to `offset`; grows with each scan."""
+
+    key: tuple[int, int]
+    offset: int = 0
+    ids: dict[str, int] = field(default_factory=dict)  # event_id -> offset of its line
+    last_line: bytes = b""  # the line that ends at `offset`, to notice the file was rewritten under us
+
+
+class AuditLog:
+    """An append-only, hash-chained JSON-lines audit log shared by many processes."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Clock | None = None,
+        operator: Operator | None = None,
+        durable: bool = True,
+    ) -> None:
+        """`operator` is the actor of records the log writes itself; `durable=False` skips fsync."""
+        self.path = Path(path)
+        self.lock_path = Path(str(self.path) + ".lock")
+        self.anchor_path = anchor_path_for(self.path)
+        self._clock = clock or _utc_now
+        self._operator = operator
+        self._durable = durable
+        self._mutex = threading.Lock()  # flock does not exclude threads sharing this object's state
+        self._index: _EventIndex | None = None
+        self._host = socket.gethostname()
+
+    # -- public API -------------------------------------------------------------------------------------
+
+    def append(self, fields: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        """Write one record and return it; if event_id is already logged, return that record instead."""
+        body = self._prepare(fields)
+        with self._mutex, self._locked():
+            fd = self._open_log()
+            try:
+                st = os.fstat(fd)
+                if event_id is not None:
+                    existing = self._find_locked(fd, st, event_id)
+                    if existing is not None:
+                        return existing
+                else:
+                    event_id = uuid.uuid4().hex
+                return self._append_locked(fd, st, body, event_id)
+            finally:
+                os.close(fd)
+
+    def find(self, event_id: str) -> dict[str, Any] | None:
+        """The record with this event id in the current log file, or None."""
+        if not self.path.exists():
+            return None
+        with self._mutex, self._locked():
+            fd = self._open_log()
+            try:
+                return self._find_locked(fd, os.fstat(fd), event_id)
+            finally:
+                os.close(fd)
+
+    # -- locking and files ------------------------------------------------------------------------------
+
+    def _ensure_parent(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AuditLogUnwritable(
+                f"Cannot create the audit log's folder {self.path.parent}: {exc.strerror}."
+            ) from exc
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._ensure_parent()
+        try:
+            lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise AuditLogUnwritable(
+                f"Cannot open the audit log's lock file {self.lock_path}: {exc.strerror}."
+            ) from exc
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock_fd)  # closing the descriptor releases the flock
+
+    def _open_log(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise AuditLogUnwritable(f"Cannot open the audit log {self.path}: {exc.strerror}.") from exc
+
+    # -- building records -------------------------------------------------------------------------------
+
+    def _prepare(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        reserved = RESERVED_FIELDS.intersection(fields)
+        if reserved:
+            raise ValueError(f"audit fields {sorted(reserved)} are set by the log, not by the caller")
+        event = fields.get("event")
+        if not isinstance(event, str) or not event:
+            raise ValueError("an audit record needs an 'event' name")
+        body: dict[str, Any] = {name: None for name in STANDARD_FIELDS if name not in RESERVED_FIELDS}
+        body.update(fields)
+        actor = body.get("actor")
+        if isinstance(actor, Operator):
+            body["actor"] = actor.as_record()
+        if body.get("host") is None:
+            actor_host = body["actor"].get("host") if isinstance(body.get("actor"), dict) else None
+            body["host"] = actor_host or self._host
+        try:
+            canonical_json(body)
+        except UnicodeEncodeError:
+            # Lone surrogates (from undecodable agent text) can't be UTF-8: store U+FFFD instead.
+            body = _scrub(body)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"audit record fields must be plain JSON values: {exc}") from exc
+        return body
+
+    def _chain_point(
+        self, fd: int, st: os.stat_result
+    ) -> tuple[int, str, dict[str, Any] | None]:
+        """(last seq, last hash, continuation header or None) for the file open on fd."""
+        anchor = read_anchor(self.anchor_path)
+        line = _read_last_line(fd, st.st_size, self.path)
+        if line is None:
+            if anchor is None:
+                return 0, GENESIS_HASH, None
+            # An empty or new file while the anchor remembers records: the log was rotated (renamed away
+            # or emptied by copytruncate). Carry the chain on and say so in the log itself.
+            how = "emptied in place" if anchor.inode == st.st_ino else "renamed away or removed"
+            header = {
+                "event": EVENT_CONTINUED,
+                "text": f"the previous log file was {how} after seq {anchor.seq}; the chain continues here",
+                "continues_seq": anchor.seq,
+                "continues_hash": anchor.hash,
+                "actor": (self._operator or current_operator()).as_record(),
+            }
+            return anchor.seq, anchor.hash, header
+        last = _parse_last(line, self.path)
+        if anchor is not None:
+            if last["seq"] < anchor.seq:
+                raise AuditLogCorrupt(
+                    f"The audit log {self.path} ends at seq {last['seq']} but its anchor says "
+                    f"{anchor.seq}: records were removed; run `hitl-tui audit verify`."
+                )
+            if last["seq"] == anchor.seq and last["hash"] != anchor.hash:
+                raise AuditLogCorrupt(
+                    f"The last record of the audit log {self.path} differs from its anchor: "
+                    "it was altered; run `hitl-tui audit verify`."
+                )
+        return last["seq"], last["hash"], None
+
+    def _append_locked(
+        self, fd: int, st: os.stat_result, body: dict[str, Any], event_id: str
+    ) -> dict[str, Any]:
+        seq, prev_hash, header = self._chain_point(fd, st)
+        pending: list[dict[str, Any]] = []
+        if header is not None:
+            full = self._prepare(header)
+            full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=uuid.uuid4().hex)
+            sealed = seal(full, prev_hash)
+            pending.append(sealed)
+            seq, prev_hash = sealed["seq"], sealed["hash"]
+        full = dict(body)
+        full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=event_id)
+        record = seal(full, prev_hash)
+        pending.append(record)
+        lines = [encode_line(r) for r in pending]
+        self._write(fd, st.st_size, b"".join(lines))
+        if st.st_size == 0 and self._durable:
+            _fsync_dir(self.path.parent)  # a new file's directory entry must survive a crash too
+        self._note_written(st, lines, pending)
+        write_anchor(
+            self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=self._durable
+        )
+        return record
+
+    def _write(self, fd: int, size_before: int, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self._durable:
+                os.fsync(fd)
+        except OSError as exc:
+            # Don't leave half a line behind (disk full): it would block every later append.
+            with suppress(OSError):
+                os.ftruncate(fd, size_before)
+            raise AuditLogUnwritable(f"Cannot write to the audit log {self.path}: {exc.strerror}.") from exc
+
+    # -- the event-id index -----------------------------------------------------------------------------
+
+    def _index_for(self, fd: int, st: os.stat_result) -> _EventIndex:
+        key = (st.st_dev, st.st_ino)
+        idx = self._index
+        if idx is None or idx.key != key or st.st_size < idx.offset or not _still_there(fd, idx):
+            idx = _EventIndex(key=key)
+            self._index = idx
+        return idx
+
+    def _find_locked(self, fd: int, st: os.stat_result, event_id: str) -> dict[str, Any] | None:
+        idx = self._index_for(fd, st)
+        _scan(fd, idx, st.st_size)
+        offset = idx.ids.get(event_id)
+        if offset is None:
+            return None
+        line = _read_line_at(fd, offset)
+        record = _loads_or_none(line)
+        if record is None or record.get("event_id") != event_id:
+            # The file changed under the index in a way size and inode did not reveal: start over.
+            self._index = None
+            idx = self._index_for(fd, st)
+            _scan(fd, idx, st.st_size)
+            offset = idx.ids.get(event_id)
+            record = None if offset is None else _loads_or_none(_read_line_at(fd, offset))
+        return record
+
+    def _note_written(self, st: os.stat_result, lines: list[bytes], records: list[dict[str, Any]]) -> None:
+        idx = self._index
+        if idx is None or idx.key != (st.st_dev, st.st_ino) or idx.offset != st.st_size:
+            return  # the index is behind anyway; the next scan will pick these lines up
+        offset = st.st_size
+        for line, record in zip(lines, records, strict=True):
+            idx.ids.setdefault(record["event_id"], offset)
+            offset += len(line)
+        idx.offset = offset
+        idx.last_line = lines[-1]
+
+
+def iter_records(path: Path | str) -> Iterator[dict[str, Any]]:
+    """Every complete, parseable record in a log file, in order (no verification; see verify())."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.endswith(b"\n"):
+                record = _loads_or_none(line)
+                if record is not None:
+                    yield record
+
+
+# -- helpers on raw file descriptors --------------------------------------------------------------------
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def _read_last_line(fd: int, size: int, path: Path) -> bytes | None:
+    """The last complete line (without its newline), reading backwards from the end; None if empty."""
+    if size == 0:
+        return None
+    if os.pread(fd, 1, size - 1) != b"\n":
+        raise AuditLogCorrupt(
+            f"The audit log {path} ends in a partial line (a write was cut short or the file was "
+            "truncated); run `hitl-tui audit verify` and repair it before logging more."
+        )
+    end = size - 1
+    parts: list[bytes] = []
+    while end > 0:
+        start = max(0, end - _TAIL_CHUNK)
+        chunk = os.pread(fd, end - start, start)
+        nl = chunk.rfind(b"\n")
+        if nl >= 0:
+            parts.append(chunk[nl + 1 :])
+            break
+        parts.append(chunk)
+        end = start
+    return b"".join(reversed(parts))
+
+
+def _parse_last(line: bytes, path: Path) -> dict[str, Any]:
+    record = _loads_or_none(line)
+    if (
+        record is None
+        or not isinstance(record.get("seq"), int)
+        or not isinstance(record.get("hash"), str)
+        or record_hash(record) != record["hash"]
+    ):
+        raise AuditLogCorrupt(
+            f"The last line of the audit log {path} is damaged (not a valid sealed record); "
+            "run `hitl-tui audit verify`."
+        )
+    return record
+
+
+def _loads_or_none(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _read_line_at(fd: int, offset: int) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        chunk = os.pread(fd, _TAIL_CHUNK, offset)
+        if not chunk:
+            break
+        nl = chunk.find(b"\n")
+        if nl >= 0:
+            parts.append(chunk[:nl])
+            break
+        parts.append(chunk)
+        offset += len(chunk)
+    return b"".join(parts)
+
+
+def _still_there(fd: int, idx: _EventIndex) -> bool:
+    """Whether the line the index ended on is still where it was (the file was not rewritten)."""
+    if not idx.last_line:
+        return idx.offset == 0
+    start = idx.offset - len(idx.last_line)
+    return os.pread(fd, len(idx.last_line), start) == idx.last_line
+
+
+def _scan(fd: int, idx: _EventIndex, size: int) -> None:
+    """Index the complete lines between idx.offset and size."""
+    pos = idx.offset
+    carry = b""
+    carry_start = pos
+    last_line = idx.last_line
+    while pos < size:
+        chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+        if not chunk:
+            break
+        pos += len(chunk)
+        data = carry + chunk
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            line = data[start : nl + 1]
+            record = _loads_or_none(line)
+            event_id = record.get("event_id") if record else None
+            if isinstance(event_id, str):
+                idx.ids.setdefault(event_id, carry_start + start)
+            last_line = line
+            start = nl + 1
+        carry_start += start
+        carry = data[start:]
+    idx.offset = carry_start
+    idx.last_line = last_line

@@ -1,0 +1,220 @@
+"""Checking an audit log: every line sealed, chained, numbered in order, and matching its anchor.
+
+The first problem found is reported as one sentence naming the line, e.g. "line 7: hash does not match
+its content". Lines must also be byte-for-byte in the canonical form they were written in, so an edit
+that parses to the same JSON (a changed escape, a duplicated key) is caught too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from hitl_tui.audit.anchor import Anchor, anchor_path_for, read_anchor
+from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, encode_line, record_hash
+from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogMissing
+
+EXIT_OK = 0
+EXIT_TAMPERED = 1
+EXIT_MISSING = 2
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What verify() found. `records` counts the records that checked out before the first problem."""
+
+    path: str
+    ok: bool
+    records: int
+    first_bad_line: int | None = None
+    reason: str | None = None
+    first_seq: int | None = None
+    last_seq: int | None = None
+    last_hash: str | None = None
+    anchor_seq: int | None = None
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for `audit verify --json`."""
+        data = asdict(self)
+        data["notes"] = list(self.notes)
+        return data
+
+
+class _Bad(Exception):
+    def __init__(self, line: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def _valid_hash(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64
+
+
+def verify(path: Path | str) -> VerifyReport:
+    """Check the log at path; raises AuditLogMissing when it is missing or unreadable."""
+    path = Path(path)
+    anchor_file = anchor_path_for(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below; the loop body is long
+    except FileNotFoundError as exc:
+        hint = ""
+        if anchor_file.exists():
+            hint = " (its anchor is still there, so it was rotated or deleted)"
+        raise AuditLogMissing(f"The audit log {path} does not exist{hint}.") from exc
+    except OSError as exc:
+        raise AuditLogMissing(f"The audit log {path} cannot be read: {exc.strerror}.") from exc
+
+    state = _Walk()
+    try:
+        with fh:
+            anchor = read_anchor(anchor_file)
+            state.anchor = anchor
+            for lineno, line in enumerate(fh, start=1):
+                state.check_line(lineno, line)
+        state.check_anchor()
+    except AuditLogCorrupt as exc:  # a damaged anchor file
+        return state.report(path, _Bad(None, exc.message))
+    except _Bad as bad:
+        return state.report(path, bad)
+    except OSError as exc:
+        raise AuditLogMissing(f"The audit log {path} cannot be read: {exc.strerror}.") from exc
+    return state.report(path, None)
+
+
+class _Walk:
+    """The running state of one pass over the file."""
+
+    def __init__(self) -> None:
+        self.anchor: Anchor | None = None
+        self.count = 0
+        self.lines = 0
+        self.first_seq: int | None = None
+        self.last_seq: int | None = None
+        self.last_hash: str | None = None
+        self.anchor_line: int | None = None
+        self.event_ids: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    def check_line(self, lineno: int, line: bytes) -> None:
+        self.lines = lineno
+        if not line.endswith(b"\n"):
+            raise _Bad(lineno, f"line {lineno}: file ends in a partial line (cut short or truncated)")
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise _Bad(lineno, f"line {lineno}: is not a valid UTF-8 JSON record") from None
+        if not isinstance(record, dict):
+            raise _Bad(lineno, f"line {lineno}: is not a JSON object")
+        seq, prev_hash, digest = record.get("seq"), record.get("prev_hash"), record.get("hash")
+        if type(seq) is not int or not _valid_hash(prev_hash) or not _valid_hash(digest):
+            raise _Bad(lineno, f"line {lineno}: lacks a valid seq, prev_hash or hash")
+        if record_hash(record) != digest:
+            raise _Bad(lineno, f"line {lineno}: hash does not match its content")
+        if encode_line(record) != line:
+            raise _Bad(lineno, f"line {lineno}: is not byte for byte the form it was written in (edited)")
+        if lineno == 1:
+            self._check_start(record)
+        else:
+            assert self.last_seq is not None
+            expected = self.last_seq + 1
+            if seq != expected:
+                raise _Bad(lineno, f"line {lineno}: sequence number {seq} where {expected} was expected")
+            if prev_hash != self.last_hash:
+                raise _Bad(lineno, f"line {lineno}: prev_hash does not match line {lineno - 1}")
+        event_id = record.get("event_id")
+        if isinstance(event_id, str):
+            earlier = self.event_ids.setdefault(event_id, lineno)
+            if earlier != lineno:
+                raise _Bad(lineno, f"line {lineno}: event id {event_id!r} was already used on line {earlier}")
+        if self.anchor is not None and seq == self.anchor.seq:
+            self.anchor_line = lineno
+            if digest != self.anchor.hash:
+                raise _Bad(lineno, f"line {lineno}: hash differs from the anchor's for seq {seq}")
+        if self.first_seq is None:
+            self.first_seq = seq
+        self.last_seq, self.last_hash = seq, digest
+        self.count += 1
+
+    def _check_start(self, record: dict[str, Any]) -> None:
+        seq, prev_hash = record["seq"], record["prev_hash"]
+        if seq == 1 and prev_hash == GENESIS_HASH:
+            return
+        continues_seq = record.get("continues_seq")
+        if (
+            record.get("event") == EVENT_CONTINUED
+            and type(continues_seq) is int
+            and seq == continues_seq + 1
+            and prev_hash == record.get("continues_hash")
+        ):
+            self.notes.append(
+                f"line 1: continues a chain that ended at seq {continues_seq} in an earlier (rotated) file"
+            )
+            return
+        raise _Bad(1, f"line 1: the chain does not start here (seq {seq}); earlier records were removed")
+
+    def check_anchor(self) -> None:
+        anchor = self.anchor
+        if anchor is None:
+            return
+        if self.last_seq is None:
+            raise _Bad(1, f"the log is empty but its anchor says seq {anchor.seq}")
+        if self.last_seq < anchor.seq:
+            reason = f"the log ends at seq {self.last_seq} but its anchor says {anchor.seq}"
+            raise _Bad(self.lines + 1, reason)
+        behind = self.last_seq - anchor.seq
+        if behind == 1:
+            self.notes.append(
+                f"the anchor lags the last record by one (seq {anchor.seq}); a writer stopped between "
+                "appending and updating it, or the last record was added by hand"
+            )
+        elif behind > 1:
+            bad_line = (self.anchor_line or 0) + 2
+            raise _Bad(
+                bad_line,
+                f"the log runs {behind} records past the seq {anchor.seq} its anchor recorded; "
+                "a crash can explain only one",
+            )
+
+    def report(self, path: Path, bad: _Bad | None) -> VerifyReport:
+        return VerifyReport(
+            path=str(path),
+            ok=bad is None,
+            records=self.count,
+            first_bad_line=bad.line if bad else None,
+            reason=bad.reason if bad else None,
+            first_seq=self.first_seq,
+            last_seq=self.last_seq,
+            last_hash=self.last_hash,
+            anchor_seq=self.anchor.seq if self.anchor else None,
+            notes=tuple(self.notes),
+        )
+
+
+def verify_command(path: Path, as_json: bool, out: TextIO) -> int:
+    """`hitl-tui audit verify [PATH]`: print the verdict; 0 intact, 1 tampered, 2 missing or unreadable."""
+    try:
+        report = verify(path)
+    except AuditLogMissing as exc:
+        if as_json:
+            failure = {"path": str(path), "ok": False, "error": exc.message, "exit_code": EXIT_MISSING}
+            out.write(json.dumps(failure) + "\n")
+        else:
+            out.write(exc.message + "\n")
+        return EXIT_MISSING
+    code = EXIT_OK if report.ok else EXIT_TAMPERED
+    if as_json:
+        out.write(json.dumps({**report.as_dict(), "exit_code": code}) + "\n")
+        return code
+    if report.ok:
+        tail = f", last seq {report.last_seq} (hash {report.last_hash[:12]})" if report.last_hash else ""
+        out.write(f"OK: {path}: {report.records} records, chain intact{tail}.\n")
+        for note in report.notes:
+            out.write(f"note: {note}.\n")
+    else:
+        out.write(f"TAMPERED: {path}: {report.reason}.\n")
+        out.write(f"{report.records} records before that point checked out.\n")
+    return code
