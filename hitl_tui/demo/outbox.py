@@ -2,9 +2,9 @@
 
 "Sending" an email, "transferring" money or "deleting" a file appends
 `{"ts", "effect", "thread_id", "decision_id", "args", "call_id", "pid"}` to the outbox, so tests and
-people can count exactly what ran and how often. Lines are NOT deduplicated on purpose: a double execution must show up
-as two lines. Writers take an exclusive `flock` and `fsync` before releasing it, so racing processes never
-interleave or lose a line.
+people can count exactly what ran and how often. Lines are NOT deduplicated on purpose: a double execution
+must show up as two lines. Writers take an exclusive `flock` and `fsync` before releasing it, so racing
+processes never interleave or lose a line.
 
 Where the outbox is, first match wins:
 1. `config["configurable"]["hitl_outbox"]` of the run,

@@ -191,7 +191,8 @@ class Assessment:
 ASSESS_PROMPT = (
     "You answer customer requests for a support team. Reply with a JSON object with exactly these keys: "
     '"response" (the reply to send, a string), "confidence" (a number from 0 to 1: how sure you are '
-    'the reply is correct and safe to send without a human check) and "reasoning" (a short string explaining why).'
+    'the reply is correct and safe to send without a human check) and "reasoning" (a short string '
+    "explaining why)."
 )
 
 
@@ -303,7 +304,8 @@ class ActionPlan:
 _TOOL_LIST = "; ".join(f"{name}: {what}" for name, what in offline.TOOLS.items())
 ACTION_PROMPT = (
     f"You plan one tool call that fulfils the request. Tools: {_TOOL_LIST}. "
-    'Reply with a JSON object with keys "action" (a tool name), "args" (an object) and "reasoning" (a string).'
+    'Reply with a JSON object with keys "action" (a tool name), "args" (an object) '
+    'and "reasoning" (a string).'
 )
 TOOL_CALLS_PROMPT = (
     f"You plan the tool calls that fulfil the request. Tools: {_TOOL_LIST}. Reply with a JSON object "
