@@ -62,6 +62,16 @@ class _EventIndex:
     last_line: bytes = b""  # the line that ends at `offset`, to notice the file was rewritten under us
 
 
+@dataclass(frozen=True)
+class _ChainEnd:
+    """The last seq and hash to chain onto, the inode holding them, and a rotation marker to write first."""
+
+    seq: int
+    hash: str
+    inode: int | None
+    header: dict[str, Any] | None = None
+
+
 class AuditLog:
     """An append-only, hash-chained JSON-lines audit log shared by many processes."""
 
@@ -171,47 +181,45 @@ class AuditLog:
             raise ValueError(f"audit record fields must be plain JSON values: {exc}") from exc
         return body
 
-    def _chain_point(
-        self, fd: int, st: os.stat_result
-    ) -> tuple[int, str, dict[str, Any] | None]:
-        """(last seq, last hash, continuation header or None) for the file open on fd."""
+    def _chain_end(self, fd: int, st: os.stat_result) -> _ChainEnd:
+        """Where the open file ends, checked against the anchor, plus a rotation marker if one is due."""
         anchor = read_anchor(self.anchor_path)
         line = _read_last_line(fd, st.st_size, self.path)
         if line is None:
-            if anchor is None:
-                return 0, GENESIS_HASH, None
+            if anchor is None or anchor.seq == 0:
+                return _ChainEnd(0, GENESIS_HASH, st.st_ino)
             # An empty or new file while the anchor remembers records: the log was rotated (renamed away
             # or emptied by copytruncate). Carry the chain on and say so in the log itself.
             how = "emptied in place" if anchor.inode == st.st_ino else "renamed away or removed"
+            text = f"the previous log file was {how} after seq {anchor.seq}; the chain continues here"
+            if anchor.pending_seq is not None:
+                text += f" (an append of seq {anchor.pending_seq} was interrupted and may be in that file)"
             header = {
                 "event": EVENT_CONTINUED,
-                "text": f"the previous log file was {how} after seq {anchor.seq}; the chain continues here",
+                "text": text,
                 "continues_seq": anchor.seq,
                 "continues_hash": anchor.hash,
                 "actor": (self._operator or current_operator()).as_record(),
             }
-            return anchor.seq, anchor.hash, header
+            return _ChainEnd(anchor.seq, anchor.hash, anchor.inode, header)
         last = _parse_last(line, self.path)
         if anchor is not None:
-            if last["seq"] < anchor.seq:
+            problem = anchor.problem_with_end(last["seq"], last["hash"])
+            if problem is not None:
                 raise AuditLogCorrupt(
-                    f"The audit log {self.path} ends at seq {last['seq']} but its anchor says "
-                    f"{anchor.seq}: records were removed; run `hitl-tui audit verify`."
+                    f"The audit log {self.path} disagrees with its anchor ({problem}); "
+                    "run `hitl-tui audit verify`."
                 )
-            if last["seq"] == anchor.seq and last["hash"] != anchor.hash:
-                raise AuditLogCorrupt(
-                    f"The last record of the audit log {self.path} differs from its anchor: "
-                    "it was altered; run `hitl-tui audit verify`."
-                )
-        return last["seq"], last["hash"], None
+        return _ChainEnd(last["seq"], last["hash"], st.st_ino)
 
     def _append_locked(
         self, fd: int, st: os.stat_result, body: dict[str, Any], event_id: str
     ) -> dict[str, Any]:
-        seq, prev_hash, header = self._chain_point(fd, st)
+        end = self._chain_end(fd, st)
+        seq, prev_hash = end.seq, end.hash
         pending: list[dict[str, Any]] = []
-        if header is not None:
-            full = self._prepare(header)
+        if end.header is not None:
+            full = self._prepare(end.header)
             full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=uuid.uuid4().hex)
             sealed = seal(full, prev_hash)
             pending.append(sealed)
@@ -221,13 +229,19 @@ class AuditLog:
         record = seal(full, prev_hash)
         pending.append(record)
         lines = [encode_line(r) for r in pending]
+        # Phase 1: the anchor announces the record before it exists (durably), so a crash anywhere
+        # leaves an ending verify can tell apart from lines cut off or added by hand.
+        write_anchor(
+            self.anchor_path,
+            Anchor(end.seq, end.hash, end.inode, pending_seq=record["seq"], pending_hash=record["hash"]),
+            durable=self._durable,
+        )
         self._write(fd, st.st_size, b"".join(lines))
         if st.st_size == 0 and self._durable:
             _fsync_dir(self.path.parent)  # a new file's directory entry must survive a crash too
         self._note_written(st, lines, pending)
-        write_anchor(
-            self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=self._durable
-        )
+        # Phase 2: no fsync needed; if this is lost the phase-1 anchor still accepts the record.
+        write_anchor(self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=False)
         return record
 
     def _write(self, fd: int, size_before: int, data: bytes) -> None:

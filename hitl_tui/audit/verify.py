@@ -95,7 +95,7 @@ class _Walk:
         self.first_seq: int | None = None
         self.last_seq: int | None = None
         self.last_hash: str | None = None
-        self.anchor_line: int | None = None
+        self.first_line_past: int | None = None  # first line beyond every ending the anchor allows
         self.event_ids: dict[str, int] = {}
         self.notes: list[str] = []
 
@@ -130,10 +130,11 @@ class _Walk:
             earlier = self.event_ids.setdefault(event_id, lineno)
             if earlier != lineno:
                 raise _Bad(lineno, f"line {lineno}: event id {event_id!r} was already used on line {earlier}")
-        if self.anchor is not None and seq == self.anchor.seq:
-            self.anchor_line = lineno
-            if digest != self.anchor.hash:
+        if self.anchor is not None:
+            if seq == self.anchor.seq and digest != self.anchor.hash:
                 raise _Bad(lineno, f"line {lineno}: hash differs from the anchor's for seq {seq}")
+            if self.first_line_past is None and seq > max(self.anchor.endings()):
+                self.first_line_past = lineno
         if self.first_seq is None:
             self.first_seq = seq
         self.last_seq, self.last_hash = seq, digest
@@ -159,25 +160,24 @@ class _Walk:
     def check_anchor(self) -> None:
         anchor = self.anchor
         if anchor is None:
+            if self.count:
+                self.notes.append("no anchor file, so lines cut off the end could not be checked")
             return
-        if self.last_seq is None:
+        if self.last_seq is None and anchor.seq > 0:
             raise _Bad(1, f"the log is empty but its anchor says seq {anchor.seq}")
-        if self.last_seq < anchor.seq:
-            reason = f"the log ends at seq {self.last_seq} but its anchor says {anchor.seq}"
-            raise _Bad(self.lines + 1, reason)
-        behind = self.last_seq - anchor.seq
-        if behind == 1:
-            self.notes.append(
-                f"the anchor lags the last record by one (seq {anchor.seq}); a writer stopped between "
-                "appending and updating it, or the last record was added by hand"
-            )
-        elif behind > 1:
-            bad_line = (self.anchor_line or 0) + 2
-            raise _Bad(
-                bad_line,
-                f"the log runs {behind} records past the seq {anchor.seq} its anchor recorded; "
-                "a crash can explain only one",
-            )
+        last_seq = self.last_seq or 0
+        problem = anchor.problem_with_end(last_seq, self.last_hash or GENESIS_HASH)
+        if problem is not None:
+            if last_seq < anchor.seq:
+                line = self.lines + 1
+            elif self.first_line_past is not None:
+                line = self.first_line_past
+            else:
+                line = self.lines
+            raise _Bad(line, problem)
+        note = anchor.crash_note(last_seq)
+        if note:
+            self.notes.append(note)
 
     def report(self, path: Path, bad: _Bad | None) -> VerifyReport:
         return VerifyReport(
