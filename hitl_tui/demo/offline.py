@@ -25,9 +25,7 @@ TOOLS: dict[str, str] = {
 
 INTERNAL_DOMAIN = "example.com"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_AMOUNT = re.compile(
-    r"(?:[$€£]\s?)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(usd|eur|gbp|dollars|euros)?", re.I
-)
+_AMOUNT = re.compile(r"(?:[$€£]\s?)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*(usd|eur|gbp|dollars|euros)?", re.I)
 _PATH = re.compile(r"(?<![\w@])(/[\w.\-/]+|[\w\-]+(?:/[\w.\-]+)*\.[a-z0-9]{1,5})\b", re.I)
 _CHANNEL = re.compile(r"#[\w-]+")
 _EMAIL_REQUEST = re.compile(
@@ -101,11 +99,7 @@ def _amount(text: str) -> tuple[float, str] | None:
             continue  # a bare number ("2 files") is not money
         value = float(whole.replace(",", "") + (f".{cents}" if cents else ""))
         currency = (
-            "EUR"
-            if unit.startswith("eur") or prefix == "€"
-            else "GBP"
-            if prefix == "£" or unit == "gbp"
-            else "USD"
+            "EUR" if unit.startswith("eur") or prefix == "€" else "GBP" if prefix == "£" or unit == "gbp" else "USD"
         )
         return value, currency
     return None
@@ -195,9 +189,7 @@ def _action_args(clause: str) -> tuple[str, dict[str, Any]]:
         }
     if re.search(r"\b(delete|remove|purge|wipe)\b", lower):
         path = _PATH.search(clause)
-        return "delete_file", {
-            "path": path.group(1) if path else f"/tmp/demo/{seed_of(clause) % 1000:03d}.tmp"
-        }
+        return "delete_file", {"path": path.group(1) if path else f"/tmp/demo/{seed_of(clause) % 1000:03d}.tmp"}
     if re.search(r"\b(e-?mail|write to|tell)\b", lower):
         plan = plan_email(clause)
         return "send_email", {k: plan[k] for k in ("to", "subject", "body")}
@@ -242,17 +234,13 @@ def plan_action(request: str, feedback: Sequence[str] = ()) -> dict[str, Any]:
     reasoning = f"'{_sentence(request)}' maps to the {action} tool."
     for text in feedback:
         args, changed = _apply_feedback(action, args, text)
-        reasoning += f" Feedback {text!r} " + (
-            "applied." if changed else "noted; nothing in it changes the arguments."
-        )
+        reasoning += f" Feedback {text!r} " + ("applied." if changed else "noted; nothing in it changes the arguments.")
     return {"action": action, "args": args, "reasoning": reasoning}
 
 
 def plan_tool_calls(request: str) -> list[dict[str, Any]]:
     """[{"name", "args", "description"}]: one tool call per clause ("X, then Y and Z")."""
-    clauses = [
-        c for c in re.split(r",?\s*\b(?:and then|then|and also|also)\b\s*|;\s*|\.\s+", request) if c.strip()
-    ]
+    clauses = [c for c in re.split(r",?\s*\b(?:and then|then|and also|also)\b\s*|;\s*|\.\s+", request) if c.strip()]
     calls = []
     for clause in clauses or [request]:
         name, args = _action_args(clause)

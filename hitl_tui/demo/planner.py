@@ -129,9 +129,7 @@ def _text(data: Mapping[str, Any], key: str, *, required: bool = True) -> str:
 def _confidence(data: Mapping[str, Any]) -> float:
     value = data.get("confidence")
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise ModelOutputError(
-            f"The model's reply needs 'confidence' as a number from 0 to 1, got {value!r:.60}."
-        )
+        raise ModelOutputError(f"The model's reply needs 'confidence' as a number from 0 to 1, got {value!r:.60}.")
     return float(value)
 
 
@@ -145,9 +143,7 @@ def _args(data: Mapping[str, Any], key: str = "args") -> dict[str, Any]:
 def _tool(data: Mapping[str, Any], key: str) -> str:
     name = _text(data, key)
     if name not in offline.TOOLS:
-        raise ModelOutputError(
-            f"The model chose an unknown tool {name!r}; known: {', '.join(offline.TOOLS)}."
-        )
+        raise ModelOutputError(f"The model chose an unknown tool {name!r}; known: {', '.join(offline.TOOLS)}.")
     return name
 
 
@@ -171,9 +167,7 @@ def _ask(
 
 def _conversation(system: str, request: str, feedback: Sequence[str]) -> list[dict[str, str]]:
     msgs = [{"role": "system", "content": system}, {"role": "user", "content": request}]
-    msgs += [
-        {"role": "user", "content": f"Reviewer feedback on your last answer: {text}"} for text in feedback
-    ]
+    msgs += [{"role": "user", "content": f"Reviewer feedback on your last answer: {text}"} for text in feedback]
     return msgs
 
 
@@ -198,9 +192,7 @@ ASSESS_PROMPT = (
 
 def parse_assessment(data: Mapping[str, Any]) -> Assessment:
     """Validate {"response", "confidence", "reasoning"}; raises ModelOutputError naming what is wrong."""
-    return Assessment(
-        _text(data, "response"), _confidence(data), _text(data, "reasoning", required=False), "model"
-    )
+    return Assessment(_text(data, "response"), _confidence(data), _text(data, "reasoning", required=False), "model")
 
 
 def assess(request: str, feedback: Sequence[str] = (), settings: ModelSettings | None = None) -> Assessment:
@@ -246,9 +238,7 @@ EMAIL_PROMPT = (
 )
 
 
-def plan_email(
-    request: str, feedback: Sequence[str] = (), settings: ModelSettings | None = None
-) -> EmailPlan:
+def plan_email(request: str, feedback: Sequence[str] = (), settings: ModelSettings | None = None) -> EmailPlan:
     """Draft "send an email to X saying Y", revised by any reviewer feedback."""
 
     def validate(data: dict[str, Any]) -> EmailPlan:
@@ -313,15 +303,11 @@ TOOL_CALLS_PROMPT = (
 )
 
 
-def plan_action(
-    request: str, feedback: Sequence[str] = (), settings: ModelSettings | None = None
-) -> ActionPlan:
+def plan_action(request: str, feedback: Sequence[str] = (), settings: ModelSettings | None = None) -> ActionPlan:
     """The one action that fulfils a request, revised by reviewer feedback."""
 
     def validate(data: dict[str, Any]) -> ActionPlan:
-        return ActionPlan(
-            _tool(data, "action"), _args(data), _text(data, "reasoning", required=False), "model"
-        )
+        return ActionPlan(_tool(data, "action"), _args(data), _text(data, "reasoning", required=False), "model")
 
     def from_offline(source: str, note: str | None = None) -> ActionPlan:
         p = offline.plan_action(request, feedback)
