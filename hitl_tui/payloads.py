@@ -128,7 +128,8 @@ def detect_shape(value: Any) -> tuple[PayloadShape, tuple[ActionRequest, ...], d
         if parsed:
             return PayloadShape.AGENT_INBOX, parsed[0], parsed[1]
     description = value if isinstance(value, str) else None
-    raw = ActionRequest(name="input", args=value, description=description, allowed=frozenset({D.FEEDBACK}))
+    # Free text answers it; EDIT answers it with a JSON value of the operator's choosing.
+    raw = ActionRequest(name="input", args=value, description=description, allowed=frozenset({D.FEEDBACK, D.EDIT}))
     extras = _extras(value) if isinstance(value, Mapping) else {}
     return PayloadShape.RAW, (raw,), extras
 

@@ -1,0 +1,135 @@
+"""The one way decisions are made, for the console, the CLI and policies alike.
+
+`DecisionDesk.decide` records a decision with compare-and-set, copies the audit events to the log, and resumes the
+thread in-process when this process can load its graph (otherwise a `hitl-tui worker` will). Blocking: the console
+calls it from a thread worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from hitl_tui.audit import AuditLog, AuditLogError
+from hitl_tui.config import Config
+from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.errors import GraphLoadError
+from hitl_tui.identity import Operator
+from hitl_tui.ledger import DecisionLedger, Vote
+from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.resumer import Resumer
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a policy asks of a decision on one pending interrupt (default: one operator suffices)."""
+
+    approvals_needed: int = 1
+    initiator_uid: int | None = None
+
+
+@dataclass(frozen=True)
+class DeskResult:
+    """What became of a submission: the decision records, or the approvals gathered so far (four-eyes)."""
+
+    records: tuple[DecisionRecord, ...] = ()
+    votes: tuple[Vote, ...] = ()
+    approvals_needed: int = 1
+    audit_error: str | None = None  # the decision stands, but the audit log could not be written yet
+    resume_error: str | None = None  # the decision stands, but this process could not load the graph
+
+    @property
+    def awaiting_approvals(self) -> bool:
+        return not self.records and bool(self.votes)
+
+
+class DecisionDesk:
+    """Decide, log, resume: the only code path from an operator's key press to a resumed agent."""
+
+    def __init__(
+        self,
+        config: Config,
+        db_path: Path,
+        operator: Operator,
+        audit: AuditLog | None = None,
+        *,
+        clock: Clock | None = None,
+        resume_in_process: bool = True,
+        requirements: Callable[[PendingThread, PendingInterrupt], Requirements] | None = None,
+    ) -> None:
+        self.config = config
+        self.operator = operator
+        self.audit = audit if audit is not None else AuditLog(config.audit_log, clock=clock, operator=operator)
+        self.ledger = DecisionLedger(db_path, config, clock=clock)
+        self.resumer = Resumer(self.ledger, config, db_path, actor=operator) if resume_in_process else None
+        self._requirements = requirements or (lambda thread, interrupt: Requirements())
+        self.audit_error: str | None = None
+
+    def close(self) -> None:
+        if self.resumer is not None:
+            self.resumer.close()
+        self.ledger.close()
+
+    def can_resume(self, graph_id: str | None) -> bool:
+        """True when this process resumes the graph itself (else a worker must)."""
+        return self.resumer is not None and self.resumer.graphs.can_load(graph_id)
+
+    def decide(
+        self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision]
+    ) -> DeskResult:
+        """Decide one pending interrupt; raises DecisionRefused or InvalidDecision with one sentence."""
+        return self.decide_many(thread, [(interrupt, decisions)])
+
+    def decide_many(
+        self, thread: PendingThread, items: Sequence[tuple[PendingInterrupt, Sequence[Decision]]], *,
+        actor: Operator | None = None,
+        event: str = "decision", extra: dict | None = None,
+    ) -> DeskResult:
+        """Decide several interrupts of one thread together: one compare-and-set, one resume."""
+        who = actor or self.operator
+        need = Requirements()
+        if len(items) == 1:
+            need = self._requirements(thread, items[0][0])
+        outcome = self.ledger.submit(
+            thread, items, who, approvals_needed=need.approvals_needed,
+            initiator_uid=need.initiator_uid, event=event, extra=extra,
+        )
+        self.flush_audit()
+        if outcome and isinstance(outcome[0], Vote):
+            return DeskResult(votes=tuple(outcome), approvals_needed=need.approvals_needed,  # type: ignore[arg-type]
+                              audit_error=self.audit_error)
+        rows = outcome
+        resume_error = None
+        if self.can_resume(thread.graph_id):
+            assert self.resumer is not None
+            try:
+                self.resumer.run(decision_id=rows[0].decision_id)  # type: ignore[union-attr]
+            except GraphLoadError as err:  # the decision stands (claim released); a worker may resume it
+                resume_error = err.message
+            self.flush_audit()
+        fresh = self.ledger.batch(rows[0].batch_id)  # type: ignore[union-attr]
+        return DeskResult(records=tuple(r.as_record() for r in fresh), approvals_needed=need.approvals_needed,
+                          audit_error=self.audit_error, resume_error=resume_error)
+
+    def flush_audit(self) -> None:
+        """Copy pending audit events to the log; an unwritable log is reported, never fatal."""
+        try:
+            self.ledger.flush_audit(self.audit)
+            self.audit_error = None
+        except AuditLogError as err:
+            self.audit_error = str(err)
+        except OSError as err:
+            self.audit_error = f"The audit log {self.audit.path} can't be written: {err.strerror}."
+
+    def records_for(self, thread_ids: Iterable[str]) -> list[DecisionRecord]:
+        return [r.as_record() for r in self.ledger.for_threads(thread_ids)]
+
+    def recent(self, limit: int = 200) -> list[DecisionRecord]:
+        return [r.as_record() for r in self.ledger.recent(limit)]
+
+    def votes(self, thread: PendingThread, interrupt: PendingInterrupt) -> list[Vote]:
+        return self.ledger.votes(thread.thread_id, thread.checkpoint_id, interrupt.key)

@@ -1,0 +1,500 @@
+"""The decision ledger: compare-and-set decisions, resume claims and audit events in the shared DB.
+
+Every write is one `BEGIN IMMEDIATE` transaction (a deferred read-then-write fails under contention).
+A decision wins only if, at commit time, the checkpoint the operator saw is still the thread's latest, the
+interrupt is still pending with the same payload hash, and nobody decided it first. Audit events are inserted in
+the same transaction and copied to the JSON-lines log afterwards, in order, exactly once (`flush_audit`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hitl_tui.canonical import canonical_json, value_hash
+from hitl_tui.config import Config
+from hitl_tui.db import connect, explain_sqlite_error
+from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.errors import DecisionRefused
+from hitl_tui.identity import Operator
+from hitl_tui.ledger_schema import SCHEMA
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
+from hitl_tui.reader import CheckpointReader
+from hitl_tui.resume_values import InvalidDecision, ResumePlan, plan_resume
+
+Clock = Callable[[], datetime]
+_COLUMNS = (
+    "decision_id, batch_id, thread_id, checkpoint_id, interrupt_key, interrupt_id, graph_id, shape, node, action, "
+    "payload_hash, decisions, plan, operator, operator_uid, actor_kind, decided_at, state, phase, claimed_by, "
+    "claimed_at, finished_at, error, approvals, approvals_needed"
+)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A decision row with everything a resumer needs."""
+
+    decision_id: str
+    batch_id: str
+    thread_id: str
+    checkpoint_id: str
+    interrupt_key: str
+    interrupt_id: str | None
+    graph_id: str | None
+    shape: str
+    node: str | None
+    action: str | None
+    payload_hash: str
+    decisions: tuple[Decision, ...]
+    plan: ResumePlan
+    operator: str
+    operator_uid: int | None
+    actor_kind: str
+    decided_at: datetime
+    state: DecisionState
+    phase: str | None
+    claimed_by: str | None
+    claimed_at: str | None
+    finished_at: str | None
+    error: str | None
+    approvals: int
+    approvals_needed: int
+
+    def as_record(self) -> DecisionRecord:
+        return DecisionRecord(
+            decision_id=self.decision_id,
+            thread_id=self.thread_id,
+            checkpoint_id=self.checkpoint_id,
+            interrupt_key=self.interrupt_key,
+            graph_id=self.graph_id,
+            decisions=self.decisions,
+            operator=self.operator,
+            operator_uid=self.operator_uid,
+            decided_at=self.decided_at,
+            state=self.state,
+            error=self.error,
+            approvals=self.approvals,
+            approvals_needed=self.approvals_needed,
+        )
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One operator's approval counted towards a four-eyes quorum."""
+
+    operator: str
+    operator_uid: int
+    voted_at: str
+
+
+def decisions_json(decisions: Sequence[Decision]) -> str:
+    return canonical_json([{**asdict(d), "kind": d.kind.value} for d in decisions])
+
+
+def _decisions_from(text: str) -> tuple[Decision, ...]:
+    return tuple(
+        Decision(DecisionKind(d["kind"]), d.get("action_index", 0), d.get("args"), d.get("text"))
+        for d in json.loads(text)
+    )
+
+
+def _row(values: Sequence[Any]) -> LedgerRow:
+    names = [c.strip() for c in _COLUMNS.split(",")]
+    d = dict(zip(names, values, strict=True))
+    plan = json.loads(d["plan"])
+    d["plan"] = ResumePlan(**plan)
+    d["decisions"] = _decisions_from(d["decisions"])
+    d["decided_at"] = datetime.fromisoformat(d["decided_at"])
+    d["state"] = DecisionState(d["state"])
+    return LedgerRow(**d)
+
+
+def args_hash(decisions: Sequence[Decision]) -> str:
+    """What was approved: the edited arguments (or none) of every action in the submission."""
+    return value_hash([[d.action_index, d.args if d.kind is DecisionKind.EDIT else None] for d in decisions])
+
+
+class DecisionLedger:
+    """Compare-and-set decisions and resume claims on the shared checkpoint DB."""
+
+    def __init__(self, db_path: Path, config: Config, *, clock: Clock | None = None) -> None:
+        self.db_path = db_path
+        self.config = config
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._conn = connect(db_path, readonly=False)
+        self._conn.execute("PRAGMA synchronous = FULL")  # a decision is durable before anything resumes
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        try:
+            self._conn.executescript(SCHEMA)  # IF NOT EXISTS throughout: safe when several processes start at once
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(db_path, err) from None
+        self._reader = CheckpointReader(db_path, config)
+
+    def close(self) -> None:
+        self._reader.close()
+        self._conn.close()
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` ... COMMIT, rolled back on any error."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.db_path, err) from None
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                self._conn.execute("ROLLBACK")
+                raise explain_sqlite_error(self.db_path, err) from None
+
+    # -- deciding -----------------------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        thread: PendingThread,
+        items: Sequence[tuple[PendingInterrupt, Sequence[Decision]]],
+        operator: Operator,
+        *,
+        approvals_needed: int = 1,
+        initiator_uid: int | None = None,
+        event: str = "decision",
+        extra: dict[str, Any] | None = None,
+    ) -> list[LedgerRow] | list[Vote]:
+        """Record decisions on one or more interrupts of a thread in one compare-and-set transaction.
+
+        Returns the decision rows (one batch, resumed together), or the votes so far when a four-eyes quorum
+        is not reached yet. Raises InvalidDecision before touching the DB, and DecisionRefused (after logging
+        the refusal) when the compare-and-set lost.
+        """
+        if not items:
+            raise InvalidDecision("No decision was given.")
+        if approvals_needed > 1 and len(items) > 1:
+            raise InvalidDecision("Items that need several approvers are decided one at a time.")
+        batch_id = uuid.uuid4().hex
+        graph = self.config.graph(thread.graph_id)
+        planned = []
+        for interrupt, decisions in items:
+            decision_id = uuid.uuid4().hex
+            plan = plan_resume(interrupt, decisions, graph=graph, decision_id=decision_id, operator=operator.display)
+            planned.append((decision_id, interrupt, tuple(decisions), plan))
+        now = self.now()
+        try:
+            with self.transaction() as conn:
+                for _, interrupt, decisions, _ in planned:
+                    self._check_current(conn, thread, interrupt)
+                approvals = 1
+                if approvals_needed > 1:
+                    decision_id, interrupt, decisions, plan = planned[0]
+                    kinds = {d.kind for d in decisions}
+                    if kinds <= {DecisionKind.APPROVE, DecisionKind.EDIT}:
+                        if operator.is_human and initiator_uid is not None and operator.uid == initiator_uid:
+                            raise DecisionRefused(
+                                f"{operator.user} started this thread and may not approve it; another operator must."
+                            )
+                        votes = self._vote(conn, thread, interrupt, decisions, operator, now)
+                        if len(votes) < approvals_needed:
+                            self._event(conn, {
+                                **self._base_event("approval", thread, interrupt, decisions, operator, now),
+                                "approvals": len(votes), "approvals_needed": approvals_needed, **(extra or {}),
+                            })
+                            return votes
+                        approvals = len(votes)
+                        # What the quorum approved is the round's edit, if the round started with one.
+                        decisions = self._round_decisions(conn, thread, interrupt) or decisions
+                        plan = plan_resume(
+                            interrupt, decisions, graph=graph, decision_id=decision_id, operator=operator.display
+                        )
+                        planned[0] = (decision_id, interrupt, decisions, plan)
+                for decision_id, interrupt, decisions, plan in planned:
+                    conn.execute(
+                        f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})",
+                        (
+                            decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
+                            interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
+                            _action_names(interrupt, decisions), interrupt.payload_hash, decisions_json(decisions),
+                            canonical_json(asdict(plan)), operator.display, operator.uid, operator.kind,
+                            now.isoformat(), DecisionState.DECIDED.value, None, None, None, None, None,
+                            approvals, approvals_needed,
+                        ),
+                    )
+                    self._event(conn, {
+                        **self._base_event(event, thread, interrupt, decisions, operator, now),
+                        "decision_id": decision_id, "approvals": approvals, "approvals_needed": approvals_needed,
+                        **(extra or {}),
+                    }, event_id=f"{decision_id}:decided")
+        except DecisionRefused as refusal:
+            for _, interrupt, decisions, _ in planned[:1]:
+                self._log_refusal(thread, interrupt, decisions, operator, refusal.message)
+            raise
+        return self.batch(batch_id)
+
+    def _check_current(self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> None:
+        """The compare part of compare-and-set; we hold the write lock, so what we read can't change under us."""
+        prior = conn.execute(
+            "SELECT operator, decided_at, decisions, state FROM hitl_decisions "
+            "WHERE thread_id = ? AND checkpoint_id = ? AND interrupt_key = ?",
+            (thread.thread_id, thread.checkpoint_id, interrupt.key),
+        ).fetchone()
+        if prior is not None:
+            kinds = "+".join(sorted({d.kind.value for d in _decisions_from(prior[2])}))
+            raise DecisionRefused(f"Already decided ({kinds}) by {prior[0]} at {_short_time(prior[1])}.")
+        fresh = self._reader.thread(thread.thread_id)
+        if fresh is None:
+            raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
+        if fresh.checkpoint_id != thread.checkpoint_id:
+            raise DecisionRefused(
+                f"The thread moved on since you looked (checkpoint {thread.checkpoint_id[-8:]} is now "
+                f"{fresh.checkpoint_id[-8:]}); look again before deciding."
+            )
+        current = next((i for i in fresh.interrupts if i.key == interrupt.key), None)
+        if current is None:
+            raise DecisionRefused("That interrupt is no longer pending; look again before deciding.")
+        if current.payload_hash != interrupt.payload_hash:
+            raise DecisionRefused("The pending action changed since you looked; look again before deciding.")
+
+    def _vote(
+        self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt,
+        decisions: Sequence[Decision], operator: Operator, now: datetime,
+    ) -> list[Vote]:
+        key = (thread.thread_id, thread.checkpoint_id, interrupt.key)
+        is_edit = any(d.kind is DecisionKind.EDIT for d in decisions)
+        if is_edit:
+            # An edit changes what is being approved: approvals given to the old arguments no longer count.
+            conn.execute("DELETE FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=?", key)
+        elif conn.execute(
+            "SELECT 1 FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? AND operator_uid=?",
+            (*key, operator.uid),
+        ).fetchone():
+            raise DecisionRefused(f"{operator.user} has already approved this; a different operator must approve it.")
+        current = conn.execute(
+            "SELECT args_hash FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? LIMIT 1", key
+        ).fetchone()
+        mine = args_hash(decisions) if is_edit or current is None else current[0]
+        conn.execute(
+            "INSERT OR REPLACE INTO hitl_votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, operator.uid, operator.display, interrupt.payload_hash, mine, decisions_json(decisions),
+             now.isoformat()),
+        )
+        return self.votes(thread.thread_id, thread.checkpoint_id, interrupt.key, conn=conn)
+
+    def _round_decisions(
+        self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt
+    ) -> tuple[Decision, ...] | None:
+        """The edit that opened this approval round (an edit clears older votes), if there was one."""
+        for (text,) in conn.execute(
+            "SELECT decisions FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=?",
+            (thread.thread_id, thread.checkpoint_id, interrupt.key),
+        ):
+            found = _decisions_from(text)
+            if any(d.kind is DecisionKind.EDIT for d in found):
+                return found
+        return None
+
+    def votes(self, thread_id: str, checkpoint_id: str, key: str, *, conn: sqlite3.Connection | None = None) -> list[Vote]:
+        """Approvals gathered so far for one pending interrupt."""
+        rows = (conn or self._conn).execute(
+            "SELECT operator, operator_uid, voted_at FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? "
+            "AND interrupt_key=? ORDER BY voted_at", (thread_id, checkpoint_id, key),
+        )
+        return [Vote(*r) for r in rows]
+
+    # -- events and the audit log -------------------------------------------------------------------------------
+
+    def _base_event(
+        self, event: str, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision],
+        operator: Operator, now: datetime,
+    ) -> dict[str, Any]:
+        edited = [d.args for d in decisions if d.kind is DecisionKind.EDIT]
+        texts = [d.text for d in decisions if d.text]
+        return {
+            "event": event,
+            "at": now.isoformat(),
+            "actor": operator.as_record(),
+            "thread_id": thread.thread_id,
+            "graph_id": thread.graph_id,
+            "checkpoint_id": thread.checkpoint_id,
+            "interrupt_id": interrupt.interrupt_id or interrupt.key,
+            "action": _action_names(interrupt, decisions),
+            "payload_hash": interrupt.payload_hash,
+            "decision": "+".join(d.kind.value for d in sorted(decisions, key=lambda d: d.action_index)),
+            "decisions": [{"action_index": d.action_index, "kind": d.kind.value} for d in decisions],
+            "text": " | ".join(texts) if texts else None,
+            "args_hash": value_hash(edited) if edited else None,
+        }
+
+    def _event(self, conn: sqlite3.Connection, record: dict[str, Any], *, event_id: str | None = None) -> None:
+        conn.execute(
+            "INSERT INTO hitl_events (event_id, record) VALUES (?, ?)",
+            (event_id or uuid.uuid4().hex, canonical_json(record)),
+        )
+
+    def _log_refusal(
+        self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision], operator: Operator,
+        why: str,
+    ) -> None:
+        with self.transaction() as conn:
+            self._event(conn, {
+                **self._base_event("refused", thread, interrupt, decisions, operator, self.now()), "error": why,
+            })
+
+    def flush_audit(self, audit: Any) -> int:
+        """Copy events not yet in the audit log into it, in commit order; returns how many were appended."""
+        rows = self._conn.execute(
+            "SELECT seq, event_id, record FROM hitl_events WHERE flushed = 0 ORDER BY seq"
+        ).fetchall()
+        done = []
+        try:
+            for seq, event_id, record in rows:
+                audit.append(json.loads(record), event_id=event_id)  # idempotent per event id
+                done.append(seq)
+        finally:
+            if done:
+                with self.transaction() as conn:
+                    conn.execute(
+                        "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
+                        (json.dumps(done),),
+                    )
+        return len(done)
+
+    # -- resuming -----------------------------------------------------------------------------------------------
+
+    def claim_next(self, claimant: str, *, graph_ids: Iterable[str | None] | None = None,
+                   decision_id: str | None = None) -> list[LedgerRow]:
+        """Claim the oldest decided batch whose thread nobody is resuming; [] when there is none."""
+        allowed = None if graph_ids is None else set(graph_ids)
+        with self.transaction() as conn:
+            query = f"SELECT {_COLUMNS} FROM hitl_decisions WHERE state = 'decided'"
+            params: tuple[Any, ...] = ()
+            if decision_id is not None:
+                query += " AND batch_id = (SELECT batch_id FROM hitl_decisions WHERE decision_id = ?)"
+                params = (decision_id,)
+            busy = {r[0] for r in conn.execute("SELECT thread_id FROM hitl_decisions WHERE state = 'resuming'")}
+            for values in conn.execute(query + " ORDER BY rowid", params).fetchall():
+                row = _row(values)
+                if row.thread_id in busy or (allowed is not None and row.graph_id not in allowed):
+                    continue
+                batch = [
+                    _row(v) for v in conn.execute(
+                        f"SELECT {_COLUMNS} FROM hitl_decisions WHERE batch_id = ? AND state = 'decided' ORDER BY rowid",
+                        (row.batch_id,),
+                    )
+                ]
+                conn.execute(
+                    "UPDATE hitl_decisions SET state = 'resuming', phase = 'claimed', claimed_by = ?, claimed_at = ? "
+                    "WHERE batch_id = ? AND state = 'decided'",
+                    (claimant, self.now().isoformat(), row.batch_id),
+                )
+                return batch
+        return []
+
+    def takeover(self, batch: Sequence[LedgerRow], *, dead: str | None, claimant: str) -> bool:
+        """Take a dead resumer's claim over; False when someone else already did."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE hitl_decisions SET claimed_by = ?, claimed_at = ? WHERE batch_id = ? AND state = 'resuming' "
+                "AND claimed_by IS ?",
+                (claimant, self.now().isoformat(), batch[0].batch_id, dead),
+            )
+            return cur.rowcount > 0
+
+    def set_phase(self, batch: Sequence[LedgerRow], phase: str) -> None:
+        """Durably note how far a resume got, so a restarted resumer knows what may have run."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE hitl_decisions SET phase = ? WHERE decision_id IN (SELECT value FROM json_each(?))",
+                (phase, json.dumps([r.decision_id for r in batch])),
+            )
+
+    def release(self, batch: Sequence[LedgerRow]) -> None:
+        """Give a claim back untouched (nothing ran), so the batch can be resumed again."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE hitl_decisions SET state = 'decided', phase = NULL, claimed_by = NULL, claimed_at = NULL "
+                "WHERE decision_id IN (SELECT value FROM json_each(?)) AND state = 'resuming'",
+                (json.dumps([r.decision_id for r in batch]),),
+            )
+
+    def finish(self, batch: Sequence[LedgerRow], state: DecisionState, *, error: str | None = None,
+               note: str | None = None, actor: Operator | None = None) -> None:
+        """Record how a resume ended (and its audit event) for every decision in the batch."""
+        now = self.now()
+        with self.transaction() as conn:
+            for row in batch:
+                conn.execute(
+                    "UPDATE hitl_decisions SET state = ?, phase = NULL, finished_at = ?, error = ? WHERE decision_id = ?",
+                    (state.value, now.isoformat(), error, row.decision_id),
+                )
+                self._event(conn, {
+                    "event": "outcome",
+                    "at": now.isoformat(),
+                    "actor": actor.as_record() if actor else None,
+                    "thread_id": row.thread_id,
+                    "graph_id": row.graph_id,
+                    "checkpoint_id": row.checkpoint_id,
+                    "interrupt_id": row.interrupt_id or row.interrupt_key,
+                    "action": row.action,
+                    "payload_hash": row.payload_hash,
+                    "decision": "+".join(d.kind.value for d in row.decisions),
+                    "decision_id": row.decision_id,
+                    "decided_by": row.operator,
+                    "outcome": state.value,
+                    "error": error,
+                    "text": note,
+                }, event_id=f"{row.decision_id}:outcome")
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def get(self, decision_id: str) -> LedgerRow | None:
+        values = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM hitl_decisions WHERE decision_id = ?", (decision_id,)
+        ).fetchone()
+        return _row(values) if values else None
+
+    def batch(self, batch_id: str) -> list[LedgerRow]:
+        return [_row(v) for v in self._conn.execute(
+            f"SELECT {_COLUMNS} FROM hitl_decisions WHERE batch_id = ? ORDER BY rowid", (batch_id,))]
+
+    def in_state(self, *states: DecisionState) -> list[LedgerRow]:
+        marks = ", ".join("?" * len(states))
+        return [_row(v) for v in self._conn.execute(
+            f"SELECT {_COLUMNS} FROM hitl_decisions WHERE state IN ({marks}) ORDER BY rowid",
+            tuple(s.value for s in states))]
+
+    def for_threads(self, thread_ids: Iterable[str]) -> list[LedgerRow]:
+        """Every decision on these threads, oldest first (the console shows the newest per interrupt)."""
+        return [_row(v) for v in self._conn.execute(
+            f"SELECT {_COLUMNS} FROM hitl_decisions WHERE thread_id IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+            (json.dumps(sorted(set(thread_ids))),))]
+
+    def recent(self, limit: int = 200) -> list[LedgerRow]:
+        return [_row(v) for v in self._conn.execute(
+            f"SELECT {_COLUMNS} FROM hitl_decisions ORDER BY rowid DESC LIMIT ?", (limit,))]
+
+
+def _action_names(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> str:
+    names = [interrupt.actions[d.action_index].name for d in sorted(decisions, key=lambda d: d.action_index)
+             if 0 <= d.action_index < len(interrupt.actions)]
+    return ", ".join(names)
+
+
+def _short_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return iso

@@ -1,0 +1,215 @@
+"""The resumer: claims recorded decisions and resumes their threads, exactly once, recording how it ended.
+
+Used in-process by the console (when it can load the graph) and by `hitl-tui worker` (for operators whose
+console must not hold the agent's code or secrets). Both run this same code.
+
+Crash safety. A claim moves through durable phases: `claimed` (nothing has run), `updated` (a static
+breakpoint's state update is stored, no node has run), `invoking` (graph code may be running). A resumer that
+finds a claim whose owner died looks at the phase and at the thread: it completes what provably never started,
+records what visibly finished, and marks the rest `in_doubt` for a person. It never re-runs blindly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hitl_tui.config import Config
+from hitl_tui.decision import DecisionState
+from hitl_tui.errors import GraphLoadError
+from hitl_tui.graph_loader import GraphRegistry
+from hitl_tui.identity import Operator
+from hitl_tui.ledger import DecisionLedger, LedgerRow
+from hitl_tui.model import ThreadStatus
+from hitl_tui.reader import CheckpointReader
+
+# Test-only crash points: HITL_TUI_CRASH_AT=after_claim|after_update|after_invoke kills this process with
+# SIGKILL at that point, so tests can prove what a restarted resumer does. Unset in normal use.
+CRASH_ENV = "HITL_TUI_CRASH_AT"
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _start_time(pid: int) -> str | None:
+    """The process start time from /proc (clock ticks since boot): tells a live pid from a reused one."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def claimant_id() -> str:
+    """Who holds a claim: host, pid and the pid's start time."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}|{pid}|{_start_time(pid)}"
+
+
+def claimant_alive(claimant: str | None) -> bool | None:
+    """True/False for a claimant on this host; None when it is on another host (we can't tell)."""
+    if not claimant:
+        return False
+    host, _, rest = claimant.partition("|")
+    if host != socket.gethostname():
+        return None
+    pid_text, _, started = rest.partition("|")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    return _start_time(pid) == started and started != "None"
+
+
+class Resumer:
+    """Claims decided batches and resumes them through the graph named in config.toml."""
+
+    def __init__(
+        self,
+        ledger: DecisionLedger,
+        config: Config,
+        db_path: Path,
+        *,
+        actor: Operator,
+        on_event: Callable[[], None] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.db_path = db_path
+        self.actor = actor
+        self.graphs = GraphRegistry(config, db_path)
+        self._reader = CheckpointReader(db_path, config)
+        self._claimant = claimant_id()
+        self._on_event = on_event or (lambda: None)
+
+    def close(self) -> None:
+        self._reader.close()
+        self.graphs.close()
+
+    def loadable_graphs(self) -> list[str]:
+        return [name for name in self.config.graphs if self.graphs.can_load(name)]
+
+    def run(self, *, decision_id: str | None = None, limit: int | None = None) -> list[tuple[list[LedgerRow], DecisionState]]:
+        """Resume decided batches (only `decision_id`'s batch when given) until none is left or `limit` is hit."""
+        done: list[tuple[list[LedgerRow], DecisionState]] = []
+        while limit is None or len(done) < limit:
+            batch = self.ledger.claim_next(self._claimant, graph_ids=self.loadable_graphs(), decision_id=decision_id)
+            if not batch:
+                break
+            done.append((batch, self.resume(batch)))
+            if decision_id is not None:
+                break
+        return done
+
+    def resume(self, batch: Sequence[LedgerRow], *, update_done: bool = False) -> DecisionState:
+        """Resume one claimed batch and record the outcome."""
+        _crash_point("after_claim")
+        first = batch[0]
+        try:
+            graph = self.graphs.get(first.graph_id)
+        except GraphLoadError as err:
+            self.ledger.release(batch)  # nothing ran; another resumer (or a fixed config) can take it
+            raise err
+        thread = self._reader.thread(first.thread_id)
+        if not update_done:
+            if thread is None or thread.checkpoint_id != first.checkpoint_id:
+                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor,
+                                   error="the thread moved on before it could be resumed; nothing was run")
+                return DecisionState.FAILED
+            pending = {i.key for i in thread.interrupts}
+            missing = [r.interrupt_key for r in batch if r.interrupt_key not in pending]
+            if missing:
+                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor,
+                                   error="the interrupt is no longer pending; nothing was run")
+                return DecisionState.FAILED
+        cfg = self._run_config(batch)
+        from langgraph.types import Command
+
+        try:
+            if first.plan.interrupt_id is None:  # static breakpoint: update_state, then invoke(None)
+                if not update_done:
+                    if first.plan.update:
+                        graph.update_state(cfg, first.plan.update, as_node=first.plan.as_node)
+                    self.ledger.set_phase(batch, "updated")
+                    _crash_point("after_update")
+                self.ledger.set_phase(batch, "invoking")
+                graph.invoke(None, cfg, durability="sync")
+            else:
+                self.ledger.set_phase(batch, "invoking")
+                resume = {r.plan.interrupt_id: r.plan.resume for r in batch}
+                graph.invoke(Command(resume=resume), cfg, durability="sync")
+            _crash_point("after_invoke")
+        except Exception as err:  # the agent's own error: recorded, shown, never retried
+            self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor,
+                               error=f"{type(err).__name__}: {err}"[:2000])
+            self._on_event()
+            return DecisionState.FAILED
+        state = self._settled_state(first.thread_id) or DecisionState.IN_DOUBT
+        self.ledger.finish(batch, state, actor=self.actor)
+        self._on_event()
+        return state
+
+    def _run_config(self, batch: Sequence[LedgerRow]) -> dict[str, Any]:
+        configurable: dict[str, Any] = {
+            "thread_id": batch[0].thread_id,
+            # An idempotency key for the agent's side effect (one per resume).
+            "hitl_decision_id": batch[0].decision_id if len(batch) == 1 else batch[0].batch_id,
+        }
+        if self.config.outbox is not None:
+            configurable["hitl_outbox"] = str(self.config.outbox)
+        return {"configurable": configurable}
+
+    def _settled_state(self, thread_id: str) -> DecisionState | None:
+        """PAUSED_AGAIN or FINISHED when the thread is at rest; None while it is mid-run or stalled."""
+        thread = self._reader.thread(thread_id)
+        if thread is None:
+            return DecisionState.FINISHED
+        if thread.status is ThreadStatus.PAUSED:
+            return DecisionState.PAUSED_AGAIN
+        return None
+
+    # -- recovery -------------------------------------------------------------------------------------------------
+
+    def recover(self) -> list[tuple[list[LedgerRow], DecisionState]]:
+        """Settle claims whose resumer died (on this host): complete, record, or mark in doubt."""
+        settled = []
+        by_batch: dict[str, list[LedgerRow]] = {}
+        for row in self.ledger.in_state(DecisionState.RESUMING):
+            if claimant_alive(row.claimed_by) is False:
+                by_batch.setdefault(row.batch_id, []).append(row)
+        for batch in by_batch.values():
+            state = self._recover_batch(batch)
+            if state is not None:
+                settled.append((batch, state))
+        return settled
+
+    def _recover_batch(self, batch: list[LedgerRow]) -> DecisionState | None:
+        first = batch[0]
+        if not self.ledger.takeover(batch, dead=first.claimed_by, claimant=self._claimant):
+            return None  # another resumer is settling it
+        thread = self._reader.thread(first.thread_id)
+        moved_on = thread is None or thread.checkpoint_id != first.checkpoint_id
+        note = f"recovered after resumer {first.claimed_by} died in phase {first.phase}"
+        if first.phase == "claimed":
+            if not moved_on:
+                return self.resume(batch)  # provably nothing ran: resume it now
+            if thread is not None and thread.metadata.get("hitl_decision_id") == first.decision_id \
+                    and thread.metadata.get("source") == "update":
+                return self.resume(batch, update_done=True)  # it died after update_state, before noting it
+        elif first.phase == "updated":
+            return self.resume(batch, update_done=True)
+        elif moved_on:
+            # Graph code ran. If the thread is at rest again, the run completed: record that.
+            state = self._settled_state(first.thread_id)
+            if state is not None:
+                self.ledger.finish(batch, state, actor=self.actor, note=note)
+                return state
+        self.ledger.finish(batch, DecisionState.IN_DOUBT, actor=self.actor, note=note,
+                           error="the resumer died while the agent may have been running; check its side effects")
+        return DecisionState.IN_DOUBT
