@@ -1,0 +1,171 @@
+"""`hitl-tui approve|reject|edit|feedback|ignore THREAD` and `hitl-tui worker`: the console's rules, scriptable.
+
+Exit codes: 0 done, 3 refused (stale, payload changed, already decided, not allowed by policy), 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hitl_tui.decision import Decision, DecisionState
+from hitl_tui.errors import DecisionRefused, HitlError
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
+
+DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker"}
+EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 2, 3
+
+
+def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    helps = {
+        "approve": "approve the pending action of a thread",
+        "reject": "reject the pending action of a thread, with a reason",
+        "edit": "replace the action's arguments with JSON, then approve",
+        "feedback": "send free text that steers the agent",
+        "ignore": "dismiss the interrupt (where the payload allows it)",
+    }
+    for name, text in helps.items():
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        add_common(p)
+        p.add_argument("thread", help="thread id")
+        p.add_argument("--interrupt", metavar="ID", help="which interrupt, when the thread has several (id or prefix)")
+        p.add_argument("--action", type=int, default=1, metavar="N",
+                       help="which action of a batched pause (1-based; the others are approved unless decided)")
+        p.add_argument("--json", action="store_true", help="machine-readable result")
+        if name == "reject":
+            p.add_argument("--reason", required=True, help="why (sent to the agent and written to the audit log)")
+        if name == "edit":
+            p.add_argument("--args", required=True, metavar="JSON", help="the new arguments as a JSON object")
+        if name == "feedback":
+            p.add_argument("--text", required=True, help="what to tell the agent")
+    p = sub.add_parser("worker", help="resume decided threads (for consoles that don't load agent code)",
+                       description="Resume decided threads with the graphs named in config.toml, settle claims of "
+                       "resumers that died, apply timeouts, and write the audit log. Runs until interrupted.")
+    add_common(p)
+    p.add_argument("--once", action="store_true", help="do one pass and exit")
+    p.add_argument("--interval", type=float, default=None, help="seconds between passes (default: poll_interval)")
+
+
+def _pick_interrupt(thread: PendingThread, wanted: str | None) -> PendingInterrupt:
+    if not thread.interrupts:
+        raise HitlError(f"Thread {thread.thread_id} is not waiting for a human ({thread.status.value}).")
+    if wanted is None:
+        if len(thread.interrupts) > 1:
+            ids = ", ".join(i.key for i in thread.interrupts)
+            raise HitlError(f"Thread {thread.thread_id} has {len(thread.interrupts)} pending interrupts; "
+                            f"pick one with --interrupt ({ids}).")
+        return thread.interrupts[0]
+    matches = [i for i in thread.interrupts if i.key == wanted or (i.interrupt_id or "").startswith(wanted)]
+    if len(matches) != 1:
+        raise HitlError(f"Thread {thread.thread_id} has no single pending interrupt matching {wanted!r}.")
+    return matches[0]
+
+
+def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[Decision]:
+    kind = DecisionKind(args.command)
+    index = args.action - 1
+    if not 0 <= index < len(interrupt.actions):
+        raise HitlError(f"This pause has {len(interrupt.actions)} action(s); --action must be 1 to "
+                        f"{len(interrupt.actions)}.")
+    new_args = None
+    if kind is DecisionKind.EDIT:
+        try:
+            new_args = json.loads(args.args)
+        except json.JSONDecodeError as err:
+            raise HitlError(f"--args is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") from None
+    text = getattr(args, "reason", None) or getattr(args, "text", None)
+    mine = Decision(kind, index, new_args, text)
+    # A batched pause needs a decision per action: the ones not named are approved, as the operator would
+    # expect from "approve action 2" -- unless approve isn't allowed for them, then the command refuses.
+    return [mine if i == index else Decision(DecisionKind.APPROVE, i) for i in range(len(interrupt.actions))] \
+        if len(interrupt.actions) > 1 else [mine]
+
+
+def _run_decide(args: argparse.Namespace) -> int:
+    from hitl_tui.cli import resolve
+    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.identity import current_operator
+    from hitl_tui.policy.requirements import requirements_for
+    from hitl_tui.reader import CheckpointReader
+
+    config, db = resolve(args)
+    reader = CheckpointReader(db, config)
+    try:
+        thread = reader.thread(args.thread)
+    finally:
+        reader.close()
+    if thread is None or thread.status is ThreadStatus.RUNNING_OR_STALLED:
+        raise HitlError(f"Thread {args.thread} is not waiting for a human in {db}.")
+    interrupt = _pick_interrupt(thread, args.interrupt)
+    decisions = _decisions(args, interrupt)
+    desk = DecisionDesk(config, db, current_operator(), requirements=requirements_for(config))
+    try:
+        try:
+            result = desk.decide(thread, interrupt, decisions)
+        except DecisionRefused as refusal:
+            _emit(args, {"status": "refused", "thread_id": thread.thread_id, "reason": refusal.message},
+                  f"Refused: {refusal.message}")
+            return EXIT_REFUSED
+    finally:
+        desk.close()
+    if result.awaiting_approvals:
+        _emit(args, {"status": "awaiting_approvals", "thread_id": thread.thread_id,
+                     "approvals": len(result.votes), "approvals_needed": result.approvals_needed},
+              f"Approval recorded: {len(result.votes)} of {result.approvals_needed} operators have approved.")
+        return EXIT_OK
+    record = result.records[0]
+    state = record.state
+    lines = {
+        DecisionState.DECIDED: "Decided; a worker will resume the thread"
+        + (f" ({result.resume_error})" if result.resume_error else "") + ".",
+        DecisionState.PAUSED_AGAIN: "Decided and resumed; the thread is waiting for a human again.",
+        DecisionState.FINISHED: "Decided and resumed; the thread ran to its end.",
+        DecisionState.FAILED: f"Decided, but resuming failed: {record.error}",
+        DecisionState.IN_DOUBT: f"Decided; the resume is in doubt: {record.error}",
+        DecisionState.RESUMING: "Decided; another resumer is resuming it now.",
+    }
+    _emit(args, {"status": state.value, "thread_id": thread.thread_id, "decision_id": record.decision_id,
+                 "error": record.error, "audit_error": result.audit_error}, lines[state])
+    if result.audit_error:
+        print(f"hitl-tui: warning: {result.audit_error}", file=sys.stderr)
+    return EXIT_ERROR if state is DecisionState.FAILED else EXIT_OK
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data))
+    else:
+        print(text)
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from hitl_tui.cli import resolve
+    from hitl_tui.worker import Worker
+
+    config, db = resolve(args)
+    worker = Worker(config, db)
+    try:
+        if args.once:
+            report = worker.run_pass()
+            print(report.summary())
+            return EXIT_OK
+        interval = args.interval if args.interval is not None else max(config.poll_interval, 0.2)
+        print(f"hitl-tui worker: resuming {', '.join(worker.graph_names()) or 'no graphs'} on {db}; ctrl+c stops.",
+              flush=True)
+        while True:
+            report = worker.run_pass()
+            if report.anything:
+                print(report.summary(), flush=True)
+            time.sleep(interval)
+    finally:
+        worker.close()
+
+
+def run_decision_command(args: argparse.Namespace) -> int:
+    if args.command == "worker":
+        return _run_worker(args)
+    return _run_decide(args)
