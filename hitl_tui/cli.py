@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
     v.add_argument("--config", type=Path, help="config.toml to use")
     v.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("report", help="calibration: how operators decided per confidence bucket",
+                       description="Read the audit log and show, per confidence bucket, how operators decided, how "
+                       "often the configured band would have auto-decided wrongly, and the thresholds the data suggests.")
+    p.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
+    p.add_argument("--config", type=Path, help="config.toml to use")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -108,6 +115,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return verify_command(path, args.json, sys.stdout)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hitl_tui.policy.report import report_command
+
+    config = load_config(_find_config(args.config))
+    return report_command(args.path or config.audit_log, sys.stdout, args.json, config=config)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from hitl_tui.demo_cmd import run_demo
 
@@ -124,7 +138,7 @@ def _cmd_console(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"list": _cmd_list, "audit": _cmd_audit, "demo": _cmd_demo, None: _cmd_console}
+    handlers = {"list": _cmd_list, "audit": _cmd_audit, "demo": _cmd_demo, "report": _cmd_report, None: _cmd_console}
     try:
         from hitl_tui.cli_decide import DECISION_COMMANDS, run_decision_command
 
