@@ -358,12 +358,11 @@ def _read_last_line(fd: int, size: int, path: Path) -> bytes | None:
 
 def _parse_last(line: bytes, path: Path) -> dict[str, Any]:
     record = _loads_or_none(line)
-    if (
-        record is None
-        or not isinstance(record.get("seq"), int)
-        or not isinstance(record.get("hash"), str)
-        or record_hash(record) != record["hash"]
-    ):
+    try:
+        sealed = record is not None and record_hash(record) == record.get("hash")
+    except ValueError:  # NaN or an unpaired surrogate: not something AuditLog writes
+        sealed = False
+    if record is None or not sealed or type(record.get("seq")) is not int:
         raise AuditLogCorrupt(
             f"The last line of the audit log {path} is damaged (not a valid sealed record); "
             "run `hitl-tui audit verify`."

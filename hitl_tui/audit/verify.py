@@ -7,13 +7,17 @@ that parses to the same JSON (a changed escape, a duplicated key) is caught too.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from hitl_tui.audit.anchor import Anchor, anchor_path_for, read_anchor
-from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, encode_line, record_hash
+from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, canonical_json, record_hash, sha256_hex
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogMissing
 
 EXIT_OK = 0
@@ -59,7 +63,7 @@ def verify(path: Path | str) -> VerifyReport:
     path = Path(path)
     anchor_file = anchor_path_for(path)
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below; the loop body is long
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the snapshot
     except FileNotFoundError as exc:
         hint = ""
         if anchor_file.exists():
@@ -67,29 +71,89 @@ def verify(path: Path | str) -> VerifyReport:
         raise AuditLogMissing(f"The audit log {path} does not exist{hint}.") from exc
     except OSError as exc:
         raise AuditLogMissing(f"The audit log {path} cannot be read: {exc.strerror}.") from exc
+    with fh:
+        try:
+            # Anchor and size must be read together: a live log grows while we check it.
+            with _shared_lock(Path(str(path) + ".lock")):
+                size = os.fstat(fh.fileno()).st_size
+                anchor = read_anchor(anchor_file)
+        except AuditLogCorrupt as exc:
+            return _Walk(None).report(path, _Bad(None, exc.message))
+        try:
+            return _verify_lines(_lines_upto(fh, size), anchor, path)
+        except OSError as exc:
+            raise AuditLogMissing(f"The audit log {path} cannot be read: {exc.strerror}.") from exc
 
-    state = _Walk()
+
+def verify_data(data: bytes, anchor: Anchor | None = None, name: str = "<data>") -> VerifyReport:
+    """Check a log held in memory (e.g. a copy), against an anchor if given."""
+    return _verify_lines(iter(data.splitlines(keepends=True)), anchor, name)
+
+
+def _verify_lines(lines: Iterator[bytes], anchor: Anchor | None, name: Path | str) -> VerifyReport:
+    state = _Walk(anchor)
     try:
-        with fh:
-            anchor = read_anchor(anchor_file)
-            state.anchor = anchor
-            for lineno, line in enumerate(fh, start=1):
-                state.check_line(lineno, line)
+        for lineno, line in enumerate(lines, start=1):
+            state.check_line(lineno, line)
         state.check_anchor()
-    except AuditLogCorrupt as exc:  # a damaged anchor file
-        return state.report(path, _Bad(None, exc.message))
     except _Bad as bad:
-        return state.report(path, bad)
-    except OSError as exc:
-        raise AuditLogMissing(f"The audit log {path} cannot be read: {exc.strerror}.") from exc
-    return state.report(path, None)
+        return state.report(name, bad)
+    return state.report(name, None)
+
+
+@contextmanager
+def _shared_lock(lock_path: Path) -> Iterator[None]:
+    """Hold the writers' lock shared, if there is one we may open (a copied log has none)."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lines_upto(fh: BinaryIO, size: int) -> Iterator[bytes]:
+    """The file's lines within its first `size` bytes (appends after the snapshot are not checked)."""
+    remaining = size
+    while remaining > 0:
+        line = fh.readline(remaining)
+        if not line:
+            return
+        remaining -= len(line)
+        yield line
+
+
+def _content_hash(full: bytes, digest: str) -> str:
+    """sha256 of the canonical record without "hash", cut out of its canonical form (no second encode).
+
+    Sound because the line is canonical: sorted keys and compact separators mean removing the
+    top-level `"hash":"..."` member gives exactly canonical_json(record without hash).
+    """
+    member = b'"hash":"' + digest.encode() + b'"'
+    i = full.find(member + b",")
+    if i >= 0:
+        return sha256_hex(full[:i] + full[i + len(member) + 1 :])
+    if full.endswith(b"," + member + b"}"):
+        return sha256_hex(full[: -len(member) - 2] + b"}")
+    return sha256_hex(b"{}") if full == b"{" + member + b"}" else ""
+
+
+def _safe_record_hash(record: dict[str, Any]) -> str | None:
+    try:
+        return record_hash(record)
+    except ValueError:
+        return None
 
 
 class _Walk:
     """The running state of one pass over the file."""
 
-    def __init__(self) -> None:
-        self.anchor: Anchor | None = None
+    def __init__(self, anchor: Anchor | None) -> None:
+        self.anchor = anchor
         self.count = 0
         self.lines = 0
         self.first_seq: int | None = None
@@ -112,10 +176,16 @@ class _Walk:
         seq, prev_hash, digest = record.get("seq"), record.get("prev_hash"), record.get("hash")
         if type(seq) is not int or not _valid_hash(prev_hash) or not _valid_hash(digest):
             raise _Bad(lineno, f"line {lineno}: lacks a valid seq, prev_hash or hash")
-        if record_hash(record) != digest:
-            raise _Bad(lineno, f"line {lineno}: hash does not match its content")
-        if encode_line(record) != line:
+        try:
+            full = canonical_json(record)
+        except ValueError:  # NaN, or an unpaired surrogate escape: never written by AuditLog
+            full = b""
+        if full + b"\n" != line:
+            if _safe_record_hash(record) != digest:
+                raise _Bad(lineno, f"line {lineno}: hash does not match its content")
             raise _Bad(lineno, f"line {lineno}: is not byte for byte the form it was written in (edited)")
+        if _content_hash(full, str(digest)) != digest:
+            raise _Bad(lineno, f"line {lineno}: hash does not match its content")
         if lineno == 1:
             self._check_start(record)
         else:
@@ -179,7 +249,7 @@ class _Walk:
         if note:
             self.notes.append(note)
 
-    def report(self, path: Path, bad: _Bad | None) -> VerifyReport:
+    def report(self, path: Path | str, bad: _Bad | None) -> VerifyReport:
         return VerifyReport(
             path=str(path),
             ok=bad is None,
