@@ -1,7 +1,8 @@
 """Planning for the demo agents: the `openai` chat-completions client when a key is configured, else offline.
 
 Settings come from the environment (read per call, so tests and `hitl-tui demo` can change them):
-- API key: `HITL_OPENAI_API_KEY`, else `OPENAI_API_KEY`. No key: the deterministic offline planner.
+- API key: `HITL_OPENAI_API_KEY`, else `OPENAI_API_KEY`. No key, or `HITL_DEMO_OFFLINE=1`: the
+  deterministic offline planner.
 - Server: `HITL_OPENAI_BASE_URL`, else `OPENAI_BASE_URL` (any OpenAI-compatible server, e.g. a local one).
 - Model: `HITL_DEMO_MODEL` (default gpt-4o-mini); `HITL_OPENAI_TIMEOUT` seconds; `HITL_OPENAI_MAX_RETRIES`.
 
@@ -63,8 +64,9 @@ def _env_number(environ: Mapping[str, str], name: str, default: float) -> float:
 def model_settings(environ: Mapping[str, str] | None = None) -> ModelSettings:
     """Read the model settings from the environment (see the module docstring)."""
     env = os.environ if environ is None else environ
+    forced_offline = env.get("HITL_DEMO_OFFLINE", "").strip().lower() in ("1", "true", "yes")
     return ModelSettings(
-        api_key=env.get("HITL_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None,
+        api_key=None if forced_offline else (env.get("HITL_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None),
         base_url=env.get("HITL_OPENAI_BASE_URL") or env.get("OPENAI_BASE_URL") or None,
         model=env.get("HITL_DEMO_MODEL") or DEFAULT_MODEL,
         timeout=_env_number(env, "HITL_OPENAI_TIMEOUT", 30.0),
