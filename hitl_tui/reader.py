@@ -8,17 +8,28 @@ Reads never write, never import anything named in the data, and never block a wr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.decode import DecodeError, decode_typed
 from hitl_tui.model import PendingThread
-from hitl_tui.pending import Breakpoints, CheckpointRow, WriteRow, build_thread, task_node
+from hitl_tui.pending import (
+    NULL_TASK_ID,
+    Breakpoints,
+    CheckpointRow,
+    WriteRow,
+    build_thread,
+    pending_tasks,
+    task_key,
+)
+from hitl_tui.watermarks import ChangeTracker
 
 _LATEST_ALL = "SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
 _LATEST_SOME = (
@@ -68,8 +79,7 @@ class CheckpointReader:
         self.breakpoints = dict(breakpoints) if breakpoints is not None else breakpoints_from_config(self.config)
         self._conn = connect(path, readonly=True)
         self._threads: dict[str, PendingThread] = {}
-        self._data_version: int | None = None
-        self._marks = (0, 0)
+        self._tracker = ChangeTracker(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -79,8 +89,7 @@ class CheckpointReader:
     def read_all(self) -> ReadResult:
         """Classify every thread in the DB (the cold path)."""
         with self._snapshot():
-            self._data_version = self._version()
-            self._marks = self._watermarks()
+            self._tracker.reset()
             threads = self._read(None)
         before = self._threads
         self._threads = {t.thread_id: t for t in threads}
@@ -88,20 +97,20 @@ class CheckpointReader:
         return ReadResult(self._sorted(), frozenset(changed), full=True)
 
     def poll(self) -> ReadResult | None:
-        """Re-check cheaply; None when nobody committed since the last read."""
+        """Re-check cheaply; None when nothing listed changed since the last read."""
+        if not self._tracker.started:
+            return self.read_all()
         try:
-            version = self._version()
-            if version == self._data_version:
+            if not self._tracker.moved():
                 return None
             with self._snapshot():
-                self._data_version = self._version()
-                marks = self._watermarks()
-                changed = self._changed_since(self._marks)
-                if not changed and marks == self._marks:
-                    # No new rows: a delete (or a write to tables of ours). Drop listed threads that are gone.
-                    changed = set(self._threads)
-                self._marks = marks
-                fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
+                changed = self._tracker.changed_threads(self._threads)
+                if changed is None:  # the tables shrank under our watermarks: start again from scratch
+                    self._tracker.reset()
+                    fresh = {t.thread_id: t for t in self._read(None)}
+                    changed = set(fresh) | set(self._threads)
+                else:
+                    fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.path, err) from None
         really_changed = set()
@@ -132,20 +141,6 @@ class CheckpointReader:
     def _sorted(self) -> tuple[PendingThread, ...]:
         return tuple(sorted(self._threads.values(), key=lambda t: (t.checkpoint_id, t.thread_id)))
 
-    def _version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-
-    def _watermarks(self) -> tuple[int, int]:
-        c = self._conn.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
-        w = self._conn.execute("SELECT MAX(rowid) FROM writes").fetchone()[0] or 0
-        return int(c), int(w)
-
-    def _changed_since(self, marks: tuple[int, int]) -> set[str]:
-        # No DISTINCT: with it the planner scans an index instead of seeking by rowid.
-        changed = {r[0] for r in self._conn.execute("SELECT thread_id FROM checkpoints WHERE rowid > ?", (marks[0],))}
-        changed.update(r[0] for r in self._conn.execute("SELECT thread_id FROM writes WHERE rowid > ?", (marks[1],)))
-        return changed
-
     def _snapshot(self) -> _ReadTransaction:
         return _ReadTransaction(self._conn, self.path)
 
@@ -155,16 +150,17 @@ class CheckpointReader:
             latest = _LATEST_ALL
         else:
             latest, params = _LATEST_SOME, (json.dumps(sorted(thread_ids)),)
-        rows: dict[str, CheckpointRow] = {}
-        for tid, cid, parent, typ, blob, meta in self._conn.execute(_CHECKPOINTS.format(latest=latest), params):
-            rows[tid] = CheckpointRow(tid, cid, parent, typ, blob, meta)
+        # Writes first: only unfinished threads have any at their latest checkpoint, so this stays small,
+        # and the (large) checkpoint blobs can then be classified one at a time as they stream in.
+        writes: dict[str, list[WriteRow]] = {}
         for tid, task_id, path, idx, channel, typ, value in self._conn.execute(_WRITES.format(latest=latest), params):
-            rows[tid].writes.append(WriteRow(task_id, path, idx, channel, typ, value))
+            writes.setdefault(tid, []).append(WriteRow(task_id, path, idx, channel, typ, value))
         out = []
-        for row in rows.values():
+        for tid, cid, parent, typ, blob, meta in self._conn.execute(_CHECKPOINTS.format(latest=latest), params):
+            row = CheckpointRow(tid, cid, parent, typ, blob, meta, writes.get(tid, []))
             thread = build_thread(
                 row, self.config.graphs, self.breakpoints, ran_last_step=self._ran_last_step,
-                locate=_SubgraphLookup(self._conn, row.thread_id),
+                locate=_SubgraphLookup(self._conn, tid),
             )
             if thread is not None:
                 out.append(thread)
@@ -174,11 +170,37 @@ class CheckpointReader:
         """Nodes whose tasks ran in the step that produced this checkpoint (their writes sit on its parent)."""
         if not row.parent_checkpoint_id:
             return []
-        cur = self._conn.execute(
-            "SELECT DISTINCT task_path FROM writes WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
-            (row.thread_id, row.parent_checkpoint_id),
-        )
-        return [task_node(r[0]) for r in cur]
+        keys = {
+            task_key(path)
+            for task_id, path in self._conn.execute(
+                "SELECT task_id, task_path FROM writes "
+                "WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
+                (row.thread_id, row.parent_checkpoint_id),
+            )
+            if task_id != NULL_TASK_ID
+        }
+        nodes = [k[len("pull:") :] for k in keys if k and k.startswith("pull:")]
+        if any(k and k.startswith("push:") for k in keys):
+            # A Send task's path holds only its index into the parent checkpoint's list of Sends.
+            parent = _checkpoint_at(self._conn, row.thread_id, "", row.parent_checkpoint_id)
+            for task in pending_tasks(parent or {}):
+                if task.key in keys and task.key.startswith("push:"):
+                    nodes.append(task.node)
+        return nodes
+
+
+def _checkpoint_at(conn: sqlite3.Connection, thread_id: str, ns: str, checkpoint_id: str) -> Mapping[str, Any] | None:
+    found = conn.execute(
+        "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+        (thread_id, ns, checkpoint_id),
+    ).fetchone()
+    if found is None:
+        return None
+    try:
+        value = decode_typed(found[0], found[1])
+    except DecodeError:
+        return None
+    return value if isinstance(value, Mapping) else None
 
 
 class _SubgraphLookup:
@@ -188,20 +210,33 @@ class _SubgraphLookup:
         self._conn, self._thread_id = conn, thread_id
 
     def __call__(self, parent_ns: str, interrupt_id: str) -> tuple[str, str] | None:
+        # Deepest namespace first: every enclosing graph holds a copy of the interrupt under its own task.
         cur = self._conn.execute(
-            "SELECT checkpoint_ns, task_path, type, value FROM writes WHERE thread_id = ? AND checkpoint_ns >= ? "
-            "AND checkpoint_ns < ? AND channel = '__interrupt__' ORDER BY length(checkpoint_ns) DESC",
+            "SELECT checkpoint_ns, checkpoint_id, task_path, type, value FROM writes WHERE thread_id = ? "
+            "AND checkpoint_ns >= ? AND checkpoint_ns < ? AND channel = '__interrupt__' "
+            "ORDER BY length(checkpoint_ns) DESC, checkpoint_id DESC",
             (self._thread_id, parent_ns, parent_ns + "\U0010ffff"),
         )
-        for ns, path, typ, value in cur:
+        for ns, cid, path, typ, value in cur.fetchall():
             try:
                 items = decode_typed(typ, value)
             except DecodeError:
                 continue
             for item in items if isinstance(items, list) else [items]:
                 if isinstance(item, dict) and item.get("id") == interrupt_id:
-                    return ns, task_node(path)
+                    return ns, self._node(ns, cid, path)
         return None
+
+    def _node(self, ns: str, checkpoint_id: str, path: str) -> str:
+        key = task_key(path) or ""
+        if key.startswith("pull:"):
+            return key[len("pull:") :]
+        if key.startswith("push:"):
+            inner = _checkpoint_at(self._conn, self._thread_id, ns, checkpoint_id)
+            for task in pending_tasks(inner or {}):
+                if task.key == key:
+                    return task.node
+        return path
 
 
 class _ReadTransaction:
@@ -216,10 +251,8 @@ class _ReadTransaction:
         except sqlite3.Error as err:
             raise explain_sqlite_error(self._path, err) from None
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        with contextlib.suppress(sqlite3.Error):
             self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        except sqlite3.Error:
-            pass
         if isinstance(exc, sqlite3.Error):
             raise explain_sqlite_error(self._path, exc) from None
