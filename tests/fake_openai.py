@@ -45,8 +45,7 @@ class FakeOpenAI:
     @property
     def base_url(self) -> str:
         """The URL to give the client as base_url (ends in /v1)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
 
     def reply_json(self, obj: Any) -> None:
         """Queue a reply whose message content is `obj` as JSON."""

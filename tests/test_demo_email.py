@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from demo_fixtures import DemoDB, cfg, clean_env, demo_db, run
 from langgraph.types import Command
 
@@ -14,7 +16,7 @@ GID = email_agent.GRAPH_ID
 REQUEST = "Send an email to dana@example.com saying the Q3 report is ready for review"
 
 
-def paused(db: DemoDB, thread: str = "email-0001") -> tuple[object, object]:
+def paused(db: DemoDB, thread: str = "email-0001") -> tuple[Any, Any]:
     graph = db.graph(GID)
     run(graph, GID, thread, REQUEST, user_id="alice")
     return graph, graph.get_state(cfg(thread), subgraphs=True)

@@ -13,7 +13,7 @@ branch's effect runs once, right after its own approval.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
@@ -72,7 +72,7 @@ def build_graph(checkpointer: Any) -> Any:
             ],
         }
 
-    def branch(name: str, effect: str, key: str, reasoning: str) -> Any:
+    def branch(name: str, effect: str, key: Literal["payment", "access"], reasoning: str) -> Any:
         def node(state: VendorState, config: RunnableConfig) -> dict[str, Any]:
             args = state[key]
             answer = request_approval(

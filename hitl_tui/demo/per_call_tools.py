@@ -55,8 +55,8 @@ def build_graph(checkpointer: Any) -> Any:
         calls = state.get("tool_calls") or []
         return [Send(TOOLS_NODE, {"tool_call": call}) for call in calls] or "finish"
 
-    def tools(task: ToolTask, config: RunnableConfig) -> dict[str, Any]:
-        call = task["tool_call"]
+    def tools(state: ToolTask, config: RunnableConfig) -> dict[str, Any]:
+        call = state["tool_call"]  # the Send argument, not the graph state
         decision = interrupt(
             {
                 "type": "tool_approval",
