@@ -1,0 +1,269 @@
+"""The console app and `build_app`, the one factory the CLI and the tests use.
+
+Clock, identity and every source (checkpoint reader, decision records, desk, audit tail) are injected, so tests
+and snapshots are deterministic; by default they are the real ones, built lazily inside the thread that uses them
+(the desk loads LangGraph, so it is built after the first paint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+
+from hitl_tui.config import Config
+from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.identity import Operator, current_operator
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
+from hitl_tui.ui.console_screen import ConsoleScreen
+from hitl_tui.ui.dialogs.edit import editor_command
+from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
+from hitl_tui.ui.keys import DECISION_KEYS, app_bindings, keymap
+from hitl_tui.ui.watchers import (
+    AuditRead,
+    AuditWatcher,
+    DBWatcher,
+    Decider,
+    DecisionJob,
+    DecisionOutcome,
+    DecisionRunner,
+    RecordFeed,
+    RecordsRead,
+    SourceProblem,
+    ThreadSource,
+    ThreadsRead,
+)
+
+Clock = Callable[[], datetime]
+AUDIT_POLL_SECONDS = 0.25
+WARM_UP_DELAY = 0.5  # seconds after the first paint before the desk (and LangGraph) is loaded
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Factories for everything the console reads and writes through; each is called in its own thread."""
+
+    threads: Callable[[], ThreadSource]
+    records: Callable[[], RecordFeed | None] | None
+    desk: Callable[[], Decider] | None
+    audit_tail: Callable[[], Any] | None
+
+
+class Watched(Message):
+    """Something a background loop reported (posted from its thread; Textual's post_message is thread-safe)."""
+
+    def __init__(self, event: object) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ConsoleApp(App[int]):
+    """The approval console."""
+
+    CSS_PATH = "console.tcss"
+    TITLE = "hitl-tui"
+    BINDINGS = app_bindings()
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        db: Path,
+        operator: Operator,
+        clock: Clock,
+        readonly: bool,
+        sources: Sources,
+        editor: str | None,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.db = db
+        self.operator = operator
+        self.clock = clock
+        self.readonly = readonly
+        self.sources = sources
+        self.editor = editor
+        self.cursor_blink = cursor_blink
+        self.console_screen = ConsoleScreen(db=db, operator=operator.display, readonly=readonly, clock=clock)
+        self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
+        self._audit_watcher = (
+            AuditWatcher(sources.audit_tail, max(AUDIT_POLL_SECONDS, config.poll_interval), self._emit)
+            if sources.audit_tail else None
+        )
+        self._runner = DecisionRunner(sources.desk, self._emit) if sources.desk and not readonly else None
+        self._warmed = False
+
+    # -- start and stop ----------------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.console_screen
+
+    def on_mount(self) -> None:
+        self.set_keymap(keymap(self.config.keys))
+
+    def start_background(self) -> None:
+        """Start the loops; called by the console screen once its widgets exist (they receive the results)."""
+        self.run_worker(self._db_watcher.run, name="db-watch", group="db-watch", thread=True, exclusive=True,
+                        exit_on_error=False)
+        if self._audit_watcher is not None:
+            self.run_worker(self._audit_watcher.run, name="audit-watch", group="audit-watch", thread=True,
+                            exclusive=True, exit_on_error=False)
+        if self._runner is not None:
+            self.run_worker(self._runner.run, name="decisions", group="decisions", thread=True, exclusive=True,
+                            exit_on_error=False)
+
+    def _stop_background(self) -> None:
+        for watcher in (self._db_watcher, self._audit_watcher):
+            if watcher is not None:
+                watcher.stop.set()
+                watcher.wake.set()
+        if self._runner is not None:
+            self._runner.stop()
+
+    async def action_quit(self) -> None:
+        self._stop_background()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self._stop_background()
+
+    # -- what the loops report ---------------------------------------------------------------------------------
+
+    def _emit(self, event: object) -> None:
+        self.post_message(Watched(event))
+
+    def on_watched(self, message: Watched) -> None:
+        event, screen = message.event, self.console_screen
+        if isinstance(event, ThreadsRead):
+            screen.apply_threads(event.result)
+            if not self._warmed and self._runner is not None:
+                self._warmed = True
+                self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
+        elif isinstance(event, RecordsRead):
+            screen.apply_records(event.records)
+        elif isinstance(event, AuditRead):
+            screen.apply_audit(event.records)
+        elif isinstance(event, SourceProblem):
+            screen.apply_problem(event.source, event.message)
+        elif isinstance(event, DecisionOutcome):
+            screen.apply_outcome(event.key, result=event.result, refused=event.refused, error=event.error)
+            self._db_watcher.wake.set()
+            if self._audit_watcher is not None:
+                self._audit_watcher.wake.set()
+
+    # -- decisions ---------------------------------------------------------------------------------------------
+
+    def submit_decision(
+        self, key: str, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision]
+    ) -> None:
+        """Hand a decision to the decision thread (the desk does the compare-and-set and the resume)."""
+        if self._runner is None:
+            self.console_screen.apply_outcome(key, error="This console can't decide (read-only or no desk).")
+            return
+        self._runner.submit(DecisionJob(key, thread, interrupt, tuple(decisions)))
+
+    # -- keys, help and palette --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit" and isinstance(self.screen, ModalScreen):
+            return None  # in a dialog, q is text or "close"; quitting from there would lose the dialog's input
+        return True
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        entries = help_entries(self.screen.active_bindings, self.get_key_display)
+        self.push_screen(HelpScreen(entries, readonly=self.readonly))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)  # keep Textual's own (theme, keys, screenshot, quit)
+        console = self.console_screen
+        if screen is not console:
+            return
+        for kind, label in DECISION_KEYS:
+            if console.check_action("decide", (kind.value,)):
+                yield SystemCommand(label, f"{label} the selected action", self._decide_callback(kind))
+        yield SystemCommand("Filter", "Filter the list by text", console.action_filter)
+        yield SystemCommand("Clear filter", "Show every item again", console.action_clear_filter)
+        yield SystemCommand("Help", "Every key and what it does", self.action_help)
+
+    def _decide_callback(self, kind: DecisionKind) -> Callable[[], None]:
+        return lambda: self.console_screen.action_decide(kind.value)
+
+
+class _LedgerRecords:
+    """Decision records read through the ledger on the watcher's own connection."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+
+    def recent(self, limit: int = 500) -> list[DecisionRecord]:
+        return [row.as_record() for row in self._ledger.recent(limit)]
+
+    def close(self) -> None:
+        self._ledger.close()
+
+
+def default_sources(config: Config, db: Path, operator: Operator, *, readonly: bool,
+                    desk_clock: Clock | None = None) -> Sources:
+    """The real reader, ledger, desk and audit tail; each built in the thread that uses it."""
+
+    def threads() -> ThreadSource:
+        from hitl_tui.reader import CheckpointReader
+
+        return CheckpointReader(db, config)
+
+    def records() -> RecordFeed | None:
+        from hitl_tui.ledger import DecisionLedger
+
+        return _LedgerRecords(DecisionLedger(db, config, clock=desk_clock))
+
+    def desk() -> Decider:
+        from hitl_tui.desk import DecisionDesk
+
+        return DecisionDesk(config, db, operator, clock=desk_clock)
+
+    def audit_tail() -> Any:
+        from hitl_tui.audit import AuditTail
+
+        return AuditTail(config.audit_log, backlog=200)
+
+    return Sources(threads=threads, records=None if readonly else records, desk=None if readonly else desk,
+                   audit_tail=audit_tail)
+
+
+def build_app(
+    config: Config,
+    db: Path,
+    *,
+    operator: Operator | None = None,
+    clock: Clock | None = None,
+    readonly: bool = False,
+    sources: Sources | None = None,
+    editor: str | None = "env",
+    cursor_blink: bool = True,
+) -> ConsoleApp:
+    """The console for `db`; tests inject the clock, operator, sources and editor."""
+    who = operator or current_operator()
+    return ConsoleApp(
+        config=config,
+        db=db,
+        operator=who,
+        clock=clock or _utc_now,
+        readonly=readonly,
+        sources=sources or default_sources(config, db, who, readonly=readonly),
+        editor=editor_command() if editor == "env" else editor,
+        cursor_blink=cursor_blink,
+    )

@@ -1,0 +1,359 @@
+"""The main screen: list, details, audit pane, status line, filter and footer; decision keys and their dialogs.
+
+The app hands it what the background loops read (`apply_*`, method calls down); it hands decisions to the app's
+decision runner (`submit_decision`). It never touches the DB or files itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label
+
+from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.model import DecisionKind, PayloadShape
+from hitl_tui.reader import ReadResult
+from hitl_tui.ui.audit_pane import AuditPane
+from hitl_tui.ui.details import DetailsPane
+from hitl_tui.ui.keys import console_bindings
+from hitl_tui.ui.review_items import ItemBook, ReviewItem
+from hitl_tui.ui.shown import safe
+from hitl_tui.ui.status_bar import StatusBar
+from hitl_tui.ui.thread_list import ThreadList
+
+if TYPE_CHECKING:
+    from hitl_tui.ui.app import ConsoleApp
+
+NARROW_BELOW = 100  # columns: list above details instead of beside
+SHORT_BELOW = 30  # rows: a smaller audit pane
+AGE_TICK_SECONDS = 15.0
+FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
+EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})  # decisions that let the action run
+
+
+class ConsoleScreen(Screen[None]):
+    """Everything an operator sees while working through the queue."""
+
+    BINDINGS = console_bindings()
+
+    def __init__(self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.db = db
+        self.operator = operator
+        self.readonly = readonly
+        self.clock = clock
+        self.book = ItemBook(clock=clock)
+        self.filter_text = ""
+        self.loaded = False
+        self._known: set[str] = set()
+        self._action_index: dict[str, int] = {}
+        self._staged: dict[str, dict[int, Decision]] = {}
+        self._notes: dict[str, str] = {}
+        self._filter_timer: Timer | None = None
+        self._paint_log = os.environ.get("HITL_TUI_PAINT_LOG")
+
+    @property
+    def console_app(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- layout ------------------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(operator=self.operator, db=self.db, readonly=self.readonly, id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="list-pane"):
+                yield ThreadList(id="threads")
+            yield DetailsPane(id="details")
+        yield AuditPane(id="audit")
+        with Horizontal(id="filter-bar"):
+            yield Label("/")
+            yield Input(placeholder="filter: words that must all appear (esc clears)", id="filter")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#list-pane").border_title = "Waiting for a decision"
+        self.query_one(DetailsPane).border_title = "Details"
+        self.query_one(AuditPane).border_title = "Audit log"
+        self.query_one("#filter", Input).cursor_blink = bool(getattr(self.app, "cursor_blink", True))
+        self.query_one(DetailsPane).show(None, now=self.clock(), empty_text="Reading the checkpoint DB…")
+        self.query_one(ThreadList).focus()
+        self.set_interval(AGE_TICK_SECONDS, self._tick)
+        self.console_app.start_background()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
+        self.set_class(self.size.height < SHORT_BELOW, "-short")
+
+    @property
+    def thread_list(self) -> ThreadList:
+        return self.query_one(ThreadList)
+
+    @property
+    def selected(self) -> ReviewItem | None:
+        return self.thread_list.selected
+
+    # -- data from the background loops ------------------------------------------------------------------------
+
+    def apply_threads(self, result: ReadResult) -> None:
+        self.book.set_threads(result.threads)
+        new = set() if not self.loaded else {k for k, it in self.book.items.items() if it.pending} - self._known
+        self._known |= set(self.book.items)
+        first = not self.loaded
+        self.loaded = True
+        self._refresh(new_keys=new)
+        if self._paint_log:
+            ids = sorted({self.book.items[k].thread.thread_id for k in new})
+            self.app.call_after_refresh(self._log_paint, "first" if first else "update", ids)
+
+    def apply_records(self, records: tuple[DecisionRecord, ...]) -> None:
+        if self.book.set_records(records):
+            self._refresh()
+
+    def apply_audit(self, records: tuple[dict[str, Any], ...]) -> None:
+        self.query_one(AuditPane).add(records)
+
+    def apply_problem(self, source: str, message: str | None) -> None:
+        self.query_one(StatusBar).set_problem(source, message)
+        if source == "db" and message and not self.loaded:
+            self.query_one(DetailsPane).show(None, now=self.clock(), empty_text=message)
+
+    def _log_paint(self, kind: str, thread_ids: list[str]) -> None:
+        assert self._paint_log is not None
+        with open(self._paint_log, "a", encoding="utf-8") as f:
+            f.write(f"{time.time():.6f} {kind} {len(self.thread_list.items)} {' '.join(thread_ids[:100])}\n")
+
+    def _tick(self) -> None:
+        self.thread_list.tick(self.clock())
+        self._show_details()
+
+    # -- redrawing ---------------------------------------------------------------------------------------------
+
+    def _refresh(self, new_keys: set[str] | None = None) -> None:
+        items = self.book.ordered()
+        if self.filter_text:
+            items = [it for it in items if it.matches(self.filter_text)]
+        self.thread_list.show(items, now=self.clock(), new_keys=new_keys)
+        status = self.query_one(StatusBar)
+        status.loading = not self.loaded
+        status.counts = self.book.counts()
+        status.filter_text = self.filter_text
+        status.shown = len(items)
+        status.new = len(self.thread_list.new_keys)
+        status.redraw()
+        self._show_details()
+        self.refresh_bindings()
+
+    def _show_details(self) -> None:
+        item = self.selected
+        empty = "Nothing matches the filter." if self.filter_text else "Nothing is waiting for a decision."
+        if not self.loaded:
+            empty = "Reading the checkpoint DB…"
+        self.query_one(DetailsPane).show(
+            item,
+            action_index=self._index_of(item) if item else 0,
+            staged=self._staged.get(item.key) if item else None,
+            note=self._notes.get(item.key) if item else None,
+            now=self.clock(),
+            readonly=self.readonly,
+            empty_text=empty,
+        )
+
+    @on(ThreadList.Highlighted)
+    def _highlighted(self) -> None:
+        self._show_details()
+        self.query_one(StatusBar).new = len(self.thread_list.new_keys)
+        self.query_one(StatusBar).redraw()
+        self.refresh_bindings()
+
+    def _index_of(self, item: ReviewItem) -> int:
+        index = self._action_index.get(item.key, 0)
+        return index if 0 <= index < len(item.actions) else 0
+
+    # -- keys --------------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "decide":
+            if self.readonly:
+                return False  # observer mode: no decision keys at all
+            item = self.selected
+            kind = DecisionKind(str(parameters[0])) if parameters else None
+            if item is None or kind is None or (item.local or "").startswith("submitting"):
+                return None
+            return True if kind in item.allowed(self._index_of(item)) else None
+        if action == "next_action":
+            item = self.selected
+            return item is not None and len(item.actions) > 1
+        return True
+
+    def action_cursor_down(self) -> None:
+        self.thread_list.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.thread_list.action_cursor_up()
+
+    def action_next_action(self) -> None:
+        item = self.selected
+        if item is None or len(item.actions) < 2:
+            return
+        self._action_index[item.key] = (self._index_of(item) + 1) % len(item.actions)
+        self._show_details()
+        self.refresh_bindings()
+
+    # -- filter ------------------------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        bar.add_class("-active")
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        if not bar.has_class("-active") and not self.filter_text:
+            return
+        self.query_one("#filter", Input).value = ""
+        bar.remove_class("-active")
+        self._set_filter("")
+        self.thread_list.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        value = event.value
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._set_filter(value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._set_filter(event.value)
+        if not event.value:
+            self.query_one("#filter-bar").remove_class("-active")
+        self.thread_list.focus()
+
+    def _set_filter(self, value: str) -> None:
+        value = value.strip()
+        if value != self.filter_text:
+            self.filter_text = value
+            self._refresh()
+
+    # -- deciding ----------------------------------------------------------------------------------------------
+
+    def action_decide(self, kind_name: str) -> None:
+        kind = DecisionKind(kind_name)
+        item = self.selected
+        if self.readonly or item is None or self.check_action("decide", (kind_name,)) is not True:
+            return
+        # Dialogs are imported when first used: TextArea and friends are not needed for the first paint.
+        from hitl_tui.ui.dialogs.edit import EditDialog
+        from hitl_tui.ui.dialogs.feedback import FeedbackDialog
+        from hitl_tui.ui.dialogs.reject import RejectDialog
+
+        index = self._index_of(item)
+        action = item.actions[index]
+        if kind is DecisionKind.REJECT:
+            self.app.push_screen(RejectDialog(action.name), lambda reason: reason and self._decided(
+                item, Decision(kind, index, text=reason)))
+        elif kind is DecisionKind.FEEDBACK:
+            question = action.description if item.interrupt and item.interrupt.shape is PayloadShape.RAW else None
+            self.app.push_screen(FeedbackDialog(action.name, question=question), lambda text: text and self._decided(
+                item, Decision(kind, index, text=text)))
+        elif kind is DecisionKind.EDIT:
+            raw = item.interrupt is not None and item.interrupt.shape is PayloadShape.RAW
+            dialog = EditDialog(action.name, action.args, require_object=not raw, editor=self.console_app.editor)
+            self.app.push_screen(dialog, lambda args: args is not None and self._decided(
+                item, Decision(kind, index, args=args)))
+        else:
+            self._decided(item, Decision(kind, index))
+
+    def _decided(self, item: ReviewItem, decision: Decision) -> None:
+        """One action has a decision: stage it (several actions) or submit it."""
+        if len(item.actions) > 1:
+            staged = self._staged.setdefault(item.key, {})
+            staged[decision.action_index] = decision
+            undecided = [i for i in range(len(item.actions)) if i not in staged]
+            if undecided:
+                self._action_index[item.key] = undecided[0]
+                self.book.set_local(item.key, f"{len(staged)}/{len(item.actions)} decided")
+                self._refresh()
+                return
+            decisions = [staged[i] for i in range(len(item.actions))]
+        else:
+            decisions = [decision]
+        self._confirm_then_submit(item, decisions)
+
+    def _confirm_then_submit(self, item: ReviewItem, decisions: list[Decision]) -> None:
+        if not (item.high_risk and any(d.kind in EXECUTES for d in decisions)):
+            self._submit(item, decisions)
+            return
+        from hitl_tui.ui.dialogs.confirm import ConfirmDialog
+
+        title = Text(f"Confirm: this action is {item.risk} risk")
+        body = Text()
+        for d in decisions:
+            body.append(f"{d.kind.value} ")
+            body.append_text(safe(item.actions[d.action_index].name, limit=60))
+            body.append("\n")
+        body.append("on thread ")
+        body.append_text(safe(item.thread.thread_id, limit=60))
+        body.append(f" ({item.thread.graph_id or 'unknown graph'})." if item.thread.graph_id else ".")
+        self.app.push_screen(ConfirmDialog(title, body), lambda ok: ok and self._submit(item, decisions))
+
+    def _submit(self, item: ReviewItem, decisions: list[Decision]) -> None:
+        assert item.interrupt is not None
+        self._notes.pop(item.key, None)
+        self.book.set_local(item.key, "submitting…")
+        self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
+        self._refresh()
+        self._advance_from(item.key)
+
+    def _advance_from(self, key: str) -> None:
+        """After a decision, move to the next item still waiting (the way through a queue is downwards)."""
+        items = self.thread_list.items
+        start = next((i for i, it in enumerate(items) if it.key == key), None)
+        if start is None:
+            return
+        for it in items[start + 1:] + items[:start]:
+            if it.pending and it.record is None and it.local is None and it.interrupt is not None:
+                self.thread_list.select_key(it.key)
+                return
+
+    def apply_outcome(self, key: str, *, result: Any = None, refused: str | None = None,
+                      error: str | None = None) -> None:
+        """What the desk said about a submission."""
+        self._staged.pop(key, None)
+        if refused is not None:
+            self.book.set_local(key, "refused")
+            self._notes[key] = f"Refused: {refused}"
+            self.app.notify(refused, title="Decision refused", severity="warning", markup=False)
+        elif error is not None:
+            self.book.set_local(key, "not submitted")
+            self._notes[key] = f"Not submitted: {error}"
+            self.app.notify(error, title="Decision failed", severity="error", markup=False)
+        else:
+            self.book.set_local(key, None)
+            records = tuple(getattr(result, "records", ()) or ())
+            votes = tuple(getattr(result, "votes", ()) or ())
+            if records:
+                merged = {(r.thread_id, r.checkpoint_id, r.interrupt_key): r for r in self.book.records()}
+                merged.update({(r.thread_id, r.checkpoint_id, r.interrupt_key): r for r in records})
+                self.book.set_records(merged.values())
+            elif votes:
+                needed = getattr(result, "approvals_needed", len(votes) + 1)
+                self.book.set_local(key, f"approved {len(votes)}/{needed}")
+                self._notes[key] = f"Your approval is recorded ({len(votes)} of {needed}); waiting for more."
+            audit_error = getattr(result, "audit_error", None)
+            if audit_error:
+                self.apply_problem("audit", audit_error)
+        self._refresh()

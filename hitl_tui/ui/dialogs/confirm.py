@@ -1,0 +1,51 @@
+"""Confirm a decision on a high-risk action: y (or enter on Confirm) goes ahead, n or esc cancels."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from hitl_tui.ui.dialogs.base import Dialog
+
+
+class ConfirmDialog(Dialog[bool]):
+    """Returns True to go ahead; None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "confirm", "Confirm", id="dialog_confirm"),
+        Binding("n", "cancel", "Cancel", id="dialog_cancel"),
+    ]
+
+    def __init__(self, title: Text, body: Text) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.body)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (n)", id="cancel")
+                yield Button("Confirm (y)", id="confirm", variant="error")
+            yield Static(Text("y: confirm   n / esc: cancel"), classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()  # the safe choice has the focus
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm")
+    def pressed_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def pressed_cancel(self) -> None:
+        self.dismiss(None)

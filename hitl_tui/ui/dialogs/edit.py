@@ -1,0 +1,166 @@
+"""Edit an action's arguments as JSON: validated as you type, reviewed as a diff against the original before it is
+submitted, and editable in `$VISUAL`/`$EDITOR` (the console steps aside while the editor runs)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static, TextArea
+
+from hitl_tui.safe_text import visible
+from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.edit_json import ParsedEdit, diff_lines, editable_json, parse_edit
+from hitl_tui.ui.shown import safe
+
+
+def editor_command(environ: dict[str, str] | None = None) -> str | None:
+    """The operator's editor, as the environment names it."""
+    env = os.environ if environ is None else environ
+    return env.get("VISUAL") or env.get("EDITOR") or None
+
+
+class EditDialog(Dialog[Any]):
+    """Returns the edited arguments (already validated and reviewed), or None when cancelled."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"edit-dialog--added", "edit-dialog--removed", "edit-dialog--hunk"}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "review", "Review / submit", id="dialog_review"),
+        Binding("ctrl+o", "external_editor", "Open $EDITOR", id="dialog_editor"),
+        Binding("enter", "submit", "Submit", show=False),
+    ]
+
+    def __init__(self, action_name: str, args: Any, *, require_object: bool, editor: str | None) -> None:
+        super().__init__()
+        self.action_name = action_name
+        self.original = args
+        self.require_object = require_object
+        self.editor = editor
+        self.reviewing = False
+        self._parsed = ParsedEdit(value=args)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="edit-dialog"):
+            title = Text("Edit the arguments of ")
+            title.append_text(safe(self.action_name, limit=60))
+            yield Static(title, classes="dialog-title")
+            with Vertical(id="edit-pane"):
+                area = TextArea(editable_json(self.original), id="args", soft_wrap=True, show_line_numbers=True,
+                                tab_behavior="indent")
+                area.cursor_blink = self.blink
+                yield area
+                yield Static(Text(""), id="error", classes="dialog-error")
+                keys = "ctrl+s: review changes   " + ("ctrl+o: open $EDITOR   " if self.editor else "") + "esc: cancel"
+                yield Static(Text(keys), classes="dialog-keys")
+            with Vertical(id="review-pane"):
+                yield Static(Text("These changes will be submitted:"))
+                with VerticalScroll(id="diff-scroll"):
+                    yield Static(Text(""), id="diff")
+                yield Static(Text("enter / ctrl+s: submit the edit   esc: back to editing"), classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#review-pane").display = False
+        self.query_one("#args", TextArea).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "external_editor":
+            return None if (self.editor is None or self.reviewing) else True
+        if action == "submit":
+            return self.reviewing
+        return True
+
+    # -- validation --------------------------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#args")
+    def validate(self) -> None:
+        self._parsed = parse_edit(self.query_one("#args", TextArea).text, require_object=self.require_object)
+        self._show_error(self._parsed.error)
+
+    def _show_error(self, message: str | None) -> None:
+        self.query_one("#error", Static).update(Text(message or ""))
+
+    # -- review and submit -------------------------------------------------------------------------------------
+
+    def action_review(self) -> None:
+        if self.reviewing:
+            self.action_submit()
+            return
+        self.validate()
+        if not self._parsed.ok:
+            return
+        lines = diff_lines(self.original, self._parsed.value)
+        if not lines:
+            self._show_error("Nothing was changed; edit the JSON, or press esc and approve as it is.")
+            return
+        self.query_one("#diff", Static).update(self._diff_text(lines))
+        self._set_reviewing(True)
+
+    def action_submit(self) -> None:
+        if self.reviewing and self._parsed.ok:
+            self.dismiss(self._parsed.value)
+
+    def action_cancel(self) -> None:
+        if self.reviewing:
+            self._set_reviewing(False)
+        else:
+            self.dismiss(None)
+
+    def _set_reviewing(self, on: bool) -> None:
+        self.reviewing = on
+        self.query_one("#edit-pane").display = not on
+        self.query_one("#review-pane").display = on
+        (self.query_one("#diff-scroll") if on else self.query_one("#args", TextArea)).focus()
+        self.refresh_bindings()
+
+    def _diff_text(self, lines: list[str]) -> Text:
+        out = Text()
+        for i, line in enumerate(lines):
+            if i:
+                out.append("\n")
+            style = ""
+            if line.startswith("@@"):
+                style = "edit-dialog--hunk"
+            elif line.startswith("+") and not line.startswith("+++"):
+                style = "edit-dialog--added"
+            elif line.startswith("-") and not line.startswith("---"):
+                style = "edit-dialog--removed"
+            out.append(visible(line), style=self.get_component_rich_style(style) if style else "")
+        return out
+
+    # -- $EDITOR -----------------------------------------------------------------------------------------------
+
+    def action_external_editor(self) -> None:
+        if not self.editor:
+            return
+        area = self.query_one("#args", TextArea)
+        fd, name = tempfile.mkstemp(prefix="hitl-edit-", suffix=".json")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(area.text)
+            try:
+                with self.app.suspend():
+                    code = subprocess.call([*shlex.split(self.editor), str(path)])
+            except SuspendNotSupported:
+                self._show_error("This terminal can't hand over to $EDITOR; edit the JSON here instead.")
+                return
+            except OSError as err:
+                self._show_error(f"$EDITOR ({self.editor}) could not be started: {err.strerror}.")
+                return
+            if code != 0:
+                self._show_error(f"$EDITOR exited with status {code}; the text here is unchanged.")
+                return
+            area.load_text(path.read_text(encoding="utf-8", errors="replace"))
+            self.validate()
+        finally:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,46 @@
+"""Feedback: free text for the agent (what LangChain calls "respond"); an answer to a plain question, too."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static, TextArea
+
+from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.shown import safe
+
+
+class FeedbackDialog(Dialog[str]):
+    """Multi-line text; ctrl+s sends it. Returns the text, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "send", "Send", id="dialog_send")]
+
+    def __init__(self, action_name: str, *, question: str | None = None) -> None:
+        super().__init__()
+        self.action_name = action_name
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="feedback-dialog"):
+            title = Text("Feedback on ")
+            title.append_text(safe(self.action_name, limit=60))
+            yield Static(title, classes="dialog-title")
+            if self.question:
+                yield Static(safe(self.question, keep_newlines=True, limit=600), classes="dialog-question")
+            yield Static(Text("The agent receives this text and decides what to do next."))
+            area = TextArea(id="feedback", soft_wrap=True, show_line_numbers=False)
+            area.cursor_blink = self.blink
+            yield area
+            yield Static(Text(""), id="error", classes="dialog-error")
+            yield Static(Text("ctrl+s: send   esc: cancel"), classes="dialog-keys")
+
+    def action_send(self) -> None:
+        text = self.query_one("#feedback", TextArea).text.strip()
+        if not text:
+            self.query_one("#error", Static).update(Text("Write some feedback first, or press esc to cancel."))
+            return
+        self.dismiss(text)

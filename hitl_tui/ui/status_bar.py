@@ -1,0 +1,74 @@
+"""The top line: who is operating, on which DB, how many items, and any problem in one sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from hitl_tui.ui.shown import safe
+
+
+class StatusBar(Vertical):
+    """Identity, DB path, counts, filter and mode; problems below, one sentence each."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--label", "status-bar--mode", "status-bar--new"}
+
+    def __init__(self, *, operator: str, db: Path, readonly: bool, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.operator = operator
+        self.db = db
+        self.readonly = readonly
+        self.counts: dict[str, int] = {}
+        self.filter_text = ""
+        self.shown = 0
+        self.new = 0
+        self.loading = True
+        self.problems: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-line")
+        yield Static(id="problem-line")
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def set_problem(self, source: str, message: str | None) -> None:
+        if message is None:
+            self.problems.pop(source, None)
+        else:
+            self.problems[source] = message
+        self.redraw()
+
+    def redraw(self) -> None:
+        label = self.get_component_rich_style("status-bar--label")
+        line = Text()
+        if self.readonly:
+            line.append(" READ-ONLY ", style=self.get_component_rich_style("status-bar--mode"))
+            line.append(" ")
+        line.append_text(safe(self.operator, limit=60))
+        line.append("  db ", style=label)
+        line.append_text(safe(str(self.db), limit=80))
+        line.append("  ")
+        if self.loading:
+            line.append("reading…")
+        else:
+            c = self.counts
+            line.append(f"{c.get('waiting', 0)} waiting")
+            line.append(f" · {c.get('decided', 0)} decided")
+            if c.get("unreadable"):
+                line.append(f" · {c['unreadable']} unreadable")
+            if self.new:
+                line.append(f" · {self.new} new", style=self.get_component_rich_style("status-bar--new"))
+        if self.filter_text:
+            line.append("  filter ", style=label)
+            line.append_text(safe(self.filter_text, limit=40))
+            line.append(f" ({self.shown} shown)")
+        self.query_one("#status-line", Static).update(line)
+        problems = self.query_one("#problem-line", Static)
+        problems.display = bool(self.problems)
+        problems.update(Text("\n".join(self.problems.values())))

@@ -1,0 +1,315 @@
+"""The list of items waiting for a person: a virtual list that renders only the rows on screen.
+
+Not a `DataTable`: it measures every cell of every row to size its columns, which takes ~2.5 s for 10,000 rows
+before the first paint. Here columns get their widths from the widget's width, a row is rendered when it scrolls
+into view (as toolong does for huge logs), and replacing the whole list is O(rows) dictionary work.
+
+Live updates keep the cursor on the same item (by key) and, when rows are added or removed above it, scroll by the
+same amount so the selected row does not move on screen. New items are marked until the operator looks at them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from hitl_tui.decision import DecisionState
+from hitl_tui.ui.review_items import ReviewItem
+from hitl_tui.ui.shown import age_text, one_line
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # 0: takes the width left over
+    justify: str = "left"
+
+
+_WIDE = (
+    Column("status", "Status", 18), Column("thread", "Thread", 16), Column("graph", "Graph", 14),
+    Column("action", "Action", 0), Column("waited", "Waited", 7, "right"), Column("conf", "Conf", 5, "right"),
+    Column("risk", "Risk", 8),
+)
+_NARROW = (
+    Column("status", "Status", 14), Column("thread", "Thread", 12), Column("action", "Action", 0),
+    Column("waited", "Waited", 6, "right"), Column("conf", "Conf", 4, "right"), Column("risk", "Risk", 6),
+)
+WIDE_FROM = 96  # widget width from which the graph column is shown
+
+
+def columns_for(width: int) -> list[tuple[Column, int]]:
+    """The columns that fit and the width each gets."""
+    cols = _WIDE if width >= WIDE_FROM else _NARROW
+    fixed = sum(c.width for c in cols) + (len(cols) - 1)
+    flex = max(6, width - fixed)
+    return [(c, c.width or flex) for c in cols]
+
+
+class ThreadList(ScrollView, can_focus=True):
+    """Items waiting for a person; one row each, header pinned on the first line."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "thread-list--header",
+        "thread-list--cursor",
+        "thread-list--cursor-blurred",
+        "thread-list--new",
+        "thread-list--decided",
+        "thread-list--failed",
+        "thread-list--gone",
+        "thread-list--risk-high",
+        "thread-list--unreadable",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, init=False)
+
+    class Highlighted(Message):
+        """The operator moved to another item (or the item under the cursor changed)."""
+
+        def __init__(self, thread_list: ThreadList, item: ReviewItem | None) -> None:
+            super().__init__()
+            self.thread_list = thread_list
+            self.item = item
+
+        @property
+        def control(self) -> ThreadList:
+            return self.thread_list
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._items: list[ReviewItem] = []
+        self._index: dict[str, int] = {}
+        self.new_keys: set[str] = set()
+        self.now = datetime.now(UTC)
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._generation = 0
+        self._announced: ReviewItem | None = None
+
+    # -- what other widgets ask --------------------------------------------------------------------------------
+
+    @property
+    def items(self) -> list[ReviewItem]:
+        return self._items
+
+    @property
+    def selected(self) -> ReviewItem | None:
+        return self._items[self.cursor] if 0 <= self.cursor < len(self._items) else None
+
+    # -- updates from the screen --------------------------------------------------------------------------------
+
+    def show(self, items: Sequence[ReviewItem], *, now: datetime, new_keys: set[str] | None = None) -> None:
+        """Replace the rows, keeping the cursor on the same item and that item at the same place on screen."""
+        selected = self.selected
+        old_cursor = self.cursor
+        self._items = list(items)
+        self._index = {it.key: i for i, it in enumerate(self._items)}
+        if new_keys:
+            self.new_keys |= new_keys
+        self.new_keys &= self._index.keys()
+        self.now = now
+        self._generation += 1
+        self.virtual_size = Size(self.size.width, len(self._items) + 1)
+        target = self._index.get(selected.key, old_cursor) if selected else old_cursor
+        target = max(0, min(target, len(self._items) - 1))
+        if selected is not None and selected.key in self._index and target != old_cursor:
+            # Rows came or went above the selection: move the view with it.
+            self.scroll_to(y=self.scroll_y + (target - old_cursor), animate=False, immediate=True)
+        self.set_reactive(ThreadList.cursor, target)
+        self._keep_cursor_visible()
+        self.refresh()
+        self._announce()
+
+    def tick(self, now: datetime) -> None:
+        """Time moved on: redraw the "waited" column."""
+        self.now = now
+        self._generation += 1
+        self.refresh()
+
+    def select_key(self, key: str) -> bool:
+        index = self._index.get(key)
+        if index is None:
+            return False
+        self.cursor = index
+        return True
+
+    # -- cursor ------------------------------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self._items) - 1))
+
+    def watch_cursor(self) -> None:
+        self._keep_cursor_visible()
+        self.refresh()
+        self._announce()
+
+    def _announce(self) -> None:
+        item = self.selected
+        if item is not None and item.key in self.new_keys:
+            self.new_keys.discard(item.key)  # the operator has seen it now
+            self._generation += 1
+        if item is not self._announced:
+            self._announced = item
+            self.post_message(self.Highlighted(self, item))
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def _keep_cursor_visible(self) -> None:
+        rows_visible = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + rows_visible:
+            self.scroll_to(y=self.cursor - rows_visible + 1, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += self._page()
+
+    def action_page_up(self) -> None:
+        self.cursor -= self._page()
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self._items) - 1
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.cursor = int(self.scroll_y) + event.y - 1
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._items) + 1)
+        self._generation += 1
+        self._keep_cursor_visible()
+
+    def on_focus(self) -> None:
+        self._generation += 1
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._generation += 1
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._generation += 1
+
+    # -- rendering ---------------------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._cached(("header", width, self._generation), lambda: self._header(width))
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._items):
+            return Strip.blank(width, self.rich_style)
+        item = self._items[index]
+        key = (id(item), index == self.cursor, item.key in self.new_keys, width, self._generation)
+        return self._cached(key, lambda: self._row(item, index, width))
+
+    def _cached(self, key: tuple[object, ...], make) -> Strip:  # type: ignore[no-untyped-def]
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = make()
+            self._lines[key] = strip
+        return strip
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        text.truncate(width, overflow="ellipsis", pad=True)
+        segments = [Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)]
+        return Strip(segments, width).crop(0, width)
+
+    def _header(self, width: int) -> Strip:
+        line = Text(end="")
+        for i, (col, w) in enumerate(columns_for(width)):
+            if i:
+                line.append(" ")
+            title = col.title[:w]
+            line.append(title.rjust(w) if col.justify == "right" else title.ljust(w))
+        style = self.rich_style + self.get_component_rich_style("thread-list--header")
+        return self._strip(line, width, style)
+
+    def _row(self, item: ReviewItem, index: int, width: int) -> Strip:
+        line = Text(end="")
+        for i, (col, w) in enumerate(columns_for(width)):
+            if i:
+                line.append(" ")
+            cell = self._cell(item, col.key)
+            cell.truncate(w, overflow="ellipsis")
+            if col.justify == "right":
+                line.append(" " * (w - cell.cell_len))
+                line.append_text(cell)
+            else:
+                line.append_text(cell)
+                line.append(" " * (w - cell.cell_len))
+        style = self.rich_style
+        if item.interrupt is None:
+            style += self.get_component_rich_style("thread-list--unreadable")
+        elif not item.pending:
+            style += self.get_component_rich_style("thread-list--gone")
+        if index == self.cursor:
+            name = "thread-list--cursor" if self.has_focus else "thread-list--cursor-blurred"
+            style += self.get_component_rich_style(name)
+        return self._strip(line, width, style)
+
+    def _cell(self, item: ReviewItem, column: str) -> Text:
+        if column == "status":
+            return self._status_cell(item)
+        if column == "thread":
+            return Text(one_line(item.thread.thread_id, 40))
+        if column == "graph":
+            return Text(one_line(item.thread.graph_id or "-", 40))
+        if column == "action":
+            return Text(one_line(item.action_label, 80))
+        if column == "waited":
+            return Text(age_text(item.thread.paused_at, self.now))
+        if column == "conf":
+            conf = item.interrupt.confidence if item.interrupt else None
+            return Text("-" if conf is None else f"{conf:.2f}")
+        if column == "risk":
+            risk = item.risk
+            if not risk:
+                return Text("-")
+            style = self.get_component_rich_style("thread-list--risk-high") if item.high_risk else Style()
+            return Text(one_line(risk, 12), style=style)
+        return Text("")
+
+    def _status_cell(self, item: ReviewItem) -> Text:
+        if item.key in self.new_keys:
+            return Text("● new", style=self.get_component_rich_style("thread-list--new"))
+        text = Text(one_line(item.status, 60))
+        record = item.record
+        if record is not None:
+            failed = record.state in (DecisionState.FAILED, DecisionState.IN_DOUBT)
+            text.stylize(self.get_component_rich_style("thread-list--failed" if failed else "thread-list--decided"))
+        elif item.local and item.local.startswith("refused"):
+            text.stylize(self.get_component_rich_style("thread-list--failed"))
+        return text

@@ -1,0 +1,338 @@
+"""The console's background loops: watch the checkpoint DB, tail the audit log, run decisions. No Textual here.
+
+Each loop runs in ONE thread worker and reports through an `emit` callback (the app turns those into messages), so
+polls never overlap: the next poll starts `interval` after the previous one finished. While nothing changes a tick
+costs a `stat` and a `PRAGMA data_version` (microseconds), so an idle console uses ~0% CPU. Any error becomes one
+sentence for the status line, and the loop retries with the source reopened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.errors import DecisionRefused, HitlError
+from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.reader import ReadResult
+
+RETRY_SECONDS = 1.0
+
+
+class ThreadSource(Protocol):
+    """What the console reads paused threads from (`CheckpointReader`)."""
+
+    def read_all(self) -> ReadResult: ...
+    def poll(self) -> ReadResult | None: ...
+    def close(self) -> None: ...
+
+
+class RecordFeed(Protocol):
+    """Where the console reads recorded decisions from (the desk's ledger)."""
+
+    def recent(self, limit: int = ...) -> Sequence[Any]: ...
+
+
+class Decider(Protocol):
+    """The decisions layer (`DecisionDesk`): the only way a key press becomes a resumed agent."""
+
+    def decide(self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> Any: ...
+    def close(self) -> None: ...
+
+
+# -- what the loops report -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadsRead:
+    result: ReadResult
+
+
+@dataclass(frozen=True)
+class RecordsRead:
+    records: tuple[DecisionRecord, ...]
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """`message` is one sentence; None means the problem went away."""
+
+    source: str  # "db" | "audit" | "desk"
+    message: str | None
+
+
+@dataclass(frozen=True)
+class AuditRead:
+    records: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    key: str
+    result: Any = None  # the desk's result (DeskResult)
+    refused: str | None = None  # the desk's one-sentence refusal
+    error: str | None = None  # anything else that went wrong, in one sentence
+
+
+Emit = Callable[[object], None]
+
+
+def _sentence(err: BaseException) -> str:
+    if isinstance(err, HitlError):
+        return err.message
+    return f"{type(err).__name__}: {err}"
+
+
+# -- the checkpoint DB -----------------------------------------------------------------------------------------
+
+
+class _ChangeProbe:
+    """Says cheaply whether anyone committed to the DB (LangGraph's tables or the ledger) since the last look."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity = _file_identity(path)
+        uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+        self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        ident = _file_identity(self.path)
+        if ident is None:
+            raise HitlError(f"{self.path} was deleted or moved; waiting for it to come back.")
+        if ident != self.identity:
+            raise HitlError(f"{self.path} was replaced by another file; reopening it.")
+        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        changed, self._version = version != self._version, version
+        return changed
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class DBWatcher:
+    """Reads all paused threads once, then polls for changes; reopens and retries after any error."""
+
+    def __init__(
+        self,
+        path: Path,
+        make_source: Callable[[], ThreadSource],
+        make_records: Callable[[], RecordFeed | None] | None,
+        interval: float,
+        emit: Emit,
+    ) -> None:
+        self.path = path
+        self._make_source, self._make_records = make_source, make_records
+        self.interval = interval
+        self._emit = emit
+        self.stop = threading.Event()
+        self.wake = threading.Event()  # set to poll now (after a decision) instead of waiting out the interval
+        self._source: ThreadSource | None = None
+        self._probe: _ChangeProbe | None = None
+        self._records: RecordFeed | None = None
+        self._records_failed = False
+        self._last_records: tuple[DecisionRecord, ...] | None = None
+        self._problem: str | None = None
+
+    def run(self) -> None:
+        """The loop; returns when `stop` is set."""
+        try:
+            while not self.stop.is_set():
+                delay = self.interval
+                try:
+                    self._tick()
+                    self._report(None)
+                except Exception as err:  # one sentence on screen; never a dead console
+                    self._report(_sentence(err))
+                    self._close()
+                    delay = max(self.interval, RETRY_SECONDS)
+                self.wake.wait(delay)
+                self.wake.clear()
+        finally:
+            self._close()
+
+    def _tick(self) -> None:
+        if self._source is None:
+            self._open()
+            assert self._source is not None
+            self._emit(ThreadsRead(self._source.read_all()))
+            self._read_records()
+            return
+        assert self._probe is not None
+        if not self._probe.changed():
+            return
+        result = self._source.poll()
+        if result is not None:
+            self._emit(ThreadsRead(result))
+        self._read_records()
+
+    def _open(self) -> None:
+        if not self.path.exists():
+            # Checked here so a missing DB reads the same whatever the source is.
+            raise HitlError(f"{self.path} does not exist yet; waiting for an agent to create it.")
+        self._probe = _ChangeProbe(self.path)
+        self._probe.changed()
+        self._source = self._make_source()
+
+    def _read_records(self) -> None:
+        if self._make_records is None:
+            return
+        try:
+            if self._records is None:
+                self._records = self._make_records()
+                if self._records is None:
+                    self._make_records = None
+                    return
+            records = tuple(self._records.recent())
+        except Exception as err:  # decisions are extra information: the list keeps working without them
+            if not self._records_failed:
+                self._emit(SourceProblem("desk", f"Decision records can't be read: {_sentence(err)}"))
+            self._records_failed = True
+            self._records = None
+            return
+        if self._records_failed:
+            self._records_failed = False
+            self._emit(SourceProblem("desk", None))
+        if records != self._last_records:
+            self._last_records = records
+            self._emit(RecordsRead(records))
+
+    def _report(self, problem: str | None) -> None:
+        if problem != self._problem:
+            self._problem = problem
+            self._emit(SourceProblem("db", problem))
+
+    def _close(self) -> None:
+        for thing in (self._source, self._probe, self._records):
+            close = getattr(thing, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+        self._source = self._probe = self._records = None
+        self._last_records = None
+
+
+# -- the audit log ---------------------------------------------------------------------------------------------
+
+
+class AuditWatcher:
+    """Tails the audit log (rotation and truncation are handled by `AuditTail`)."""
+
+    def __init__(self, make_tail: Callable[[], Any], interval: float, emit: Emit) -> None:
+        self._make_tail = make_tail
+        self.interval = interval
+        self._emit = emit
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self._problem: str | None = None
+
+    def run(self) -> None:
+        tail = None
+        try:
+            while not self.stop.is_set():
+                delay = self.interval
+                try:
+                    if tail is None:
+                        tail = self._make_tail()
+                    records = tail.read_new()
+                    if records:
+                        self._emit(AuditRead(tuple(records)))
+                    self._report(None)
+                except Exception as err:
+                    self._report(f"The audit log can't be read: {_sentence(err)}")
+                    tail = None
+                    delay = max(self.interval, RETRY_SECONDS)
+                self.wake.wait(delay)
+                self.wake.clear()
+        finally:
+            if tail is not None:
+                tail.close()
+
+    def _report(self, problem: str | None) -> None:
+        if problem != self._problem:
+            self._problem = problem
+            self._emit(SourceProblem("audit", problem))
+
+
+# -- decisions -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionJob:
+    key: str
+    thread: PendingThread
+    interrupt: PendingInterrupt
+    decisions: tuple[Decision, ...]
+
+
+class DecisionRunner:
+    """Runs decisions one at a time, in the order they were made, on a desk built in this thread."""
+
+    def __init__(self, make_desk: Callable[[], Decider], emit: Emit) -> None:
+        self._make_desk = make_desk
+        self._emit = emit
+        self._jobs: queue.Queue[DecisionJob | None] = queue.Queue()
+        self._desk: Decider | None = None
+
+    def submit(self, job: DecisionJob) -> None:
+        self._jobs.put(job)
+
+    def warm_up(self) -> None:
+        """Build the desk now (it loads LangGraph), so the first decision is not slowed by it."""
+        self._jobs.put(None)
+
+    def stop(self) -> None:
+        self._jobs.put(_STOP)  # type: ignore[arg-type]
+
+    def run(self) -> None:
+        try:
+            while True:
+                job = self._jobs.get()
+                if job is _STOP:
+                    return
+                try:
+                    desk = self._desk_or_none() if job is None else self._desk_or_raise()
+                    if job is None or desk is None:
+                        continue
+                    result = desk.decide(job.thread, job.interrupt, job.decisions)
+                    self._emit(DecisionOutcome(job.key, result=result))
+                except DecisionRefused as err:
+                    self._emit(DecisionOutcome(job.key, refused=err.message))
+                except Exception as err:  # InvalidDecision, a locked DB, a graph that raised...
+                    if job is not None:
+                        self._emit(DecisionOutcome(job.key, error=_sentence(err)))
+        finally:
+            if self._desk is not None:
+                self._desk.close()
+
+    def _desk_or_raise(self) -> Decider:
+        if self._desk is None:
+            self._desk = self._make_desk()
+            self._emit(SourceProblem("desk", None))
+        return self._desk
+
+    def _desk_or_none(self) -> Decider | None:
+        try:
+            return self._desk_or_raise()
+        except Exception as err:
+            self._emit(SourceProblem("desk", f"Decisions are unavailable: {_sentence(err)}"))
+            return None
+
+
+_STOP = object()
