@@ -103,12 +103,13 @@ class CheckpointReader:
         try:
             if not self._tracker.moved():
                 return None
+            full = False
             with self._snapshot():
                 changed = self._tracker.changed_threads(self._threads)
-                if changed is None:  # the tables shrank under our watermarks: start again from scratch
+                if changed is None:  # the newest rows were deleted under our watermarks: read everything again
                     self._tracker.reset()
                     fresh = {t.thread_id: t for t in self._read(None)}
-                    changed = set(fresh) | set(self._threads)
+                    changed, full = set(fresh) | set(self._threads), True
                 else:
                     fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
         except sqlite3.Error as err:
@@ -124,7 +125,7 @@ class CheckpointReader:
                 really_changed.add(tid)
         if not really_changed:
             return None
-        return ReadResult(self._sorted(), frozenset(really_changed), full=False)
+        return ReadResult(self._sorted(), frozenset(really_changed), full=full)
 
     def thread(self, thread_id: str) -> PendingThread | None:
         """A fresh read of one thread (None when it finished or does not exist)."""
