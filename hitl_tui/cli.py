@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=4.0, help="seconds between new runs with --live (default: 4)")
     p.add_argument("--no-console", action="store_true", help="prepare the demo and print the paused threads only")
     p.add_argument("--readonly", action="store_true", help="open the console in observer mode")
+    p.add_argument("--offline", action="store_true",
+                   help="plan with the deterministic offline planner even when OPENAI_API_KEY is set")
 
     p = sub.add_parser("list", help="list the threads waiting for a human",
                        description="List the threads waiting for a human (and those running or stalled).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 
@@ -12,6 +13,8 @@ from hitl_tui.errors import HitlError
 def run_demo(args: argparse.Namespace) -> int:
     from hitl_tui.demo.runner import prepare_demo, run_live
 
+    if args.offline:
+        os.environ["HITL_DEMO_OFFLINE"] = "1"
     if args.interval <= 0:
         raise HitlError("--interval must be a positive number of seconds.")
     print(f"Preparing the demo in {args.dir.resolve()} ...", file=sys.stderr, flush=True)

@@ -1,0 +1,34 @@
+"""Suite-wide test setup: SVG snapshots live in the top-level snapshots/ folder, and Textual never animates.
+
+UI fixtures live in tests/ui_fixtures.py (imported by the UI tests), so other layers' tests stay independent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest_textual_snapshot
+import textual.constants
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = ROOT / "snapshots"
+
+# The env var is read when textual.constants is first imported, which happens before this file runs.
+textual.constants.TEXTUAL_ANIMATIONS = "none"  # type: ignore[misc]
+
+
+class TopLevelSnapshots(pytest_textual_snapshot.SVGImageExtension):
+    """snapshots/<test module>/<test name>.svg instead of __snapshots__ beside each test file."""
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:  # type: ignore[no-untyped-def, override]
+        return str(SNAPSHOTS / Path(test_location.filepath).stem)
+
+
+# snap_compare looks the extension up on the module each time it runs.
+pytest_textual_snapshot.SVGImageExtension = TopLevelSnapshots  # type: ignore[misc]
+
+# No test may reach a real model: drop any API key the machine has; tests that want one set it themselves.
+for _var in ("OPENAI_API_KEY", "HITL_OPENAI_API_KEY", "OPENAI_BASE_URL", "HITL_OPENAI_BASE_URL"):
+    os.environ.pop(_var, None)
