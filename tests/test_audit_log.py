@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -101,7 +103,8 @@ def test_same_event_id_is_written_once_and_returned_again(tmp_path: Path) -> Non
     # A second AuditLog (as another process would have) sees the same through the file.
     other = AuditLog(path)
     assert other.append(_decision(1), event_id="decision:1") == first
-    assert other.find("decision:2")["seq"] == 2
+    found = other.find("decision:2")
+    assert found is not None and found["seq"] == 2
     assert other.find("decision:3") is None
     assert len(_lines(path)) == 2
 
@@ -266,3 +269,10 @@ def test_disk_full_is_one_clear_error(tmp_path: Path) -> None:
     log.path = Path("/dev/full")  # keep lock and anchor in tmp_path
     with pytest.raises(AuditLogUnwritable, match="Cannot write"):
         log.append({"event": "x"})
+
+
+def test_audit_and_identity_do_not_import_textual() -> None:
+    code = "import sys, hitl_tui.audit, hitl_tui.identity; print('textual' in sys.modules)"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
