@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -50,6 +51,17 @@ def thread_json(thread: PendingThread) -> dict[str, Any]:
     }
 
 
+# JSON escapes C0 controls itself; these others would reach a terminal raw (0x9B is a one-byte CSI).
+_RAW_IN_JSON = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb\u2028\u2029\ud800-\udfff]"
+)
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text with C1, DEL and bidi controls written as `\\uXXXX` escapes: the same JSON, safe to print."""
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _age(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "?"
@@ -66,8 +78,8 @@ def print_listing(
     """Print paused threads (and, with include_running, running/stalled ones)."""
     shown = [t for t in threads if include_running or t.status is not ThreadStatus.RUNNING_OR_STALLED]
     if as_json:
-        json.dump([thread_json(t) for t in shown], out, indent=2, ensure_ascii=False, default=repr)
-        out.write("\n")
+        text = json.dumps([thread_json(t) for t in shown], indent=2, ensure_ascii=False, default=repr)
+        out.write(json_for_terminal(text) + "\n")
         return
     if not shown:
         out.write("No threads are waiting for a human.\n")
