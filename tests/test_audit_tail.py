@@ -48,6 +48,18 @@ def test_missing_file_then_created(tmp_path: Path) -> None:
     assert _seqs(tail.read_new()) == [4, 5]
 
 
+def test_unreadable_log_sets_an_error_instead_of_raising(tmp_path: Path) -> None:
+    path = tmp_path / "decisions.jsonl"
+    path.mkdir()  # reading a directory fails even for root
+    tail = AuditTail(path)
+    assert tail.read_new() == []
+    assert tail.error is not None and str(path) in tail.error
+    path.rmdir()
+    AuditLog(path).append({"event": "x"})
+    assert _seqs(tail.read_new()) == [1]
+    assert tail.error is None
+
+
 def test_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
     path = tmp_path / "decisions.jsonl"
     log = AuditLog(path)

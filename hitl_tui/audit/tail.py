@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ class AuditTail:
         self.lock_path = Path(str(self.path) + ".lock")
         self.backlog = backlog
         self.restarts = 0  # how often the file shrank or was rewritten and reading started over
+        self.error: str | None = None  # one sentence when the log exists but cannot be opened
         self._fd: int | None = None
         self._key: tuple[int, int] | None = None
         self._offset = 0  # bytes of the current file consumed (complete lines + self._buffer)
@@ -51,6 +53,13 @@ class AuditTail:
 
     def read_new(self) -> list[dict[str, Any]]:
         """Records appended since the last call; damaged lines come back as {"event": "unparseable", ...}."""
+        try:
+            return self._read_new()
+        except OSError as exc:  # an I/O error mid-read: report it in one sentence instead of raising
+            self.error = f"Cannot read the audit log {self.path}: {exc.strerror}."
+            return []
+
+    def _read_new(self) -> list[dict[str, Any]]:
         try:
             st: os.stat_result | None = os.stat(self.path)
         except OSError:
@@ -76,9 +85,18 @@ class AuditTail:
     def _open(self) -> bool:
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
+        except FileNotFoundError:
+            self.error = None  # not created yet: nothing to show, nothing wrong
+            return False
+        except OSError as exc:
+            self.error = f"Cannot read the audit log {self.path}: {exc.strerror}."
             return False
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            self.error = f"The audit log {self.path} is not a regular file."
+            return False
+        self.error = None
         self._fd, self._key = fd, (st.st_dev, st.st_ino)
         self._offset, self._buffer, self._check = 0, b"", b""
         if self._first_open and self.backlog is not None:
