@@ -55,8 +55,8 @@ class EditDialog(Dialog[Any]):
             title.append_text(safe(self.action_name, limit=60))
             yield Static(title, classes="dialog-title")
             with Vertical(id="edit-pane"):
-                area = TextArea(editable_json(self.original), id="args", soft_wrap=True, show_line_numbers=True,
-                                tab_behavior="indent")
+                # tab_behavior "focus": in "indent" mode the TextArea would swallow escape.
+                area = TextArea(editable_json(self.original), id="args", soft_wrap=True, show_line_numbers=True)
                 area.cursor_blink = self.blink
                 yield area
                 yield Static(Text(""), id="error", classes="dialog-error")
