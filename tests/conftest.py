@@ -1,6 +1,6 @@
 """Suite-wide test setup: SVG snapshots live in the top-level snapshots/ folder, and Textual never animates.
 
-UI fixtures live in tests/ui_fixtures.py (imported by the UI tests), so other layers' tests stay independent.
+UI fixtures live in tests/ui_fixtures.py, registered here as a plugin (its fixtures only run when a test asks).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest_textual_snapshot
 import textual.constants
+
+pytest_plugins = ("ui_fixtures",)
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "snapshots"

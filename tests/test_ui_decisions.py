@@ -6,11 +6,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ui_fixtures import (  # noqa: F401
+from ui_fixtures import (
     BOB,
     DemoCopy,
-    demo,
-    demo_template,
     loaded,
     make_app,
     rendered_text,
@@ -200,7 +198,7 @@ async def test_each_action_of_a_batch_is_decided_on_its_own(demo: DemoCopy) -> N
         names = [a.name for a in item.actions]
         assert len(names) == 3
         await pilot.press("tab")
-        assert f"action 2 of 3" in rendered_text(app)
+        assert "action 2 of 3" in rendered_text(app)
         await pilot.press("tab", "tab")  # wraps round to the first
         assert "action 1 of 3" in rendered_text(app)
         await pilot.press("a")  # action 1: approve, staged
@@ -242,7 +240,8 @@ async def test_a_second_operator_is_refused_with_who_decided(demo: DemoCopy) -> 
     async with second.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         # Bob's console lists it as decided by alice (the ledger says so) ...
-        assert not any(it.thread.thread_id == "email-0002" and it.pending for it in second.console_screen.book.items.values())
+        book = second.console_screen.book.items.values()
+        assert not any(it.thread.thread_id == "email-0002" and it.pending for it in book)
         # ... and a decision on what bob saw before is refused with alice's name.
         second.submit_decision(seen_by_bob.key, seen_by_bob.thread, seen_by_bob.interrupt,
                                (dataclasses.replace(_approve()),))

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ui_fixtures import (  # noqa: F401
-    ALICE,
+from ui_fixtures import (
     DemoCopy,
-    demo,
-    demo_template,
     loaded,
     make_app,
     rendered_text,
