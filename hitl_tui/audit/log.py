@@ -10,14 +10,13 @@ so `append(..., event_id=...)` writes nothing when that event id is already in t
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,10 +33,10 @@ from hitl_tui.audit.chain import (
     seal,
 )
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogUnwritable
+from hitl_tui.audit.index import EventIndex, loads_record
 from hitl_tui.identity import Operator, current_operator
 
 Clock = Callable[[], datetime]
-_SCAN_CHUNK = 1 << 20
 _TAIL_CHUNK = 8192
 
 
@@ -50,16 +49,6 @@ def utc_timestamp(moment: datetime) -> str:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class _EventIndex:
-    """Event ids seen in one log file (by device+inode), up to `offset`; grows with each scan."""
-
-    key: tuple[int, int]
-    offset: int = 0
-    ids: dict[str, int] = field(default_factory=dict)  # event_id -> offset of its line
-    last_line: bytes = b""  # the line that ends at `offset`, to notice the file was rewritten under us
 
 
 @dataclass(frozen=True)
@@ -91,7 +80,7 @@ class AuditLog:
         self._operator = operator
         self._durable = durable
         self._mutex = threading.Lock()  # flock does not exclude threads sharing this object's state
-        self._index: _EventIndex | None = None
+        self._index = EventIndex()
         self._host = socket.gethostname()
 
     # -- public API -------------------------------------------------------------------------------------
@@ -104,7 +93,7 @@ class AuditLog:
             try:
                 st = os.fstat(fd)
                 if event_id is not None:
-                    existing = self._find_locked(fd, st, event_id)
+                    existing = self._index.lookup(fd, st, event_id)
                     if existing is not None:
                         return existing
                 else:
@@ -120,7 +109,7 @@ class AuditLog:
         with self._mutex, self._locked():
             fd = self._open_log()
             try:
-                return self._find_locked(fd, os.fstat(fd), event_id)
+                return self._index.lookup(fd, os.fstat(fd), event_id)
             finally:
                 os.close(fd)
 
@@ -239,7 +228,7 @@ class AuditLog:
         self._write(fd, st.st_size, b"".join(lines))
         if st.st_size == 0 and self._durable:
             _fsync_dir(self.path.parent)  # a new file's directory entry must survive a crash too
-        self._note_written(st, lines, pending)
+        self._index.note_written(st, lines, pending)
         # Phase 2: no fsync needed; if this is lost the phase-1 anchor still accepts the record.
         write_anchor(self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=False)
         return record
@@ -258,51 +247,13 @@ class AuditLog:
                 os.ftruncate(fd, size_before)
             raise AuditLogUnwritable(f"Cannot write to the audit log {self.path}: {exc.strerror}.") from exc
 
-    # -- the event-id index -----------------------------------------------------------------------------
-
-    def _index_for(self, fd: int, st: os.stat_result) -> _EventIndex:
-        key = (st.st_dev, st.st_ino)
-        idx = self._index
-        if idx is None or idx.key != key or st.st_size < idx.offset or not _still_there(fd, idx):
-            idx = _EventIndex(key=key)
-            self._index = idx
-        return idx
-
-    def _find_locked(self, fd: int, st: os.stat_result, event_id: str) -> dict[str, Any] | None:
-        idx = self._index_for(fd, st)
-        _scan(fd, idx, st.st_size)
-        offset = idx.ids.get(event_id)
-        if offset is None:
-            return None
-        line = _read_line_at(fd, offset)
-        record = _loads_or_none(line)
-        if record is None or record.get("event_id") != event_id:
-            # The file changed under the index in a way size and inode did not reveal: start over.
-            self._index = None
-            idx = self._index_for(fd, st)
-            _scan(fd, idx, st.st_size)
-            offset = idx.ids.get(event_id)
-            record = None if offset is None else _loads_or_none(_read_line_at(fd, offset))
-        return record
-
-    def _note_written(self, st: os.stat_result, lines: list[bytes], records: list[dict[str, Any]]) -> None:
-        idx = self._index
-        if idx is None or idx.key != (st.st_dev, st.st_ino) or idx.offset != st.st_size:
-            return  # the index is behind anyway; the next scan will pick these lines up
-        offset = st.st_size
-        for line, record in zip(lines, records, strict=True):
-            idx.ids.setdefault(record["event_id"], offset)
-            offset += len(line)
-        idx.offset = offset
-        idx.last_line = lines[-1]
-
 
 def iter_records(path: Path | str) -> Iterator[dict[str, Any]]:
     """Every complete, parseable record in a log file, in order (no verification; see verify())."""
     with open(path, "rb") as fh:
         for line in fh:
             if line.endswith(b"\n"):
-                record = _loads_or_none(line)
+                record = loads_record(line)
                 if record is not None:
                     yield record
 
@@ -357,7 +308,7 @@ def _read_last_line(fd: int, size: int, path: Path) -> bytes | None:
 
 
 def _parse_last(line: bytes, path: Path) -> dict[str, Any]:
-    record = _loads_or_none(line)
+    record = loads_record(line)
     try:
         sealed = record is not None and record_hash(record) == record.get("hash")
     except ValueError:  # NaN or an unpaired surrogate: not something AuditLog writes
@@ -368,64 +319,3 @@ def _parse_last(line: bytes, path: Path) -> dict[str, Any]:
             "run `hitl-tui audit verify`."
         )
     return record
-
-
-def _loads_or_none(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:  # includes UnicodeDecodeError
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _read_line_at(fd: int, offset: int) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        chunk = os.pread(fd, _TAIL_CHUNK, offset)
-        if not chunk:
-            break
-        nl = chunk.find(b"\n")
-        if nl >= 0:
-            parts.append(chunk[:nl])
-            break
-        parts.append(chunk)
-        offset += len(chunk)
-    return b"".join(parts)
-
-
-def _still_there(fd: int, idx: _EventIndex) -> bool:
-    """Whether the line the index ended on is still where it was (the file was not rewritten)."""
-    if not idx.last_line:
-        return idx.offset == 0
-    start = idx.offset - len(idx.last_line)
-    return os.pread(fd, len(idx.last_line), start) == idx.last_line
-
-
-def _scan(fd: int, idx: _EventIndex, size: int) -> None:
-    """Index the complete lines between idx.offset and size."""
-    pos = idx.offset
-    carry = b""
-    carry_start = pos
-    last_line = idx.last_line
-    while pos < size:
-        chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
-        if not chunk:
-            break
-        pos += len(chunk)
-        data = carry + chunk
-        start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            if nl < 0:
-                break
-            line = data[start : nl + 1]
-            record = _loads_or_none(line)
-            event_id = record.get("event_id") if record else None
-            if isinstance(event_id, str):
-                idx.ids.setdefault(event_id, carry_start + start)
-            last_line = line
-            start = nl + 1
-        carry_start += start
-        carry = data[start:]
-    idx.offset = carry_start
-    idx.last_line = last_line
