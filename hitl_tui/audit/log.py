@@ -87,6 +87,8 @@ class AuditLog:
 
     def append(self, fields: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
         """Write one record and return it; if event_id is already logged, return that record instead."""
+        if event_id is not None and (not isinstance(event_id, str) or not event_id):
+            raise ValueError("event_id must be a non-empty string")
         body = self._prepare(fields)
         with self._mutex, self._locked():
             fd = self._open_log()
@@ -229,8 +231,10 @@ class AuditLog:
         if st.st_size == 0 and self._durable:
             _fsync_dir(self.path.parent)  # a new file's directory entry must survive a crash too
         self._index.note_written(st, lines, pending)
-        # Phase 2: no fsync needed; if this is lost the phase-1 anchor still accepts the record.
-        write_anchor(self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=False)
+        # Phase 2: no fsync needed; if this is lost the phase-1 anchor still accepts the record. A failure
+        # here must not report the append as failed: the record is durably in the log already.
+        with suppress(AuditLogUnwritable):
+            write_anchor(self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=False)
         return record
 
     def _write(self, fd: int, size_before: int, data: bytes) -> None:
