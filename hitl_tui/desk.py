@@ -94,11 +94,13 @@ class DecisionDesk:
         need = Requirements()
         if len(items) == 1:
             need = self._requirements(thread, items[0][0])
-        outcome = self.ledger.submit(
-            thread, items, who, approvals_needed=need.approvals_needed,
-            initiator_uid=need.initiator_uid, event=event, extra=extra,
-        )
-        self.flush_audit()
+        try:
+            outcome = self.ledger.submit(
+                thread, items, who, approvals_needed=need.approvals_needed,
+                initiator_uid=need.initiator_uid, event=event, extra=extra,
+            )
+        finally:
+            self.flush_audit()  # a refusal is an audit event too; the CLI exits right after it
         if outcome and isinstance(outcome[0], Vote):
             return DeskResult(votes=tuple(outcome), approvals_needed=need.approvals_needed,  # type: ignore[arg-type]
                               audit_error=self.audit_error)

@@ -24,7 +24,7 @@ from hitl_tui.errors import GraphLoadError
 from hitl_tui.graph_loader import GraphRegistry
 from hitl_tui.identity import Operator
 from hitl_tui.ledger import DecisionLedger, LedgerRow
-from hitl_tui.model import ThreadStatus
+from hitl_tui.model import PendingThread, ThreadStatus
 from hitl_tui.reader import CheckpointReader
 
 # Test-only crash points: HITL_TUI_CRASH_AT=after_claim|after_update|after_invoke kills this process with
@@ -67,6 +67,11 @@ def claimant_alive(claimant: str | None) -> bool | None:
     return _start_time(pid) == started and started != "None"
 
 
+def _run_key(batch: Sequence[LedgerRow]) -> str:
+    """The id a resume passes to the graph (configurable.hitl_decision_id); it lands in checkpoint metadata."""
+    return batch[0].decision_id if len(batch) == 1 else batch[0].batch_id
+
+
 class Resumer:
     """Claims decided batches and resumes them through the graph named in config.toml."""
 
@@ -95,7 +100,9 @@ class Resumer:
     def loadable_graphs(self) -> list[str]:
         return [name for name in self.config.graphs if self.graphs.can_load(name)]
 
-    def run(self, *, decision_id: str | None = None, limit: int | None = None) -> list[tuple[list[LedgerRow], DecisionState]]:
+    def run(
+        self, *, decision_id: str | None = None, limit: int | None = None
+    ) -> list[tuple[list[LedgerRow], DecisionState]]:
         """Resume decided batches (only `decision_id`'s batch when given) until none is left or `limit` is hit."""
         done: list[tuple[list[LedgerRow], DecisionState]] = []
         while limit is None or len(done) < limit:
@@ -107,8 +114,10 @@ class Resumer:
                 break
         return done
 
-    def resume(self, batch: Sequence[LedgerRow], *, update_done: bool = False) -> DecisionState:
-        """Resume one claimed batch and record the outcome."""
+    def resume(
+        self, batch: Sequence[LedgerRow], *, update_done: bool = False, note: str | None = None
+    ) -> DecisionState:
+        """Resume one claimed batch and record the outcome (with `note`, e.g. why a recovering resumer did it)."""
         _crash_point("after_claim")
         first = batch[0]
         try:
@@ -117,16 +126,22 @@ class Resumer:
             self.ledger.release(batch)  # nothing ran; another resumer (or a fixed config) can take it
             raise err
         thread = self._reader.thread(first.thread_id)
+        if update_done and not self._at_own_update(batch, thread):
+            # invoke(None) on whatever the thread is at now would approve it: someone else moved it on.
+            self.ledger.finish(batch, DecisionState.IN_DOUBT, actor=self.actor, note=note,
+                               error="the thread moved on after its state update was stored, before hitl-tui "
+                               "invoked it; nothing more was run here; check the agent's side effects")
+            return DecisionState.IN_DOUBT
         if not update_done:
             if thread is None or thread.checkpoint_id != first.checkpoint_id:
-                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor,
+                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
                                    error="the thread moved on before it could be resumed; nothing was run")
                 return DecisionState.FAILED
-            pending = {i.key for i in thread.interrupts}
-            missing = [r.interrupt_key for r in batch if r.interrupt_key not in pending]
+            pending = {i.key: i.payload_hash for i in thread.interrupts}
+            missing = [r.interrupt_key for r in batch if pending.get(r.interrupt_key) != r.payload_hash]
             if missing:
-                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor,
-                                   error="the interrupt is no longer pending; nothing was run")
+                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
+                                   error="the interrupt is no longer pending as decided; nothing was run")
                 return DecisionState.FAILED
         cfg = self._run_config(batch)
         from langgraph.types import Command
@@ -146,12 +161,12 @@ class Resumer:
                 graph.invoke(Command(resume=resume), cfg, durability="sync")
             _crash_point("after_invoke")
         except Exception as err:  # the agent's own error: recorded, shown, never retried
-            self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor,
+            self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
                                error=f"{type(err).__name__}: {err}"[:2000])
             self._on_event()
             return DecisionState.FAILED
         state = self._settled_state(first.thread_id) or DecisionState.IN_DOUBT
-        self.ledger.finish(batch, state, actor=self.actor)
+        self.ledger.finish(batch, state, actor=self.actor, note=note)
         self._on_event()
         return state
 
@@ -159,11 +174,19 @@ class Resumer:
         configurable: dict[str, Any] = {
             "thread_id": batch[0].thread_id,
             # An idempotency key for the agent's side effect (one per resume).
-            "hitl_decision_id": batch[0].decision_id if len(batch) == 1 else batch[0].batch_id,
+            "hitl_decision_id": _run_key(batch),
         }
         if self.config.outbox is not None:
             configurable["hitl_outbox"] = str(self.config.outbox)
         return {"configurable": configurable}
+
+    def _at_own_update(self, batch: Sequence[LedgerRow], thread: PendingThread | None) -> bool:
+        """True when the thread's latest checkpoint is the state update this batch stored (and nothing after it)."""
+        if thread is None:
+            return False
+        if not batch[0].plan.update:  # nothing was stored: the thread must still be where the operator saw it
+            return thread.checkpoint_id == batch[0].checkpoint_id
+        return thread.metadata.get("source") == "update" and thread.metadata.get("hitl_decision_id") == _run_key(batch)
 
     def _settled_state(self, thread_id: str) -> DecisionState | None:
         """PAUSED_AGAIN or FINISHED when the thread is at rest; None while it is mid-run or stalled."""
@@ -198,14 +221,15 @@ class Resumer:
         note = f"recovered after resumer {first.claimed_by} died in phase {first.phase}"
         if first.phase == "claimed":
             if not moved_on:
-                return self.resume(batch)  # provably nothing ran: resume it now
-            if thread is not None and thread.metadata.get("hitl_decision_id") == first.decision_id \
-                    and thread.metadata.get("source") == "update":
-                return self.resume(batch, update_done=True)  # it died after update_state, before noting it
+                return self.resume(batch, note=note)  # provably nothing ran: resume it now
+            if first.plan.update and self._at_own_update(batch, thread):
+                return self.resume(batch, update_done=True, note=note)  # died after update_state, before noting it
         elif first.phase == "updated":
-            return self.resume(batch, update_done=True)
-        elif moved_on:
-            # Graph code ran. If the thread is at rest again, the run completed: record that.
+            return self.resume(batch, update_done=True, note=note)
+        elif moved_on and not (first.plan.interrupt_id is None and self._at_own_update(batch, thread)):
+            # Graph code ran. If the thread is at rest again, the run completed: record that. (A static
+            # breakpoint still LOOKS paused at our own state update, since LangGraph writes no checkpoint until
+            # a node finishes: invoke(None) may have run the node's effect there, so that case stays in doubt.)
             state = self._settled_state(first.thread_id)
             if state is not None:
                 self.ledger.finish(batch, state, actor=self.actor, note=note)

@@ -1,0 +1,209 @@
+"""A resumer SIGKILLed at every point of a resume: a fresh resumer's recover() settles each decision as applied
+(finished / paused again), failed or in doubt, never runs an effect twice, and completes what provably never ran.
+
+Crash points: the resumer's own (HITL_TUI_CRASH_AT=after_claim|after_update|after_invoke), inside the agent
+right before / right after its outbox write (HITL_TEST_KILL in tests/decisions_graph.py), and between a
+static breakpoint's update_state and the ledger noting it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_decisions import (
+    CRASHY,
+    CRASHY_BREAKPOINT,
+    Env,
+    approve,
+    check_audit_matches_ledger,
+    effects_per_thread,
+    hold_claim_child,
+    ledger_rows,
+    make_env,
+    processes,
+    reject,
+    resume_in_child,
+    run_children,
+)
+
+from hitl_tui.decision import DecisionState
+from hitl_tui.resumer import CRASH_ENV
+
+KILLED = -9
+
+
+@dataclass(frozen=True)
+class Trial:
+    graph: str
+    choice: str  # approve | reject
+    crash: dict[str, str]  # environment of the crashing resumer
+    kill_before_phase: str | None
+    expect_state: str
+    expect_effects: int
+    expect_phase: str  # what the dead resumer left in the ledger
+
+    @property
+    def name(self) -> str:
+        if self.kill_before_phase:
+            return f"{self.graph}-before_phase_{self.kill_before_phase}-{self.choice}"
+        point = next(iter(self.crash.values()))
+        return f"{self.graph}-{point}-{self.choice}"
+
+
+def trial(graph: str, choice: str, point: str, state: str, effects: int, phase: str) -> Trial:
+    if point.startswith("before_phase_"):
+        return Trial(graph, choice, {}, point.removeprefix("before_phase_"), state, effects, phase)
+    env_name = "HITL_TEST_KILL" if point.endswith("_effect") else CRASH_ENV
+    return Trial(graph, choice, {env_name: point}, None, state, effects, phase)
+
+
+F, D = "finished", "in_doubt"
+TRIALS = [
+    # Nothing ran yet: recover() completes the resume.
+    trial(CRASHY, "approve", "after_claim", F, 1, "claimed"),
+    trial(CRASHY, "reject", "after_claim", F, 0, "claimed"),
+    trial(CRASHY_BREAKPOINT, "approve", "after_claim", F, 1, "claimed"),
+    trial(CRASHY_BREAKPOINT, "reject", "after_claim", F, 0, "claimed"),
+    # Only the state update of a static breakpoint was stored (noted or not): recover() invokes once.
+    trial(CRASHY_BREAKPOINT, "approve", "after_update", F, 1, "updated"),
+    trial(CRASHY_BREAKPOINT, "reject", "after_update", F, 0, "updated"),
+    trial(CRASHY_BREAKPOINT, "approve", "before_phase_updated", F, 1, "claimed"),
+    # The run completed but its outcome was not recorded: recover() records what the thread shows.
+    trial(CRASHY, "approve", "after_invoke", F, 1, "invoking"),
+    trial(CRASHY, "reject", "after_invoke", F, 0, "invoking"),
+    trial(CRASHY_BREAKPOINT, "approve", "after_invoke", F, 1, "invoking"),
+    # Agent code died mid-run, around its effect: in doubt, never re-run.
+    trial(CRASHY, "approve", "before_effect", D, 0, "invoking"),
+    trial(CRASHY, "approve", "after_effect", D, 1, "invoking"),
+    trial(CRASHY_BREAKPOINT, "approve", "before_effect", D, 0, "invoking"),
+    trial(CRASHY_BREAKPOINT, "approve", "after_effect", D, 1, "invoking"),
+]
+ROUNDS = 2  # each trial runs on this many threads at once: 28 crashed resumers in all
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Any:
+    e = make_env(tmp_path / "demo")
+    yield e
+    e.close()
+
+
+def test_every_crash_point_settles_without_running_anything_twice(env: Env) -> None:
+    desk = env.desk(resume_in_process=False)
+    cases: list[tuple[Trial, str, str]] = []  # (trial, thread, decision id)
+    for t in TRIALS:
+        for tid in env.start(t.graph, ROUNDS, prefix=f"{t.name}"):
+            thread = env.paused(tid)
+            decision = approve() if t.choice == "approve" else reject("not today")
+            record = desk.decide(thread, thread.interrupts[0], [decision]).records[0]
+            assert record.state is DecisionState.DECIDED  # recorded, not resumed: this desk doesn't resume
+            cases.append((t, tid, record.decision_id))
+
+    codes = run_children(resume_in_child, [(str(env.config_path), t.crash, did, False, t.kill_before_phase)
+                                           for t, _, did in cases])
+    assert codes == [KILLED] * len(cases), "every resumer must have died at its crash point"
+    rows = {r["decision_id"]: r for r in ledger_rows(env.db)}
+    for t, tid, did in cases:
+        assert (rows[did]["state"], rows[did]["phase"]) == ("resuming", t.expect_phase), (t.name, tid)
+
+    # A fresh resumer settles every dead claim, once.
+    resumer = env.resumer()
+    settled = resumer.recover()
+    assert sorted(r.decision_id for batch, _ in settled for r in batch) == sorted(did for _, _, did in cases)
+    assert resumer.recover() == [] and resumer.run() == [], "a settled decision was picked up again"
+    resumer.close()
+
+    effects = effects_per_thread(env.outbox_lines())
+    rows = {r["decision_id"]: r for r in ledger_rows(env.db)}
+    for t, tid, did in cases:
+        row = rows[did]
+        assert row["state"] == t.expect_state, (t.name, tid, row["state"], row["error"])
+        assert effects.get(tid, 0) == t.expect_effects, (t.name, tid, effects.get(tid, 0))
+        if t.expect_state == D:
+            assert "check its side effects" in row["error"]
+        else:
+            assert row["error"] is None
+            status = env.state(t.graph, tid).values["status"]
+            assert status == ("shipped" if t.expect_effects else "declined"), (t.name, tid, status)
+            assert env.state(t.graph, tid).next == ()
+
+    # The outcomes, with who died in which phase, reach the audit log once each, in order.
+    desk.flush_audit()
+    check_audit_matches_ledger(env)
+    outcomes = [r for r in _logged(env) if r["event"] == "outcome"]
+    assert len(outcomes) == len(cases)
+    assert all("recovered after resumer" in (r["text"] or "") for r in outcomes)
+    desk.close()
+
+
+def test_an_in_doubt_breakpoint_is_not_shown_as_paused_again_and_nothing_reruns_it(env: Env) -> None:
+    """After `after_effect` at a static breakpoint the thread still looks paused (LangGraph wrote no checkpoint
+    after the effect): recover() must call that in doubt, not paused_again, and a worker must not run it."""
+    [tid] = env.start(CRASHY_BREAKPOINT, 1)
+    desk = env.desk(resume_in_process=False)
+    thread = env.paused(tid)
+    did = desk.decide(thread, thread.interrupts[0], [approve()]).records[0].decision_id
+    assert run_children(resume_in_child, [(str(env.config_path), {"HITL_TEST_KILL": "after_effect"}, did)]) == [KILLED]
+    resumer = env.resumer()
+    [(_, state)] = resumer.recover()
+    assert state is DecisionState.IN_DOUBT
+    assert resumer.run() == []
+    assert len(env.outbox_lines()) == 1
+    resumer.close()
+    desk.close()
+
+
+def test_a_stored_update_is_not_invoked_once_someone_else_moved_the_thread_on(env: Env) -> None:
+    """The resumer died after storing the approval's state update; then the agent re-planned on its own. Invoking
+    now would push the NEW plan past its breakpoint with no decision on it: recover() marks it in doubt instead."""
+    [tid] = env.start(CRASHY_BREAKPOINT, 1)
+    desk = env.desk(resume_in_process=False)
+    thread = env.paused(tid)
+    did = desk.decide(thread, thread.interrupts[0], [approve()]).records[0].decision_id
+    assert run_children(resume_in_child, [(str(env.config_path), {CRASH_ENV: "after_update"}, did)]) == [KILLED]
+    graph = env.graph(CRASHY_BREAKPOINT)
+    graph.update_state({"configurable": {"thread_id": tid}}, {"args": {"item": "a new plan"}, "human_feedback": None})
+    resumer = env.resumer()
+    [(_, state)] = resumer.recover()
+    assert state is DecisionState.IN_DOUBT
+    assert "moved on after its state update" in (ledger_rows(env.db)[0]["error"] or "")
+    assert env.outbox_lines() == []
+    again = env.paused(tid)  # the new plan still waits for a person
+    assert again.interrupts[0].actions[0].args == {"item": "a new plan"}
+    resumer.close()
+    desk.close()
+
+
+def test_recover_leaves_a_live_resumers_claim_alone(env: Env) -> None:
+    [tid] = env.start(CRASHY, 1)
+    desk = env.desk(resume_in_process=False)
+    thread = env.paused(tid)
+    did = desk.decide(thread, thread.interrupts[0], [approve()]).records[0].decision_id
+    ctx = processes()
+    claimed, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=hold_claim_child, args=(str(env.config_path), did, claimed, release))
+    holder.start()
+    try:
+        assert claimed.wait(60)
+        resumer = env.resumer()
+        assert resumer.recover() == [] and resumer.run() == []
+        assert ledger_rows(env.db)[0]["state"] == "resuming"
+    finally:
+        release.set()
+        holder.join(60)
+    assert holder.exitcode == 0
+    # Given back untouched, the decision is resumed normally, once.
+    [(_, state)] = resumer.run()
+    assert state is DecisionState.FINISHED
+    assert len(env.outbox_lines()) == 1
+    resumer.close()
+    desk.close()
+
+
+def _logged(env: Env) -> list[dict[str, Any]]:
+    from helpers_decisions import audit_records
+
+    return audit_records(env.audit_path)
