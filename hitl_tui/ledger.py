@@ -8,7 +8,9 @@ the same transaction and copied to the JSON-lines log afterwards, in order, exac
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -358,21 +360,26 @@ class DecisionLedger:
 
     def flush_audit(self, audit: Any) -> int:
         """Copy events not yet in the audit log into it, in commit order; returns how many were appended."""
-        rows = self._conn.execute(
-            "SELECT seq, event_id, record FROM hitl_events WHERE flushed = 0 ORDER BY seq"
-        ).fetchall()
-        done = []
-        try:
-            for seq, event_id, record in rows:
-                audit.append(json.loads(record), event_id=event_id)  # idempotent per event id
-                done.append(seq)
-        finally:
-            if done:
-                with self.transaction() as conn:
-                    conn.execute(
-                        "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
-                        (json.dumps(done),),
-                    )
+        # One flusher at a time, reading the backlog only once it holds the lock: without it every process
+        # re-appends (re-checks) every other process's events, and a list read before someone else's flush can
+        # land an event a second time in a log rotated in between.
+        path = getattr(audit, "path", None)
+        with _flush_lock(Path(f"{path}.flush") if path is not None else None):
+            rows = self._conn.execute(
+                "SELECT seq, event_id, record FROM hitl_events WHERE flushed = 0 ORDER BY seq"
+            ).fetchall()
+            done = []
+            try:
+                for seq, event_id, record in rows:
+                    audit.append(json.loads(record), event_id=event_id)  # idempotent per event id
+                    done.append(seq)
+            finally:
+                if done:
+                    with self.transaction() as conn:
+                        conn.execute(
+                            "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
+                            (json.dumps(done),),
+                        )
         return len(done)
 
     # -- resuming -----------------------------------------------------------------------------------------------
@@ -488,6 +495,22 @@ class DecisionLedger:
     def recent(self, limit: int = 200) -> list[LedgerRow]:
         return [_row(v) for v in self._conn.execute(
             f"SELECT {_COLUMNS} FROM hitl_decisions ORDER BY rowid DESC LIMIT ?", (limit,))]
+
+
+@contextmanager
+def _flush_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive flock on a sidecar of the audit log (not the log's own lock: append takes that one)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666) if path is not None else None
+    except OSError:
+        fd = None  # no folder yet or read-only: the append itself will say what is wrong
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the flock
 
 
 def _action_names(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> str:
