@@ -55,6 +55,14 @@ def bench_append(folder: Path, count: int, durable: bool) -> float:
     return (time.perf_counter() - started) / count
 
 
+def bench_batch(folder: Path, count: int, batch: int) -> float:
+    log = AuditLog(folder / "batch.jsonl")
+    started = time.perf_counter()
+    for start in range(0, count, batch):
+        log.append_many([(_record(n), f"e{n}") for n in range(start, start + batch)])
+    return (time.perf_counter() - started) / count
+
+
 def bench_parallel(folder: Path, procs: int, each: int) -> float:
     path = folder / "parallel.jsonl"
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO)}
@@ -91,6 +99,7 @@ def main() -> None:
     try:
         results["append_ms_durable"] = bench_append(folder, 500, durable=True) * 1000
         results["append_ms_no_fsync"] = bench_append(folder, 500, durable=False) * 1000
+        results["append_many_10_ms_per_record"] = bench_batch(folder, 500, 10) * 1000
         seconds = bench_parallel(folder, 4, 250)
         results["parallel_4x250_seconds"] = seconds
         results["parallel_appends_per_second"] = 1000 / seconds

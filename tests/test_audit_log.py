@@ -276,3 +276,27 @@ def test_audit_and_identity_do_not_import_textual() -> None:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_append_many_writes_a_batch_in_order_with_the_same_rules(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(path)
+    first = log.append(_decision(0), event_id="d0")
+    got = log.append_many(
+        [
+            (_decision(1), "d1"),
+            (_decision(0, text="again"), "d0"),  # already logged: returned, not written
+            (_decision(2), None),
+            (_decision(1, text="repeat in batch"), "d1"),  # first one in the batch wins
+        ]
+    )
+    assert got[1] == first
+    assert got[3] == got[0] and got[0]["thread_id"] == "thread-1" and got[0]["text"] is None
+    assert [r["seq"] for r in got] == [2, 1, 3, 2]
+    assert _lines(path) == [canonical_json(r) + b"\n" for r in (first, got[0], got[2])]
+    assert log.append_many([]) == []
+    assert log.append_many([(_decision(1), "d1")]) == [got[0]]
+    assert len(_lines(path)) == 3
+    assert verify(path).ok
+    anchor = read_anchor(Path(str(path) + ".head"))
+    assert anchor is not None and (anchor.seq, anchor.pending_seq) == (3, None)

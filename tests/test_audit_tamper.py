@@ -286,6 +286,17 @@ def test_interrupted_appends_leave_states_verify_accepts(logfile: tuple[Path, by
     assert _check(path, b"".join(lines[:4])).reason == "the log ends at seq 4 but its anchor says 5"
 
 
+def test_a_batch_cut_short_by_a_crash_verifies(logfile: tuple[Path, bytes]) -> None:
+    path, data = logfile
+    lines = _lines(data)
+    rec2, rec5 = json.loads(lines[1]), json.loads(lines[4])
+    write_anchor(_anchor_path(path), Anchor(2, rec2["hash"], pending_seq=5, pending_hash=rec5["hash"]))
+    middle = _check(path, b"".join(lines[:3]))
+    assert middle.ok and middle.notes == ("an append of seq 3-5 was interrupted after writing up to seq 3",)
+    assert _check(path, data).ok and _check(path, b"".join(lines[:2])).ok
+    assert _check(path, b"".join(lines[:1])).reason == "the log ends at seq 1 but its anchor says 2"
+
+
 def test_damaged_anchor_is_reported(logfile: tuple[Path, bytes]) -> None:
     path, _ = logfile
     _anchor_path(path).write_text('{"seq": "five"}')

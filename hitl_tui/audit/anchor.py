@@ -7,9 +7,9 @@ was added at the end. The anchor can, because every append moves it in two phase
    the record about to be written (fsynced, then renamed into place);
 2. after the line is fsynced: {seq, hash} of the new last record, nothing pending.
 
-So after a crash at any point the log ends either at `seq` or at `pending_seq`, with the recorded hash;
-any other ending means the file was cut or extended by someone else. Each phase replaces the file
-atomically (temporary file + rename).
+So after a crash at any point the log ends at `seq` or at `pending_seq` with the recorded hash (or, for a
+batch cut short, in between); any other ending means the file was cut or extended by someone else.
+Each phase replaces the file atomically (temporary file + rename).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Anchor:
     pending_hash: str | None = None
 
     def endings(self) -> dict[int, str]:
-        """The (seq -> hash) pairs the log may legitimately end with."""
+        """The (seq -> hash) pairs the anchor knows; a pending append may also stop anywhere in between."""
         ends = {self.seq: self.hash}
         if self.pending_seq is not None and self.pending_hash is not None:
             ends[self.pending_seq] = self.pending_hash
@@ -44,10 +44,12 @@ class Anchor:
     def problem_with_end(self, last_seq: int, last_hash: str) -> str | None:
         """None when a log ending at (last_seq, last_hash) agrees with the anchor, else why not."""
         ends = self.endings()
-        if ends.get(last_seq) == last_hash:
-            return None
         if last_seq in ends:
+            if ends[last_seq] == last_hash:
+                return None
             return f"the record with seq {last_seq} differs from the one the anchor recorded"
+        if self.pending_seq is not None and self.seq < last_seq < self.pending_seq:
+            return None  # a batch cut short by a crash: the chain itself vouches for what was written
         if last_seq < self.seq:
             return f"the log ends at seq {last_seq} but its anchor says {self.seq}"
         return f"the log ends at seq {last_seq}, past the seq {max(ends)} its anchor recorded"
@@ -56,9 +58,13 @@ class Anchor:
         """Say so when the log ends the way an interrupted append leaves it."""
         if self.pending_seq is None:
             return None
+        first = self.seq + 1
+        span = f"seq {first}" if first == self.pending_seq else f"seq {first}-{self.pending_seq}"
         if last_seq == self.seq:
-            return f"an append of seq {self.pending_seq} was interrupted before its record was written"
-        return f"an append of seq {self.pending_seq} was interrupted after its record was written"
+            return f"an append of {span} was interrupted before its record was written"
+        if last_seq == self.pending_seq:
+            return f"an append of {span} was interrupted after its record was written"
+        return f"an append of {span} was interrupted after writing up to seq {last_seq}"
 
 
 def anchor_path_for(log_path: Path) -> Path:

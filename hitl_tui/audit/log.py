@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,20 +87,24 @@ class AuditLog:
 
     def append(self, fields: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
         """Write one record and return it; if event_id is already logged, return that record instead."""
-        if event_id is not None and (not isinstance(event_id, str) or not event_id):
-            raise ValueError("event_id must be a non-empty string")
-        body = self._prepare(fields)
+        return self.append_many([(fields, event_id)])[0]
+
+    def append_many(self, items: Sequence[tuple[Mapping[str, Any], str | None]]) -> list[dict[str, Any]]:
+        """Append (fields, event_id) pairs in order under one lock, one write and one fsync.
+
+        Same rules as append() for each pair; returns one record per pair (the existing one for a logged id).
+        """
+        prepared = []
+        for fields, event_id in items:
+            if event_id is not None and (not isinstance(event_id, str) or not event_id):
+                raise ValueError("event_id must be a non-empty string")
+            prepared.append((self._prepare(fields), event_id))
+        if not prepared:
+            return []
         with self._mutex, self._locked():
             fd = self._open_log()
             try:
-                st = os.fstat(fd)
-                if event_id is not None:
-                    existing = self._index.lookup(fd, st, event_id)
-                    if existing is not None:
-                        return existing
-                else:
-                    event_id = uuid.uuid4().hex
-                return self._append_locked(fd, st, body, event_id)
+                return self._append_locked(fd, os.fstat(fd), prepared)
             finally:
                 os.close(fd)
 
@@ -204,38 +208,71 @@ class AuditLog:
         return _ChainEnd(last["seq"], last["hash"], st.st_ino)
 
     def _append_locked(
-        self, fd: int, st: os.stat_result, body: dict[str, Any], event_id: str
-    ) -> dict[str, Any]:
+        self, fd: int, st: os.stat_result, items: list[tuple[dict[str, Any], str | None]]
+    ) -> list[dict[str, Any]]:
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        first_slot: dict[str, int] = {}  # event id -> the slot that owns it (a repeat in the batch copies it)
+        new: list[tuple[int, dict[str, Any], str]] = []
+        for slot, (body, event_id) in enumerate(items):
+            if event_id is not None:
+                if event_id in first_slot:
+                    continue
+                first_slot[event_id] = slot
+                results[slot] = self._index.lookup(fd, st, event_id)
+                if results[slot] is not None:
+                    continue
+            else:
+                event_id = uuid.uuid4().hex
+            new.append((slot, body, event_id))
+        if not new:
+            return self._fill_repeats(items, results, first_slot)
+
         end = self._chain_end(fd, st)
         seq, prev_hash = end.seq, end.hash
-        pending: list[dict[str, Any]] = []
         if end.header is not None:
-            full = self._prepare(end.header)
-            full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=uuid.uuid4().hex)
-            sealed = seal(full, prev_hash)
-            pending.append(sealed)
-            seq, prev_hash = sealed["seq"], sealed["hash"]
-        full = dict(body)
-        full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=event_id)
-        record = seal(full, prev_hash)
-        pending.append(record)
-        lines = [encode_line(r) for r in pending]
-        # Phase 1: the anchor announces the record before it exists (durably), so a crash anywhere
+            new.insert(0, (-1, self._prepare(end.header), uuid.uuid4().hex))
+        written: list[dict[str, Any]] = []
+        for slot, body, event_id in new:
+            full = dict(body)
+            full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=event_id)
+            record = seal(full, prev_hash)
+            written.append(record)
+            seq, prev_hash = record["seq"], record["hash"]
+            if slot >= 0:
+                results[slot] = record
+        lines = [encode_line(r) for r in written]
+        last = written[-1]
+        # Phase 1: the anchor announces the records before they exist (durably), so a crash anywhere
         # leaves an ending verify can tell apart from lines cut off or added by hand.
         write_anchor(
             self.anchor_path,
-            Anchor(end.seq, end.hash, end.inode, pending_seq=record["seq"], pending_hash=record["hash"]),
+            Anchor(end.seq, end.hash, end.inode, pending_seq=last["seq"], pending_hash=last["hash"]),
             durable=self._durable,
         )
         self._write(fd, st.st_size, b"".join(lines))
         if st.st_size == 0 and self._durable:
             _fsync_dir(self.path.parent)  # a new file's directory entry must survive a crash too
-        self._index.note_written(st, lines, pending)
-        # Phase 2: no fsync needed; if this is lost the phase-1 anchor still accepts the record. A failure
-        # here must not report the append as failed: the record is durably in the log already.
+        self._index.note_written(st, lines, written)
+        # Phase 2: no fsync needed; if this is lost the phase-1 anchor still accepts the records. A failure
+        # here must not report the append as failed: the records are durably in the log already.
         with suppress(AuditLogUnwritable):
-            write_anchor(self.anchor_path, Anchor(record["seq"], record["hash"], st.st_ino), durable=False)
-        return record
+            write_anchor(self.anchor_path, Anchor(last["seq"], last["hash"], st.st_ino), durable=False)
+        return self._fill_repeats(items, results, first_slot)
+
+    @staticmethod
+    def _fill_repeats(
+        items: list[tuple[dict[str, Any], str | None]],
+        results: list[dict[str, Any] | None],
+        first_slot: dict[str, int],
+    ) -> list[dict[str, Any]]:
+        out = []
+        for slot, (_, event_id) in enumerate(items):
+            record = results[slot]
+            if record is None and event_id is not None:
+                record = results[first_slot[event_id]]
+            assert record is not None
+            out.append(record)
+        return out
 
     def _write(self, fd: int, size_before: int, data: bytes) -> None:
         try:
