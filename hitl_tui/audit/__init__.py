@@ -27,7 +27,15 @@ from hitl_tui.audit.chain import (
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogError, AuditLogMissing, AuditLogUnwritable
 from hitl_tui.audit.log import AuditLog, iter_records, utc_timestamp
 from hitl_tui.audit.tail import UNPARSEABLE, AuditTail, format_record
-from hitl_tui.audit.verify import EXIT_MISSING, EXIT_OK, EXIT_TAMPERED, VerifyReport, verify, verify_command
+from hitl_tui.audit.verify import (
+    EXIT_MISSING,
+    EXIT_OK,
+    EXIT_TAMPERED,
+    VerifyReport,
+    verify,
+    verify_command,
+    verify_data,
+)
 
 __all__ = [
     "EVENT_AUTO_DECISION",
@@ -64,4 +72,5 @@ __all__ = [
     "utc_timestamp",
     "verify",
     "verify_command",
+    "verify_data",
 ]
