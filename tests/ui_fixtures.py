@@ -146,11 +146,12 @@ def make_app(
     readonly: bool = False,
     editor: str | None = None,
     config: Config | None = None,
+    audit: bool = False,
 ) -> ConsoleApp:
     """The console on a demo copy, the way the CLI builds it, with a frozen clock and a test operator."""
     cfg = config or demo.config
     db = Path("checkpoints.db")  # relative to the demo copy (the cwd), so the status line is the same every run
-    sources = (stable_sources(cfg, db) if stable
+    sources = (stable_sources(cfg, db, demo.audit if audit else None) if stable
                else default_sources(cfg, db, operator, readonly=readonly))
     return build_app(cfg, db, operator=operator, clock=frozen_clock, readonly=readonly, sources=sources,
                      editor=editor, cursor_blink=False)

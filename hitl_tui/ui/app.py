@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
@@ -184,7 +185,8 @@ class ConsoleApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
             return
-        entries = help_entries(self.screen.active_bindings, self.get_key_display)
+        ours = [b.id for b in self.console_screen.BINDINGS + self.BINDINGS if isinstance(b, Binding) and b.id]
+        entries = help_entries(self.screen.active_bindings, self.get_key_display, ours)
         self.push_screen(HelpScreen(entries, readonly=self.readonly))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -19,6 +19,13 @@ DECISION_KEYS: tuple[tuple[DecisionKind, str], ...] = (
     (DecisionKind.FEEDBACK, "Feedback"),
     (DecisionKind.IGNORE, "Ignore"),
 )
+_TOOLTIPS = {
+    DecisionKind.APPROVE: "let the selected action run as it is",
+    DecisionKind.REJECT: "stop it, with a reason the agent and the audit log receive",
+    DecisionKind.EDIT: "change its arguments (JSON), review the diff, then let it run",
+    DecisionKind.FEEDBACK: "answer the agent in words instead of deciding",
+    DecisionKind.IGNORE: "skip it, where the agent allows that",
+}
 
 
 def _key(binding_id: str) -> str:
@@ -28,8 +35,7 @@ def _key(binding_id: str) -> str:
 def console_bindings() -> list[Binding]:
     """The main screen's keys."""
     bindings = [
-        Binding(_key(kind.value), f"decide('{kind.value}')", label, id=kind.value,
-                tooltip=f"{label} the selected action")
+        Binding(_key(kind.value), f"decide('{kind.value}')", label, id=kind.value, tooltip=_TOOLTIPS[kind])
         for kind, label in DECISION_KEYS
     ]
     bindings += [

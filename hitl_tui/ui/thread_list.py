@@ -46,8 +46,8 @@ _WIDE = (
     Column("risk", "Risk", 8),
 )
 _NARROW = (
-    Column("status", "Status", 14), Column("thread", "Thread", 12), Column("action", "Action", 0),
-    Column("waited", "Waited", 6, "right"), Column("conf", "Conf", 4, "right"), Column("risk", "Risk", 6),
+    Column("status", "Status", 13), Column("thread", "Thread", 15), Column("action", "Action", 0),
+    Column("waited", "Waited", 6, "right"), Column("conf", "Conf", 4, "right"), Column("risk", "Risk", 8),
 )
 WIDE_FROM = 96  # widget width from which the graph column is shown
 
@@ -75,7 +75,11 @@ class ThreadList(ScrollView, can_focus=True):
         "thread-list--unreadable",
     }
 
+    # Own up/down, or the inherited scroll bindings would scroll the view instead of moving the cursor.
+    # Same action and description as the screen's remappable j/k bindings, so help shows them together.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("up", "cursor_up", "Up", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "first", "First", show=False),

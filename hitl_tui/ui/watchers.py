@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hitl_tui.db import explain_sqlite_error
 from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import PendingInterrupt, PendingThread
@@ -101,7 +102,10 @@ class _ChangeProbe:
         self.path = path
         self.identity = _file_identity(path)
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-        self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        try:
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(path, err) from None
         self._version: int | None = None
 
     def changed(self) -> bool:
@@ -110,7 +114,10 @@ class _ChangeProbe:
             raise HitlError(f"{self.path} was deleted or moved; waiting for it to come back.")
         if ident != self.identity:
             raise HitlError(f"{self.path} was replaced by another file; reopening it.")
-        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        try:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.path, err) from None
         changed, self._version = version != self._version, version
         return changed
 

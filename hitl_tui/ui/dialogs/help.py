@@ -3,7 +3,7 @@ remapped), with what it does and whether it applies to the selected item right n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,6 +16,8 @@ from textual.widgets import Static
 
 from hitl_tui.ui.dialogs.base import Dialog
 
+_NOT_OURS = ("scroll_", "page_left", "page_right")
+
 
 @dataclass(frozen=True)
 class HelpEntry:
@@ -25,20 +27,24 @@ class HelpEntry:
     enabled: bool
 
 
-def help_entries(active: Mapping[str, ActiveBinding], key_display) -> list[HelpEntry]:  # type: ignore[no-untyped-def]
-    """One entry per action, its keys merged in binding order ("j / down")."""
+def help_entries(
+    active: Mapping[str, ActiveBinding], key_display, first: Sequence[str] = ()  # type: ignore[no-untyped-def]
+) -> list[HelpEntry]:
+    """One entry per action, its keys merged ("j / ↓"); bindings whose id is in `first` lead, in that order."""
     merged: dict[tuple[str, str], list[str]] = {}
     info: dict[tuple[str, str], tuple[Binding, bool, str]] = {}
+    rank: dict[tuple[str, str], int] = {}
     for active_binding in active.values():
         binding = active_binding.binding
-        if not binding.description or binding.system:
-            continue
+        if not binding.description or binding.system or binding.action.startswith(_NOT_OURS):
+            continue  # Textual's scrolling keys don't apply to the list
         ident = (binding.action, binding.description)
         merged.setdefault(ident, []).append(key_display(binding))
         info.setdefault(ident, (binding, active_binding.enabled, active_binding.tooltip))
-    return [
-        HelpEntry(tuple(keys), ident[1], info[ident][2], info[ident][1]) for ident, keys in merged.items()
-    ]
+        if binding.id in first:
+            rank[ident] = min(rank.get(ident, len(first)), list(first).index(binding.id))
+    ordered = sorted(merged, key=lambda ident: rank.get(ident, len(first)))  # stable: the rest keep their order
+    return [HelpEntry(tuple(merged[i]), i[1], info[i][2], info[i][1]) for i in ordered]
 
 
 class HelpScreen(Dialog[None]):
@@ -57,7 +63,10 @@ class HelpScreen(Dialog[None]):
             with VerticalScroll(id="help-scroll"):
                 yield Static(self._table())
                 yield Static(Text(self._notes()), id="help-notes")
-            yield Static(Text("esc / ? / q: close"), classes="dialog-keys")
+            yield Static(Text("esc / ? / q: close   ↑ ↓: scroll"), classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()
 
     def _table(self) -> Table:
         table = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)

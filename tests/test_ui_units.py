@@ -1,0 +1,186 @@
+"""Unit tests for the console's pure parts: what is shown, the item list, JSON editing, column layout."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.ui.edit_json import diff_lines, editable_json, parse_edit
+from hitl_tui.ui.keys import keymap
+from hitl_tui.ui.review_items import GHOST_TTL, ItemBook, item_key
+from hitl_tui.ui.shown import MAX_DEPTH, MAX_STRING, age_text, bounded, json_text, message_lines, safe
+from hitl_tui.ui.thread_list import columns_for
+
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+# -- shown ------------------------------------------------------------------------------------------------------
+
+@given(json_values)
+@settings(max_examples=200, deadline=None)
+def test_json_text_never_contains_a_control_character(value: object) -> None:
+    assert UNSAFE.search(json_text(value)) is None
+
+
+@given(st.text())
+@settings(max_examples=300, deadline=None)
+def test_safe_text_never_contains_a_control_character_and_never_parses_markup(text: str) -> None:
+    shown = safe(text, limit=10_000)
+    assert UNSAFE.search(shown.plain) is None
+    assert not shown.spans  # markup is never interpreted
+
+
+def test_bounded_cuts_what_would_be_too_big_to_show() -> None:
+    deep: object = "x"
+    for _ in range(200):
+        deep = [deep]
+    big = bounded({"s": "A" * 5_000_000, "l": list(range(1000)), "d": deep})
+    assert len(big["s"]) < MAX_STRING + 50 and big["s"].endswith("more)")
+    assert big["l"][-1].endswith("more items")
+    depth, node = 0, big["d"]
+    while isinstance(node, list):
+        node, depth = node[0], depth + 1
+    assert depth < MAX_DEPTH and node == "…"
+
+
+def test_markup_and_escapes_in_json_are_literal() -> None:
+    text = json_text({"a": "[bold]x[/bold]\x1b[2J\u202e"})
+    assert "[bold]x[/bold]" in text and "\\u001b[2J" in text and "\\u202e" in text
+
+
+def test_age_text() -> None:
+    assert [age_text(T0 - timedelta(seconds=s), T0) for s in (5, 125, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
+        "5s", "2m", "3h05m", "2d04h"]
+    assert age_text(None, T0) == "?"
+    assert age_text(T0 + timedelta(seconds=30), T0) == "0s"  # a clock behind the DB never shows negative ages
+
+
+def test_message_lines_handle_every_shape() -> None:
+    lines = message_lines([
+        {"role": "user", "content": "hi [b]x[/b]"},
+        {"__type__": "langchain_core.messages.ai.AIMessage", "content": "", "tool_calls": [{"name": "send"}]},
+        ("user", "tuple form"),
+        "plain \x1b]0;t\x07",
+        {"type": "human", "content": [{"type": "text", "text": "blocks"}]},
+    ])
+    plain = [line.plain for line in lines]
+    assert plain[0] == "user: hi [b]x[/b]"
+    assert plain[1] == "ai: → tool calls: send"
+    assert plain[2] == "user: tuple form"
+    assert "\\x1b]0;t\\x07" in plain[3]
+    assert plain[4] == "human: blocks"
+
+
+# -- editing JSON --------------------------------------------------------------------------------------------
+
+@given(json_values)
+@settings(max_examples=300, deadline=None)
+def test_editable_json_round_trips_and_shows_no_control_character(value: object) -> None:
+    text = editable_json(value)
+    assert UNSAFE.search(text.replace("\n", "")) is None
+    assert json.loads(text) == value
+
+
+def test_parse_edit_names_line_and_column() -> None:
+    bad = parse_edit('{\n  "a": 1,\n}', require_object=True)
+    assert not bad.ok and "line 3, column 1" in bad.error
+    assert parse_edit("[1]", require_object=True).error == "The arguments must be a JSON object ({...}), not a list."
+    assert parse_edit('"text"', require_object=False).value == "text"
+
+
+def test_diff_shows_only_the_change() -> None:
+    lines = diff_lines({"to": "a", "n": 1}, {"to": "b", "n": 1})
+    assert '-  "to": "a",' in lines and '+  "to": "b",' in lines
+    assert diff_lines({"a": 1}, {"a": 1}) == []
+
+
+# -- the item list -------------------------------------------------------------------------------------------
+
+def thread(tid: str, cid: str, *keys: str, status: ThreadStatus = ThreadStatus.PAUSED) -> PendingThread:
+    interrupts = tuple(
+        PendingInterrupt(interrupt_id=k, namespace="", node="review", value={"k": k}, shape=PayloadShape.HITL,
+                         actions=(ActionRequest(name=f"act-{k}", args={"to": f"{k}@example.com"},
+                                                allowed=frozenset({DecisionKind.APPROVE})),),
+                         payload_hash=k, risk="high" if k == "risky" else None)
+        for k in keys
+    )
+    return PendingThread(thread_id=tid, graph_id="g", checkpoint_id=cid, step=1, paused_at=T0,
+                         next_nodes=("review",), status=status, interrupts=interrupts)
+
+
+def record(tid: str, cid: str, key: str, at: datetime, state: DecisionState = DecisionState.FINISHED) -> DecisionRecord:
+    return DecisionRecord(decision_id="d", thread_id=tid, checkpoint_id=cid, interrupt_key=key, graph_id="g",
+                          decisions=(Decision(DecisionKind.APPROVE),), operator="alice@h", operator_uid=1,
+                          decided_at=at, state=state)
+
+
+def test_book_lists_one_row_per_interrupt_in_pause_order() -> None:
+    book = ItemBook(clock=lambda: T0)
+    book.set_threads([thread("b", "0002", "x", "y"), thread("a", "0001", "z"),
+                      thread("c", "0003", status=ThreadStatus.RUNNING_OR_STALLED)])
+    assert [(i.thread.thread_id, i.interrupt.key) for i in book.ordered()] == [("a", "z"), ("b", "x"), ("b", "y")]
+    assert book.counts() == {"waiting": 3, "decided": 0, "unreadable": 0}
+
+
+def test_a_decided_item_stays_listed_with_its_outcome_until_the_ttl() -> None:
+    now = [T0]
+    book = ItemBook(clock=lambda: now[0])
+    book.set_threads([thread("a", "0001", "z"), thread("b", "0002", "y")])
+    assert book.set_records([record("a", "0001", "z", T0)])
+    book.set_threads([thread("b", "0002", "y")])  # "a" resumed and finished: gone from the DB's pending set
+    ghost = book.items[item_key("a", "0001", "z")]
+    assert not ghost.pending and ghost.status == "resumed"
+    book.set_threads([thread("b", "0002", "y")])
+    assert item_key("a", "0001", "z") in book.items
+    now[0] = T0 + GHOST_TTL + timedelta(seconds=1)
+    book.set_threads([thread("b", "0002", "y")])
+    assert item_key("a", "0001", "z") not in book.items
+    # Without a record, an item that leaves the pending set leaves the list.
+    book.set_threads([])
+    assert not book.items
+
+
+def test_decided_by_someone_shows_who() -> None:
+    book = ItemBook(clock=lambda: T0)
+    book.set_threads([thread("a", "0001", "z")])
+    book.set_records([record("a", "0001", "z", T0, DecisionState.DECIDED)])
+    assert book.ordered()[0].status == "approve by alice@h"
+    assert not book.set_records([record("a", "0001", "z", T0, DecisionState.DECIDED)])  # unchanged: no redraw
+
+
+def test_filter_matches_every_word_anywhere() -> None:
+    book = ItemBook(clock=lambda: T0)
+    book.set_threads([thread("alpha", "0001", "risky"), thread("beta", "0002", "calm")])
+    items = book.ordered()
+    assert [i.thread.thread_id for i in items if i.matches("HIGH alpha")] == ["alpha"]
+    assert [i.thread.thread_id for i in items if i.matches("calm@example.com")] == ["beta"]
+    assert [i for i in items if i.matches("alpha calm")] == []
+    assert items[0].high_risk and not items[1].high_risk
+
+
+# -- layout and keys -----------------------------------------------------------------------------------------
+
+def test_columns_fill_the_width_exactly() -> None:
+    for width in (40, 66, 80, 95, 96, 120, 200):
+        cols = columns_for(width)
+        total = sum(w for _, w in cols) + len(cols) - 1
+        assert total == width or width < 50
+        assert ("graph" in [c.key for c, _ in cols]) == (width >= 96)
+
+
+def test_keymap_passes_only_known_ids() -> None:
+    assert keymap({"approve": "y", "reject": "x", "nonsense": "z"}) == {"approve": "y", "reject": "x"}
