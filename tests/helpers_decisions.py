@@ -389,3 +389,64 @@ def hold_claim_child(config_path: str, decision_id: str, claimed: Any, release: 
     release.wait(60)
     ledger.release(batch)
     ledger.close()
+
+
+def decide_subset_worker(config_path: str, worker: int, thread_ids: list[str], barrier: Any, out: str) -> None:
+    """Approve (and resume) these threads only: workers on disjoint threads still share one audit log."""
+
+    def body() -> int:
+        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.reader import CheckpointReader
+
+        config = load_config(Path(config_path))
+        assert config.db is not None
+        reader = CheckpointReader(config.db, config)
+        threads = [reader.thread(tid) for tid in thread_ids]
+        reader.close()
+        desk = DecisionDesk(config, config.db, operator(f"appender-{worker}"))
+        barrier.wait()
+        for thread in threads:
+            assert thread is not None
+            desk.decide(thread, thread.interrupts[0], [approve()])
+        desk.close()
+        return len(threads)
+
+    _guarded(Path(out), body)
+
+
+def submit_then_die(config_path: str, thread_ids: list[str], die_at: str, appends_before_death: int = 0) -> None:
+    """Commit decisions on these threads, then SIGKILL this process: right after the commit (`commit`), after
+    `appends_before_death` audit appends (`append`), or after every append but before marking them (`mark`)."""
+    from hitl_tui.audit import AuditLog
+    from hitl_tui.ledger import DecisionLedger
+    from hitl_tui.reader import CheckpointReader
+
+    config = load_config(Path(config_path))
+    assert config.db is not None
+    reader = CheckpointReader(config.db, config)
+    ledger = DecisionLedger(config.db, config)
+    who = operator("doomed")
+    for tid in thread_ids:
+        thread = reader.thread(tid)
+        assert thread is not None
+        ledger.submit(thread, [(thread.interrupts[0], [approve()])], who)
+    if die_at == "commit":
+        os.kill(os.getpid(), signal.SIGKILL)
+    audit = AuditLog(config.audit_log)
+    if die_at == "append":
+        append, count = audit.append, [0]
+
+        def dying_append(fields: Any, *, event_id: str | None = None) -> Any:
+            if count[0] == appends_before_death:
+                os.kill(os.getpid(), signal.SIGKILL)
+            count[0] += 1
+            return append(fields, event_id=event_id)
+
+        audit.append = dying_append  # type: ignore[method-assign]
+    if die_at == "mark":
+        def dying_transaction() -> Any:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        ledger.transaction = dying_transaction  # type: ignore[method-assign]
+    ledger.flush_audit(audit)
+    raise AssertionError("should have died")

@@ -1,0 +1,147 @@
+"""Every committed decision reaches the audit log exactly once and in commit order: after a crash between the DB
+commit and the append, mid-flush, or before the copy is marked done; with the log unwritable for a while; and with
+several processes appending at once. Records carry who, what, where and how it ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_decisions import (
+    CRASHY,
+    FIXED_NOW,
+    Env,
+    approve,
+    audit_records,
+    check_audit_matches_ledger,
+    decide_subset_worker,
+    edit,
+    events,
+    ledger_rows,
+    make_env,
+    processes,
+    read_result,
+    reject,
+    run_children,
+    submit_then_die,
+)
+
+from hitl_tui.audit import AuditLog, verify
+from hitl_tui.canonical import value_hash
+from hitl_tui.decision import DecisionState
+from hitl_tui.errors import DecisionRefused
+from hitl_tui.identity import Operator
+
+KILLED = -9
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Any:
+    e = make_env(tmp_path / "demo")
+    yield e
+    e.close()
+
+
+def decision_ids_in_log(env: Env) -> list[str]:
+    return [r["decision_id"] for r in audit_records(env.audit_path) if r["event"] == "decision"]
+
+
+@pytest.mark.parametrize(
+    ("die_at", "appends_before_death"),
+    [("commit", 0), ("append", 0), ("append", 2), ("mark", 0)],
+    ids=["after-commit", "before-first-append", "mid-flush", "before-marking-flushed"],
+)
+def test_a_crash_around_the_append_loses_nothing_and_duplicates_nothing(
+    env: Env, die_at: str, appends_before_death: int
+) -> None:
+    doomed = env.start(CRASHY, 3)
+    assert run_children(submit_then_die, [(str(env.config_path), doomed, die_at, appends_before_death)]) == [KILLED]
+    committed = [r["decision_id"] for r in ledger_rows(env.db)]
+    assert len(committed) == 3
+    logged_before = decision_ids_in_log(env)
+    expected_before = {"commit": 0, "append": appends_before_death, "mark": 3}[die_at]
+    assert logged_before == committed[:expected_before]
+
+    # Someone else decides later; their flush carries the dead process's decisions first, in order, once.
+    [late] = env.start(CRASHY, 1, prefix="late")
+    desk = env.desk()
+    thread = env.paused(late)
+    mine = desk.decide(thread, thread.interrupts[0], [approve()]).records[0]
+    assert desk.audit_error is None
+    assert decision_ids_in_log(env) == [*committed, mine.decision_id]
+    # The dead process's decisions still resume (they were committed, so they stand), once.
+    assert {state for _, state in desk.resumer.run()} == {DecisionState.FINISHED}
+    desk.flush_audit()
+    assert sorted(line["thread_id"] for line in env.outbox_lines()) == sorted([*doomed, late])
+    check_audit_matches_ledger(env)
+    desk.close()
+
+
+def test_an_unwritable_log_holds_decisions_back_until_it_can_be_written(env: Env, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log's folder should be")
+    [tid] = env.start(CRASHY, 1)
+    desk = env.desk(audit=AuditLog(blocker / "decisions.jsonl"))
+    thread = env.paused(tid)
+    result = desk.decide(thread, thread.interrupts[0], [approve()])
+    # The decision stands and ran; the log problem is reported, not fatal, and nothing is lost.
+    assert result.records[0].state is DecisionState.FINISHED and len(env.outbox_lines()) == 1
+    assert result.audit_error and "not-a-folder" in result.audit_error
+    assert all(e["flushed"] == 0 for e in events(env.db))
+    desk.close()
+    healthy = env.desk()
+    healthy.flush_audit()
+    assert [r["event"] for r in audit_records(env.audit_path)] == ["decision", "outcome"]
+    check_audit_matches_ledger(env)
+    healthy.close()
+
+
+def test_concurrent_appenders_keep_the_chain_valid(env: Env, tmp_path: Path) -> None:
+    workers, per_worker = 4, 15
+    ids = env.start(CRASHY, workers * per_worker)
+    barrier = processes().Barrier(workers)
+    outs = [tmp_path / f"appender-{w}.json" for w in range(workers)]
+    codes = run_children(decide_subset_worker, [(str(env.config_path), w, ids[w::workers], barrier, str(outs[w]))
+                                                for w in range(workers)])
+    assert codes == [0] * workers and [read_result(o) for o in outs] == [per_worker] * workers
+    report = verify(env.audit_path)
+    assert report.ok and report.records == 2 * workers * per_worker
+    records = audit_records(env.audit_path)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert {r["actor"]["user"] for r in records} == {f"appender-{w}" for w in range(workers)}
+    check_audit_matches_ledger(env)
+
+
+def test_records_say_who_what_where_and_how_it_ended(env: Env) -> None:
+    edited_thread, rejected_thread = env.start(CRASHY, 2)
+    alice = Operator(uid=1234, user="alice", host="console-1", login_uid=1234, tty="/dev/pts/3",
+                     ssh_client="192.0.2.7", ssh_client_port=50022, ssh_client_source="env")
+    from hitl_tui.desk import DecisionDesk
+
+    desk = DecisionDesk(env.config, env.db, alice, clock=lambda: FIXED_NOW)
+    seen = env.paused(edited_thread)
+    new_args = {"item": "a smaller box"}
+    desk.decide(seen, seen.interrupts[0], [edit(new_args)])
+    other = env.paused(rejected_thread)
+    desk.decide(other, other.interrupts[0], [reject("wrong size")])
+    with pytest.raises(DecisionRefused):
+        desk.decide(other, other.interrupts[0], [approve()])
+    records = audit_records(env.audit_path)
+    assert [(r["event"], r["thread_id"]) for r in records] == [
+        ("decision", edited_thread), ("outcome", edited_thread),
+        ("decision", rejected_thread), ("outcome", rejected_thread), ("refused", rejected_thread),
+    ]
+    decided, outcome, _, _, refusal = records
+    assert decided["actor"] == alice.as_record()
+    assert decided["actor"]["ssh_client_source"] == "env"
+    assert decided["host"] == "console-1"
+    assert (decided["checkpoint_id"], decided["interrupt_id"]) == (seen.checkpoint_id, seen.interrupts[0].interrupt_id)
+    assert decided["action"] == "ship" and decided["payload_hash"] == seen.interrupts[0].payload_hash
+    assert decided["decision"] == "edit" and decided["args_hash"] == value_hash([new_args])
+    assert decided["ts"].endswith("Z") and decided["prev_hash"] == "0" * 64
+    assert (outcome["outcome"], outcome["decision_id"]) == ("finished", decided["decision_id"])
+    assert records[2]["text"] == "wrong size" and records[2]["args_hash"] is None
+    assert refusal["error"].startswith("Already decided (reject) by alice@console-1 at 2025-03-04 05:06:07 UTC")
+    assert verify(env.audit_path).ok
+    desk.close()
