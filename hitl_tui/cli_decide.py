@@ -10,8 +10,11 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
 from typing import Any
 
+from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
@@ -99,7 +102,10 @@ def _run_decide(args: argparse.Namespace) -> int:
     finally:
         reader.close()
     if thread is None or thread.status is ThreadStatus.RUNNING_OR_STALLED:
-        raise HitlError(f"Thread {args.thread} is not waiting for a human in {db}.")
+        problem = _not_waiting(config, db, args.thread, thread)
+        if isinstance(problem, DecisionRefused):
+            return _refused(args, args.thread, problem)
+        raise problem
     interrupt = _pick_interrupt(thread, args.interrupt)
     decisions = _decisions(args, interrupt)
     desk = DecisionDesk(config, db, current_operator(), requirements=requirements_for(config))
@@ -107,9 +113,7 @@ def _run_decide(args: argparse.Namespace) -> int:
         try:
             result = desk.decide(thread, interrupt, decisions)
         except DecisionRefused as refusal:
-            _emit(args, {"status": "refused", "thread_id": thread.thread_id, "reason": refusal.message},
-                  f"Refused: {refusal.message}")
-            return EXIT_REFUSED
+            return _refused(args, thread.thread_id, refusal)
     finally:
         desk.close()
     if result.awaiting_approvals:
@@ -135,10 +139,44 @@ def _run_decide(args: argparse.Namespace) -> int:
     return EXIT_ERROR if state is DecisionState.FAILED else EXIT_OK
 
 
+def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread | None) -> HitlError:
+    """Why a thread can't be decided. Someone decided it already (it moved on or finished since): refused, the
+    same answer a slower racer gets from the compare-and-set. Otherwise it is unknown or simply not paused."""
+    from hitl_tui.db import connect
+    from hitl_tui.ledger import DecisionLedger
+
+    ledger = DecisionLedger(db, config)
+    try:
+        past = ledger.for_threads([thread_id])
+    finally:
+        ledger.close()
+    if past:
+        last = past[-1]
+        when = last.decided_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return DecisionRefused(
+            f"Thread {thread_id} is no longer waiting for a human: it was decided ({last.as_record().summary}) "
+            f"by {last.operator} at {when} and is now {last.state.value.replace('_', ' ')}."
+        )
+    if thread is None:
+        conn = connect(db, readonly=True)
+        try:
+            known = conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)).fetchone()
+        finally:
+            conn.close()
+        if known is None:
+            return HitlError(f"There is no thread {thread_id!r} in {db}.")
+    return HitlError(f"Thread {thread_id} is not waiting for a human in {db}.")
+
+
+def _refused(args: argparse.Namespace, thread_id: str, refusal: DecisionRefused) -> int:
+    _emit(args, {"status": "refused", "thread_id": thread_id, "reason": refusal.message}, f"Refused: {refusal.message}")
+    return EXIT_REFUSED
+
+
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     if getattr(args, "json", False):
         print(json.dumps(data))
-    else:
+    elif text:
         print(text)
 
 
@@ -168,4 +206,9 @@ def _run_worker(args: argparse.Namespace) -> int:
 def run_decision_command(args: argparse.Namespace) -> int:
     if args.command == "worker":
         return _run_worker(args)
-    return _run_decide(args)
+    try:
+        return _run_decide(args)
+    except HitlError as err:
+        # With --json, stdout always carries one JSON object; the sentence still goes to stderr (cli.main).
+        _emit(args, {"status": "error", "thread_id": args.thread, "error": err.message}, "")
+        raise

@@ -166,14 +166,23 @@ def make_env(directory: Path) -> Env:
 # -- what the checks look at --------------------------------------------------------------------------------
 
 
+def _has_ledger(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'hitl_decisions'").fetchone() is not None
+
+
 def ledger_rows(db: Path) -> list[dict[str, Any]]:
+    """Every decision row, oldest first ([] when no ledger was ever created in this DB)."""
     with sqlite3.connect(db) as conn:
+        if not _has_ledger(conn):
+            return []
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM hitl_decisions ORDER BY rowid")]
 
 
 def events(db: Path) -> list[dict[str, Any]]:
     with sqlite3.connect(db) as conn:
+        if not _has_ledger(conn):
+            return []
         return [
             {"seq": s, "event_id": e, "flushed": f, **json.loads(r)}
             for s, e, r, f in conn.execute("SELECT seq, event_id, record, flushed FROM hitl_events ORDER BY seq")
