@@ -11,6 +11,11 @@ and the console resumes it with
     {"decision": "approve"|"edit"|"reject"|"feedback"|"ignore", "args": {...}|None, "text": str|None,
      "decision_id": str|None, "operator": str|None}
 
+With a confidence band (`band=`, or `[[policy.band]]` in the config.toml named by `config=` or the
+HITL_TUI_CONFIG environment variable), `request_approval` decides without pausing at the edges: confidence
+at or above `auto_approve_at` approves, strictly below `auto_reject_below` rejects, anything else (or no
+usable confidence) pauses for a person. Every auto-decision is in the audit log; see hitl_tui.policy.band.
+
 This module imports LangGraph only inside `request_approval`, so the console can import the schema cheaply.
 """
 
@@ -18,9 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hitl_tui.model import DecisionKind
+
+if TYPE_CHECKING:
+    from hitl_tui.config import BandConfig, Config
 
 PAYLOAD_MARKER = "hitl_tui"
 PAYLOAD_VERSION = 1
@@ -62,6 +71,7 @@ class Approval:
     decision_id: str | None = None  # use it as an idempotency key for the side effect
     operator: str | None = None
     auto: bool = False  # decided by a confidence band without pausing
+    audit_event_id: str | None = None  # for auto-decisions: the audit record that shows it
 
     @property
     def approved(self) -> bool:
@@ -100,10 +110,17 @@ def request_approval(
     risk: str | None = None,
     allowed: Iterable[DecisionKind | str] = DEFAULT_ALLOWED,
     initiator: str | None = None,
+    band: BandConfig | Mapping[str, Any] | None = None,
+    config: Config | str | Path | None = None,
+    audit_log: str | Path | None = None,
+    graph_id: str | None = None,
 ) -> Approval:
-    """Pause the graph with `interrupt()` until a person decides; call it inside a LangGraph node."""
-    from langgraph.types import interrupt
+    """Pause the graph with `interrupt()` until a person decides; call it inside a LangGraph node.
 
+    `band` (a BandConfig or {"auto_approve_at": .., "auto_reject_below": ..}) or the bands of `config` (a Config
+    or a config.toml path; default $HITL_TUI_CONFIG) may decide without pausing; `audit_log` overrides where the
+    auto-decision is recorded; `graph_id` overrides the run's graph id used to pick a band.
+    """
     payload = approval_payload(
         action,
         args,
@@ -114,4 +131,12 @@ def request_approval(
         allowed=allowed,
         initiator=initiator,
     )
+    from hitl_tui.policy.band import auto_decide
+
+    auto = auto_decide(action, args, payload, band=band, config=config, audit_log=audit_log, graph_id=graph_id)
+    if auto is not None:
+        return Approval(auto.decision, dict(args), text=auto.text, operator=auto.operator, auto=True,
+                        audit_event_id=auto.event_id)
+    from langgraph.types import interrupt
+
     return parse_resume(interrupt(payload), args)

@@ -4,11 +4,14 @@
                 ^         |--feedback--> answer (re-answer with the feedback, gate again)
                 |         |--reject/ignore--> END (with a note)
 
-`answer` asks the model (JSON mode) for {"response", "confidence", "reasoning"}. `review` pauses with the
-project's payload (action "send_reply", with the confidence) only when `gate(...)` says "ask". The
-threshold (default 0.8) comes from `build_graph(..., threshold=)` or the first run's
-`configurable.hitl_confidence_threshold`, and is stored in state, so a resume (whose config does not carry
-it) re-evaluates the gate exactly as the first run did.
+`answer` asks the model (JSON mode) for {"response", "confidence", "reasoning"}. `review` calls
+`request_approval` with a confidence band: at or above the threshold it approves without pausing, below
+`reject_below` (off by default) it rejects without pausing, in between it pauses with the project's payload
+(action "send_reply", with the confidence). Auto-decisions go to the audit log beside the DB. The
+thresholds come from the first run's `configurable.hitl_confidence_threshold` /
+`hitl_confidence_reject_below`, else a `[[policy.band]]` matching this graph in $HITL_TUI_CONFIG, else
+`build_graph(..., threshold=)` (default 0.8); they are stored in state, so a resume (whose config does not
+carry them) re-evaluates the band exactly as the first run did.
 """
 
 from __future__ import annotations
@@ -20,21 +23,24 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from hitl_tui.agent import request_approval
+from hitl_tui.config import BandConfig
 from hitl_tui.demo import planner
 from hitl_tui.demo.kit import Effects, compile_demo, configurable, initiator, message
 from hitl_tui.demo.offline import describe
 from hitl_tui.model import DecisionKind
+from hitl_tui.policy.band import band_verdict, configured_band
 
 GRAPH_ID = "confidence_agent"
 ACTION = "send_reply"
 DEFAULT_THRESHOLD = 0.8
+AUDIT_FILENAME = "decisions.jsonl"  # the demo directory's audit log, beside the DB (see demo.runner)
 
 Gate = Literal["ask", "approve", "reject"]
 
 
-def gate(confidence: float, threshold: float) -> Gate:
-    """Whether to ask a person: the one place to swap in confidence bands (auto-approve / auto-reject)."""
-    return "approve" if confidence >= threshold else "ask"
+def gate(confidence: float, threshold: float, reject_below: float | None = None) -> Gate:
+    """Whether to ask a person: the same band `request_approval` applies (>= threshold approves)."""
+    return band_verdict(BandConfig(auto_approve_at=threshold, auto_reject_below=reject_below), confidence)
 
 
 class ConfidenceState(TypedDict, total=False):
@@ -46,6 +52,7 @@ class ConfidenceState(TypedDict, total=False):
     reasoning: str
     source: str  # model | offline | fallback
     threshold: float
+    reject_below: float | None
     decision: str
     decision_id: str | None
     status: str  # answered | sent | rejected | ignored
@@ -66,21 +73,20 @@ def build_graph(checkpointer: Any, *, threshold: float = DEFAULT_THRESHOLD) -> A
             "messages": [] if state.get("messages") else [message("user", state["request"])],
         }
         if "threshold" not in state:
-            update["threshold"] = float(configurable(config).get("hitl_confidence_threshold", threshold))
+            conf = configurable(config)
+            band = configured_band(GRAPH_ID, ACTION)
+            default_at = band.auto_approve_at if band and band.auto_approve_at is not None else threshold
+            below = conf.get("hitl_confidence_reject_below", band.auto_reject_below if band else None)
+            update["threshold"] = float(conf.get("hitl_confidence_threshold", default_at))
+            update["reject_below"] = None if below is None else float(below)
         said = f"{result.response} (confidence {result.confidence:.2f})"
         update["messages"].append(message("assistant", said))
         return update
 
     def review(state: ConfidenceState, config: RunnableConfig) -> dict[str, Any]:
         args = {"response": state["response"]}
-        verdict = gate(state["confidence"], state.get("threshold", threshold))
-        if verdict != "ask":  # decided without a person: no pause, nothing for the console to show
-            confident = f"confidence {state['confidence']:.2f}"
-            if verdict == "approve":
-                note = message("assistant", f"Sending unreviewed ({confident}).")
-                return {"decision": "approve", "messages": [note]}
-            note = message("assistant", f"Reply dropped without review ({confident}).")
-            return {"decision": "reject", "status": "rejected", "messages": [note]}
+        band = BandConfig(auto_approve_at=state.get("threshold", threshold),
+                          auto_reject_below=state.get("reject_below"))
         answer = request_approval(
             ACTION,
             args,
@@ -89,7 +95,17 @@ def build_graph(checkpointer: Any, *, threshold: float = DEFAULT_THRESHOLD) -> A
             confidence=state["confidence"],
             risk="medium" if state["confidence"] < 0.5 else "low",
             initiator=initiator(config),
+            band=band,
+            audit_log=effects.default_outbox.parent / AUDIT_FILENAME if effects.default_outbox else None,
+            graph_id=GRAPH_ID,
         )
+        if answer.auto:  # decided by the band without a person (and on record in the audit log)
+            confident = f"confidence {state['confidence']:.2f}"
+            if answer.approved:
+                note = message("assistant", f"Sending unreviewed ({confident}).")
+                return {"decision": "approve", "messages": [note]}
+            note = message("assistant", f"Reply dropped without review ({confident}).")
+            return {"decision": "reject", "status": "rejected", "messages": [note]}
         update: dict[str, Any] = {"decision": answer.decision.value, "decision_id": answer.decision_id}
         if answer.approved:
             update["response"] = str(answer.args.get("response", state["response"]))
