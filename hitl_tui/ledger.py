@@ -275,21 +275,33 @@ class DecisionLedger:
         decisions: Sequence[Decision], operator: Operator, now: datetime,
     ) -> list[Vote]:
         key = (thread.thread_id, thread.checkpoint_id, interrupt.key)
+        if not operator.is_human:
+            # Four eyes means people: a policy runs under some process's uid and must never stand in for one.
+            raise DecisionRefused(f"{operator.user} can't approve an item that needs several operators' approval.")
         is_edit = any(d.kind is DecisionKind.EDIT for d in decisions)
-        if is_edit:
-            # An edit changes what is being approved: approvals given to the old arguments no longer count.
-            conn.execute("DELETE FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=?", key)
-        elif conn.execute(
+        # Every vote names exactly what it approves (the edited arguments, or none for as-is), and a quorum
+        # forms only over votes for the same thing: nobody's approval counts for arguments they didn't see.
+        mine = args_hash(decisions)
+        current = conn.execute(
+            "SELECT args_hash, operator FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? "
+            "ORDER BY voted_at LIMIT 1", key,
+        ).fetchone()
+        voted = conn.execute(
             "SELECT 1 FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? AND operator_uid=?",
             (*key, operator.uid),
-        ).fetchone():
+        ).fetchone() is not None
+        if current is not None and current[0] != mine and is_edit:
+            # A different edit changes what is being approved: approvals given to other arguments no longer count.
+            conn.execute("DELETE FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=?", key)
+        elif voted:
             raise DecisionRefused(f"{operator.user} has already approved this; a different operator must approve it.")
-        current = conn.execute(
-            "SELECT args_hash FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? LIMIT 1", key
-        ).fetchone()
-        mine = args_hash(decisions) if is_edit or current is None else current[0]
+        elif current is not None and current[0] != mine:
+            raise DecisionRefused(
+                f"{current[1]} edited the arguments after approvals began; review the edit and approve it by "
+                "submitting the same edit, or edit again."
+            )
         conn.execute(
-            "INSERT OR REPLACE INTO hitl_votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO hitl_votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*key, operator.uid, operator.display, interrupt.payload_hash, mine, decisions_json(decisions),
              now.isoformat()),
         )
