@@ -3,6 +3,8 @@ never approves, each item once, and loses gracefully to a person who decided fir
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -251,3 +253,39 @@ def test_a_rule_that_cannot_be_applied_stops_the_sweeper(tmp_path: Path) -> None
             requirements_for(env.config)
     finally:
         env.close()
+
+
+def test_every_demo_payload_shape_times_out_without_running_anything(tmp_path: Path) -> None:
+    from hitl_tui.config import load_config
+    from hitl_tui.demo.outbox import read_outbox
+    from hitl_tui.demo.runner import prepare_demo
+    from hitl_tui.desk import DecisionDesk
+
+    demo = prepare_demo(tmp_path / "demo", threads_per_agent=1)
+    demo.close()
+    with open(demo.config_path, "a", encoding="utf-8") as fh:
+        fh.write("\n[policy]\ndefault_deadline_seconds = 60\n")
+    config = load_config(demo.config_path)
+    before = read_outbox(demo.outbox_path)
+    clock = Clock(datetime.now(UTC) + timedelta(hours=1))
+    desk = DecisionDesk(config, demo.db_path, person(4000, "worker-owner"), clock=clock)
+    sweeper = TimeoutSweeper(config, demo.db_path, desk, clock=clock)
+    try:
+        pending = sum(len(items) for _, items in sweeper.overdue())
+        assert pending >= 10  # every demo agent, two of them with two interrupts
+        assert sweeper.sweep() == pending and sweeper.skipped == []
+        assert sweeper.sweep() == 0
+    finally:
+        sweeper.close()
+        desk.close()
+    with sqlite3.connect(demo.db_path) as conn:
+        rows = conn.execute("SELECT graph_id, actor_kind, decisions, state FROM hitl_decisions").fetchall()
+    assert len(rows) == pending
+    shapes = set()
+    for graph_id, actor_kind, decisions, state in rows:
+        kinds = {d["kind"] for d in json.loads(decisions)}
+        assert actor_kind == "policy" and kinds <= {"reject", "ignore", "feedback"}, (graph_id, kinds)
+        assert state in ("finished", "paused_again"), (graph_id, state)
+        shapes.add(graph_id)
+    assert len(shapes) == 8
+    assert read_outbox(demo.outbox_path) == before  # no side effect ran for a timed-out item
