@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.errors import GraphLoadError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger import DecisionLedger, Vote
@@ -94,10 +94,12 @@ class DecisionDesk:
         need = Requirements()
         if len(items) == 1:
             need = self._requirements(thread, items[0][0])
+        resumer = self.resumer if self.can_resume(thread.graph_id) else None
         try:
             outcome = self.ledger.submit(
                 thread, items, who, approvals_needed=need.approvals_needed,
                 initiator_uid=need.initiator_uid, event=event, extra=extra,
+                claimant=resumer.claimant if resumer is not None else None,  # claimed in the same commit
             )
         finally:
             self.flush_audit()  # a refusal is an audit event too; the CLI exits right after it
@@ -106,10 +108,12 @@ class DecisionDesk:
                               audit_error=self.audit_error)
         rows = outcome
         resume_error = None
-        if self.can_resume(thread.graph_id):
-            assert self.resumer is not None
+        if resumer is not None:
             try:
-                self.resumer.run(decision_id=rows[0].decision_id)  # type: ignore[union-attr]
+                if rows[0].state is DecisionState.RESUMING:  # type: ignore[union-attr]
+                    resumer.resume(rows)  # type: ignore[arg-type]
+                else:  # someone else is resuming this thread right now; claim it if they are done
+                    resumer.run(decision_id=rows[0].decision_id)  # type: ignore[union-attr]
             except GraphLoadError as err:  # the decision stands (claim released); a worker may resume it
                 resume_error = err.message
             self.flush_audit()

@@ -177,12 +177,14 @@ class DecisionLedger:
         initiator_uid: int | None = None,
         event: str = "decision",
         extra: dict[str, Any] | None = None,
+        claimant: str | None = None,
     ) -> list[LedgerRow] | list[Vote]:
         """Record decisions on one or more interrupts of a thread in one compare-and-set transaction.
 
         Returns the decision rows (one batch, resumed together), or the votes so far when a four-eyes quorum
         is not reached yet. Raises InvalidDecision before touching the DB, and DecisionRefused (after logging
-        the refusal) when the compare-and-set lost.
+        the refusal) when the compare-and-set lost. With `claimant`, the batch is also claimed for that
+        resumer in the same commit (state resuming, phase claimed) unless the thread is being resumed already.
         """
         if not items:
             raise InvalidDecision("No decision was given.")
@@ -198,7 +200,7 @@ class DecisionLedger:
         now = self.now()
         try:
             with self.transaction() as conn:
-                for _, interrupt, decisions, _ in planned:
+                for _, interrupt, _, _ in planned:
                     self._check_current(conn, thread, interrupt)
                 approvals = 1
                 if approvals_needed > 1:
@@ -223,6 +225,12 @@ class DecisionLedger:
                             interrupt, decisions, graph=graph, decision_id=decision_id, operator=operator.display
                         )
                         planned[0] = (decision_id, interrupt, decisions, plan)
+                # Claiming here saves the resumer a transaction; claim_next's rule holds: one resume per thread.
+                claim = (None, None, None) if claimant is None or conn.execute(
+                    "SELECT 1 FROM hitl_decisions WHERE thread_id = ? AND state = 'resuming' LIMIT 1",
+                    (thread.thread_id,),
+                ).fetchone() else ("claimed", claimant, now.isoformat())
+                state = DecisionState.DECIDED if claim[0] is None else DecisionState.RESUMING
                 for decision_id, interrupt, decisions, plan in planned:
                     conn.execute(
                         f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})",
@@ -231,7 +239,7 @@ class DecisionLedger:
                             interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
                             _action_names(interrupt, decisions), interrupt.payload_hash, decisions_json(decisions),
                             canonical_json(asdict(plan)), operator.display, operator.uid, operator.kind,
-                            now.isoformat(), DecisionState.DECIDED.value, None, None, None, None, None,
+                            now.isoformat(), state.value, *claim, None, None,
                             approvals, approvals_needed,
                         ),
                     )
@@ -320,7 +328,9 @@ class DecisionLedger:
                 return found
         return None
 
-    def votes(self, thread_id: str, checkpoint_id: str, key: str, *, conn: sqlite3.Connection | None = None) -> list[Vote]:
+    def votes(
+        self, thread_id: str, checkpoint_id: str, key: str, *, conn: sqlite3.Connection | None = None
+    ) -> list[Vote]:
         """Approvals gathered so far for one pending interrupt."""
         rows = (conn or self._conn).execute(
             "SELECT operator, operator_uid, voted_at FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? "
@@ -382,17 +392,29 @@ class DecisionLedger:
             ).fetchall()
             done = []
             try:
-                for seq, event_id, record in rows:
+                if rows and hasattr(audit, "append_many"):  # the whole backlog under one lock, write and fsync
+                    audit.append_many([(json.loads(record), event_id) for _, event_id, record in rows])
+                    done = [seq for seq, _, _ in rows]
+                for seq, event_id, record in rows[len(done):]:
                     audit.append(json.loads(record), event_id=event_id)  # idempotent per event id
                     done.append(seq)
             finally:
                 if done:
-                    with self.transaction() as conn:
-                        conn.execute(
-                            "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
-                            (json.dumps(done),),
-                        )
+                    self._mark_flushed(done)
         return len(done)
+
+    def _mark_flushed(self, seqs: list[int]) -> None:
+        """Note events as copied. Not fsynced: a lost mark only makes the next flush find them logged already
+        (appends are idempotent per event id), and the next durable commit carries the mark to disk anyway."""
+        self._conn.execute("PRAGMA synchronous = OFF")
+        try:
+            with self.transaction() as conn:
+                conn.execute(
+                    "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
+                    (json.dumps(seqs),),
+                )
+        finally:
+            self._conn.execute("PRAGMA synchronous = FULL")
 
     # -- resuming -----------------------------------------------------------------------------------------------
 
@@ -413,7 +435,8 @@ class DecisionLedger:
                     continue
                 batch = [
                     _row(v) for v in conn.execute(
-                        f"SELECT {_COLUMNS} FROM hitl_decisions WHERE batch_id = ? AND state = 'decided' ORDER BY rowid",
+                        f"SELECT {_COLUMNS} FROM hitl_decisions WHERE batch_id = ? AND state = 'decided' "
+                        "ORDER BY rowid",
                         (row.batch_id,),
                     )
                 ]
@@ -459,7 +482,8 @@ class DecisionLedger:
         with self.transaction() as conn:
             for row in batch:
                 conn.execute(
-                    "UPDATE hitl_decisions SET state = ?, phase = NULL, finished_at = ?, error = ? WHERE decision_id = ?",
+                    "UPDATE hitl_decisions SET state = ?, phase = NULL, finished_at = ?, error = ? "
+                    "WHERE decision_id = ?",
                     (state.value, now.isoformat(), error, row.decision_id),
                 )
                 self._event(conn, {

@@ -97,6 +97,11 @@ class Resumer:
         self._reader.close()
         self.graphs.close()
 
+    @property
+    def claimant(self) -> str:
+        """Who this resumer is in the ledger's claims (host, pid, pid start time)."""
+        return self._claimant
+
     def loadable_graphs(self) -> list[str]:
         return [name for name in self.config.graphs if self.graphs.can_load(name)]
 

@@ -42,7 +42,9 @@ class WorkerReport:
 class Worker:
     """Resumes what operators decided, with the graphs named in config.toml."""
 
-    def __init__(self, config: Config, db: Path, *, clock: Clock | None = None, operator: Operator | None = None) -> None:
+    def __init__(
+        self, config: Config, db: Path, *, clock: Clock | None = None, operator: Operator | None = None
+    ) -> None:
         self.config = config
         self.db = db
         self.desk = DecisionDesk(config, db, operator or current_operator(), clock=clock)

@@ -443,15 +443,13 @@ def submit_then_die(config_path: str, thread_ids: list[str], die_at: str, append
         os.kill(os.getpid(), signal.SIGKILL)
     audit = AuditLog(config.audit_log)
     if die_at == "append":
-        append, count = audit.append, [0]
+        append_many = audit.append_many
 
-        def dying_append(fields: Any, *, event_id: str | None = None) -> Any:
-            if count[0] == appends_before_death:
-                os.kill(os.getpid(), signal.SIGKILL)
-            count[0] += 1
-            return append(fields, event_id=event_id)
+        def dying_append_many(items: Any) -> Any:
+            append_many(items[:appends_before_death])  # these made it into the log...
+            os.kill(os.getpid(), signal.SIGKILL)  # ...the rest did not
 
-        audit.append = dying_append  # type: ignore[method-assign]
+        audit.append_many = dying_append_many  # type: ignore[method-assign]
     if die_at == "mark":
         def dying_transaction() -> Any:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -459,3 +457,21 @@ def submit_then_die(config_path: str, thread_ids: list[str], die_at: str, append
         ledger.transaction = dying_transaction  # type: ignore[method-assign]
     ledger.flush_audit(audit)
     raise AssertionError("should have died")
+
+
+def decide_in_child(config_path: str, env_vars: dict[str, str], thread_id: str, choice: str) -> None:
+    """A console deciding and resuming in-process (its claim is made in the decision's own commit), set up to
+    crash by env like `resume_in_child`."""
+    os.environ.update(env_vars)
+    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.reader import CheckpointReader
+
+    config = load_config(Path(config_path))
+    assert config.db is not None
+    reader = CheckpointReader(config.db, config)
+    thread = reader.thread(thread_id)
+    reader.close()
+    assert thread is not None
+    desk = DecisionDesk(config, config.db, operator("doomed-console"))
+    desk.decide(thread, thread.interrupts[0], [approve() if choice == "approve" else reject("no")])
+    desk.close()

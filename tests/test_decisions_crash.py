@@ -19,6 +19,7 @@ from helpers_decisions import (
     Env,
     approve,
     check_audit_matches_ledger,
+    decide_in_child,
     effects_per_thread,
     hold_claim_child,
     ledger_rows,
@@ -136,6 +137,30 @@ def test_every_crash_point_settles_without_running_anything_twice(env: Env) -> N
     outcomes = [r for r in _logged(env) if r["event"] == "outcome"]
     assert len(outcomes) == len(cases)
     assert all("recovered after resumer" in (r["text"] or "") for r in outcomes)
+    desk.close()
+
+
+CONSOLE_TRIALS = [t for t in TRIALS if not t.kill_before_phase]
+
+
+def test_a_console_that_dies_while_resuming_in_process_is_settled_the_same_way(env: Env) -> None:
+    """The console claims in the decision's own commit; a crash anywhere after it is settled like a worker's."""
+    cases = [(t, env.start(t.graph, 1, prefix=f"console-{t.name}")[0]) for t in CONSOLE_TRIALS]
+    codes = run_children(decide_in_child, [(str(env.config_path), t.crash, tid, t.choice) for t, tid in cases])
+    assert codes == [KILLED] * len(cases)
+    rows = {r["thread_id"]: r for r in ledger_rows(env.db)}
+    assert [(rows[tid]["state"], rows[tid]["phase"]) for _, tid in cases] == \
+        [("resuming", t.expect_phase) for t, _ in cases]
+    resumer = env.resumer()
+    assert len(resumer.recover()) == len(cases) and resumer.recover() == [] and resumer.run() == []
+    resumer.close()
+    effects = effects_per_thread(env.outbox_lines())
+    rows = {r["thread_id"]: r for r in ledger_rows(env.db)}
+    for t, tid in cases:
+        assert (rows[tid]["state"], effects.get(tid, 0)) == (t.expect_state, t.expect_effects), t.name
+    desk = env.desk()
+    desk.flush_audit()
+    check_audit_matches_ledger(env)
     desk.close()
 
 
