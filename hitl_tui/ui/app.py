@@ -104,6 +104,8 @@ class ConsoleApp(App[int]):
         )
         self._runner = DecisionRunner(sources.desk, self._emit) if sources.desk and not readonly else None
         self._warmed = False
+        self._in_flight = 0  # decisions handed to the runner and not answered yet
+        self._quitting = False
 
     # -- start and stop ----------------------------------------------------------------------------------------
 
@@ -133,6 +135,13 @@ class ConsoleApp(App[int]):
             self._runner.stop()
 
     async def action_quit(self) -> None:
+        if self._in_flight and not self._quitting:
+            # A resume in progress must finish (or it ends "in doubt"): stay up and say so, quit when it is done.
+            self._quitting = True
+            self.console_screen.apply_problem(
+                "quit", f"Finishing {self._in_flight} decision(s) before quitting; press q again to close the "
+                "window now (the resume still runs to its end).")
+            return
         self._stop_background()
         self.exit(0)
 
@@ -158,7 +167,11 @@ class ConsoleApp(App[int]):
         elif isinstance(event, SourceProblem):
             screen.apply_problem(event.source, event.message)
         elif isinstance(event, DecisionOutcome):
+            self._in_flight = max(0, self._in_flight - 1)
             screen.apply_outcome(event.key, result=event.result, refused=event.refused, error=event.error)
+            if self._quitting and not self._in_flight:
+                self._stop_background()
+                self.exit(0)
             self._db_watcher.wake.set()
             if self._audit_watcher is not None:
                 self._audit_watcher.wake.set()
@@ -172,6 +185,7 @@ class ConsoleApp(App[int]):
         if self._runner is None:
             self.console_screen.apply_outcome(key, error="This console can't decide (read-only or no desk).")
             return
+        self._in_flight += 1
         self._runner.submit(DecisionJob(key, thread, interrupt, tuple(decisions)))
 
     # -- keys, help and palette --------------------------------------------------------------------------------

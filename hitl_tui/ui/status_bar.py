@@ -46,13 +46,13 @@ class StatusBar(Vertical):
 
     def redraw(self) -> None:
         label = self.get_component_rich_style("status-bar--label")
-        line = Text()
+        line = Text(no_wrap=True, overflow="ellipsis")
         if self.readonly:
             line.append(" READ-ONLY ", style=self.get_component_rich_style("status-bar--mode"))
             line.append(" ")
         line.append_text(safe(self.operator, limit=60))
         line.append("  db ", style=label)
-        line.append_text(safe(str(self.db), limit=80))
+        line.append_text(safe(_short_path(self.db), limit=80))
         line.append("  ")
         if self.loading:
             line.append("reading…")
@@ -71,4 +71,10 @@ class StatusBar(Vertical):
         self.query_one("#status-line", Static).update(line)
         problems = self.query_one("#problem-line", Static)
         problems.display = bool(self.problems)
-        problems.update(Text("\n".join(self.problems.values())))
+        problems.update(safe("\n".join(self.problems.values()), keep_newlines=True, limit=600))
+
+
+def _short_path(path: Path, keep: int = 40) -> str:
+    """The DB path, with the start elided when it is long: the file name is what tells DBs apart."""
+    text = str(path)
+    return text if len(text) <= keep else "…" + text[-(keep - 1):]
