@@ -9,8 +9,12 @@ from pathlib import Path
 from hitl_tui.errors import CheckpointDBError
 
 REQUIRED_COLUMNS = {
-    "checkpoints": {"thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id", "type", "checkpoint", "metadata"},
-    "writes": {"thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "task_path", "idx", "channel", "type", "value"},
+    "checkpoints": {
+        "thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id", "type", "checkpoint", "metadata",
+    },
+    "writes": {
+        "thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "task_path", "idx", "channel", "type", "value",
+    },
 }
 BUSY_TIMEOUT_MS = 2000
 
@@ -46,6 +50,25 @@ def check_schema(conn: sqlite3.Connection, path: Path) -> None:
             )
 
 
+def check_not_truncated(path: Path) -> None:
+    """Raise when the file is shorter than its own header says (a cut copy): SQLite itself only notices when a
+    query happens to touch a missing page, and a reader that skips most pages might never do so."""
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return  # pages may live in the WAL; SQLite checks those frames itself
+    with path.open("rb") as f:
+        header = f.read(100)
+        size = f.seek(0, 2)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return  # not SQLite at all: sqlite3 says so in its own words
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The in-header size is only valid when the change counter matches "version-valid-for".
+    if pages and header[24:28] == header[92:96] and pages * page_size > size:
+        raise CheckpointDBError(f"{path} is damaged (it is shorter than its header says: truncated).")
+
+
 def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     """Open the checkpoint DB (autocommit mode, so transactions are explicit) and check it is a LangGraph DB."""
     if not path.exists():
@@ -54,9 +77,15 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         raise CheckpointDBError(f"{path} is a folder, not a checkpoint DB file.")
     if path.stat().st_size == 0:
         raise CheckpointDBError(f"{path} is empty; no LangGraph agent has written to it yet.")
+    try:
+        check_not_truncated(path)
+    except OSError as err:
+        raise CheckpointDBError(f"{path} cannot be read: {err.strerror}.") from None
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}" + ("?mode=ro" if readonly else "")
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if readonly:
             conn.execute("PRAGMA query_only = 1")

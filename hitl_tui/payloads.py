@@ -20,6 +20,16 @@ _MIDDLEWARE_DECISIONS = {"approve": D.APPROVE, "edit": D.EDIT, "reject": D.REJEC
 _INBOX_FLAGS = {"allow_accept": D.APPROVE, "allow_edit": D.EDIT, "allow_respond": D.FEEDBACK, "allow_ignore": D.IGNORE}
 
 
+_KINDS: dict[str, DecisionKind] = {d.value: d for d in DecisionKind}
+
+
+def _allowed(names: Any, table: Mapping[str, DecisionKind]) -> frozenset[DecisionKind]:
+    """The decision kinds named in `names` (unknown or odd entries are ignored, never an error)."""
+    if not isinstance(names, list | tuple):
+        return frozenset()
+    return frozenset(table[n] for n in names if isinstance(n, str) and n in table)
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -42,8 +52,7 @@ def _extras(value: Mapping[str, Any]) -> dict[str, Any]:
 def _hitl(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
     if not isinstance(value.get("action"), str):
         return None
-    allowed_raw = value.get("allowed") or [d.value for d in (D.APPROVE, D.EDIT, D.REJECT, D.FEEDBACK)]
-    allowed = frozenset(D(a) for a in allowed_raw if a in D._value2member_map_)
+    allowed = _allowed(value.get("allowed") or _HITL_DEFAULT, _KINDS)
     action = ActionRequest(
         name=value["action"],
         args=value.get("args", {}),
@@ -61,12 +70,11 @@ def _middleware_batch(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ..
         return None
     if not all(isinstance(r, Mapping) and isinstance(r.get("name"), str) for r in requests):
         return None
-    by_name = {c.get("action_name"): c for c in configs if isinstance(c, Mapping)}
+    by_name = {c["action_name"]: c for c in configs if isinstance(c, Mapping) and isinstance(c.get("action_name"), str)}
     actions = []
     for req in requests:
         cfg = by_name.get(req["name"], {})
-        names = cfg.get("allowed_decisions", ["approve", "edit", "reject"])
-        allowed = frozenset(_MIDDLEWARE_DECISIONS[n] for n in names if n in _MIDDLEWARE_DECISIONS)
+        allowed = _allowed(cfg.get("allowed_decisions", ["approve", "edit", "reject"]), _MIDDLEWARE_DECISIONS)
         actions.append(
             ActionRequest(
                 name=req["name"],
@@ -82,8 +90,7 @@ def _middleware_batch(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ..
 def _middleware_per_call(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
     if value.get("type") != "tool_approval" or not isinstance(value.get("name"), str):
         return None
-    names = value.get("allowed_decisions", ["approve", "edit", "reject", "respond"])
-    allowed = frozenset(_MIDDLEWARE_DECISIONS[n] for n in names if n in _MIDDLEWARE_DECISIONS)
+    allowed = _allowed(value.get("allowed_decisions", ["approve", "edit", "reject", "respond"]), _MIDDLEWARE_DECISIONS)
     action = ActionRequest(
         name=value["name"], args=value.get("args", {}), description=_text(value.get("description")), allowed=allowed
     )
@@ -111,18 +118,24 @@ def _agent_inbox(value: Any) -> tuple[tuple[ActionRequest, ...], dict[str, Any]]
     return (action,), _extras(value)
 
 
+_HITL_DEFAULT = [d.value for d in (D.APPROVE, D.EDIT, D.REJECT, D.FEEDBACK)]
+_MAPPING_SHAPES = (
+    (PayloadShape.HITL, PAYLOAD_MARKER, _hitl),
+    (PayloadShape.MIDDLEWARE_BATCH, "action_requests", _middleware_batch),
+    (PayloadShape.MIDDLEWARE_PER_CALL, "type", _middleware_per_call),
+    (PayloadShape.AGENT_INBOX, "action_request", _agent_inbox),
+)
+
+
 def detect_shape(value: Any) -> tuple[PayloadShape, tuple[ActionRequest, ...], dict[str, Any]]:
     """Which shape a dynamic interrupt value speaks, with its actions and extras."""
-    if isinstance(value, Mapping):
-        for shape, parser in (
-            (PayloadShape.HITL, _hitl if PAYLOAD_MARKER in value else None),
-            (PayloadShape.MIDDLEWARE_BATCH, _middleware_batch),
-            (PayloadShape.MIDDLEWARE_PER_CALL, _middleware_per_call),
-            (PayloadShape.AGENT_INBOX, _agent_inbox),
-        ):
-            parsed = parser(value) if parser else None
-            if parsed:
-                return shape, parsed[0], parsed[1]
+    if isinstance(value, dict | Mapping):
+        # Each shape is tried only when its distinguishing key is there (the parsers check the rest).
+        for shape, key, parser in _MAPPING_SHAPES:
+            if key in value:
+                parsed = parser(value)
+                if parsed:
+                    return shape, parsed[0], parsed[1]
     elif isinstance(value, list):
         parsed = _agent_inbox(value)
         if parsed:

@@ -33,7 +33,8 @@ CONTROL_CHANNELS = frozenset({ERROR, "__error_source_node__", INTERRUPT, "__resu
 PULL_PREFIX = "~__pregel_pull, "
 PUSH_PREFIX = "~__pregel_push, "
 MESSAGES_SHOWN = 8
-ANY_NODE = "*"  # interrupt_before/after = "*": every node, as LangGraph allows
+ANY_NODE = "*"
+_TRIGGER_PREFIXES = ("branch:to:", "join:", START)  # interrupt_before/after = "*": every node, as LangGraph allows
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Breakpoints:
     after: frozenset[str] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class WriteRow:
     task_id: str
     task_path: str
@@ -54,7 +55,7 @@ class WriteRow:
     value: bytes | None  # only fetched for __interrupt__ and __error__ rows
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckpointRow:
     thread_id: str
     checkpoint_id: str
@@ -73,7 +74,7 @@ class Task:
     node: str
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskWrites:
     """What one task wrote at a checkpoint."""
 
@@ -165,13 +166,16 @@ def pending_tasks(checkpoint: Mapping[str, Any]) -> list[Task]:
     if isinstance(sends, list):
         tasks.extend(Task(f"push:{i}", send_node(s) or "?") for i, s in enumerate(sends))
     pulled: list[str] = []
-    for channel, version in versions.items():
+    # Only channels holding a value can trigger (LangGraph's `is_available`), so walk those, not every version.
+    for channel in values:
+        if not channel.startswith(_TRIGGER_PREFIXES):
+            continue
         node = _available_trigger(channel, values)
         if node is None or node in pulled:
             continue
         seen = all_seen.get(node)
         # A node that never ran is triggered by any available trigger; otherwise only by a newer one.
-        if not isinstance(seen, Mapping) or _newer(version, seen.get(channel, null)):
+        if not isinstance(seen, Mapping) or _newer(versions.get(channel, null), seen.get(channel, null)):
             pulled.append(node)
     tasks.extend(Task(f"pull:{n}", n) for n in pulled)
     return tasks

@@ -9,9 +9,10 @@ Reads never write, never import anything named in the data, and never block a wr
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,25 +30,34 @@ from hitl_tui.pending import (
     pending_tasks,
     task_key,
 )
+from hitl_tui.quickcheck import may_have_tasks
 from hitl_tui.watermarks import ChangeTracker
 
-_LATEST_ALL = "SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
+# The latest root checkpoint of each thread, from the primary-key index alone: with MAX(), SQLite takes the bare
+# `rowid` column from the row holding the maximum.
+_LATEST_ALL = "SELECT MAX(checkpoint_id), rowid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
 _LATEST_SOME = (
-    "SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints "
+    "SELECT MAX(checkpoint_id), rowid FROM checkpoints "
     "WHERE checkpoint_ns = '' AND thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id"
 )
-_CHECKPOINTS = (
-    "SELECT c.thread_id, c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata "
-    "FROM ({latest}) AS l JOIN checkpoints AS c "
-    "ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.cid"
+# Then their blobs in rowid order (SQLite sorts an IN list): neighbouring pages instead of a random walk. Only the
+# blob: most threads have finished, and the rest of their row is never needed.
+_BLOBS = (
+    "SELECT rowid, iif(type = 'msgpack', checkpoint, NULL) FROM checkpoints "
+    "WHERE rowid IN (SELECT value FROM json_each(?))"
 )
-# Values are only needed for interrupts and errors; skipping the rest keeps the join cheap.
-_WRITES = (
+_ROWS = (
+    "SELECT rowid, thread_id, checkpoint_id, parent_checkpoint_id, type, metadata FROM checkpoints "
+    "WHERE rowid IN (SELECT value FROM json_each(?))"
+)
+# The writes keyed to given (thread, checkpoint) pairs. Values are only needed for interrupts and errors.
+_WRITES_AT = (
     "SELECT w.thread_id, w.task_id, w.task_path, w.idx, w.channel, w.type, "
     "CASE WHEN w.channel IN ('__interrupt__', '__error__') THEN w.value END "
-    "FROM ({latest}) AS l JOIN writes AS w "
-    "ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.cid"
+    "FROM json_each(?) AS j JOIN writes AS w "
+    "ON w.thread_id = j.value ->> 0 AND w.checkpoint_ns = '' AND w.checkpoint_id = j.value ->> 1"
 )
+_BATCH = 500  # threads classified per writes query: bounds memory, keeps each query's parameter small
 
 
 @dataclass(frozen=True)
@@ -88,13 +98,15 @@ class CheckpointReader:
 
     def read_all(self) -> ReadResult:
         """Classify every thread in the DB (the cold path)."""
-        with self._snapshot():
-            self._tracker.reset()
-            threads = self._read(None)
-        before = self._threads
-        self._threads = {t.thread_id: t for t in threads}
-        changed = {tid for tid, t in self._threads.items() if before.get(tid) != t} | (set(before) - set(self._threads))
-        return ReadResult(self._sorted(), frozenset(changed), full=True)
+        with _no_gc():
+            with self._snapshot():
+                self._tracker.reset()
+                threads = self._read(None)
+            before = self._threads
+            self._threads = {t.thread_id: t for t in threads}
+            changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
+            changed |= set(before) - set(self._threads)
+            return ReadResult(self._sorted(), frozenset(changed), full=True)
 
     def poll(self) -> ReadResult | None:
         """Re-check cheaply; None when nothing listed changed since the last read."""
@@ -146,22 +158,46 @@ class CheckpointReader:
         return _ReadTransaction(self._conn, self.path)
 
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
-        params: tuple[str, ...] = ()
         if thread_ids is None:
-            latest = _LATEST_ALL
+            latest = self._conn.execute(_LATEST_ALL)
         else:
-            latest, params = _LATEST_SOME, (json.dumps(sorted(thread_ids)),)
-        # Writes first: only unfinished threads have any at their latest checkpoint, so this stays small,
-        # and the (large) checkpoint blobs can then be classified one at a time as they stream in.
-        writes: dict[str, list[WriteRow]] = {}
-        for tid, task_id, path, idx, channel, typ, value in self._conn.execute(_WRITES.format(latest=latest), params):
-            writes.setdefault(tid, []).append(WriteRow(task_id, path, idx, channel, typ, value))
+            latest = self._conn.execute(_LATEST_SOME, (json.dumps(sorted(thread_ids)),))
+        rowids = json.dumps([r[1] for r in latest])
+        out: list[PendingThread] = []
+        batch: dict[int, bytes | None] = {}
+        for rowid, blob in self._conn.execute(_BLOBS, (rowids,)):
+            # Finished threads (most of them) are recognised from the bytes and never decoded.
+            if blob is None or may_have_tasks("msgpack", blob):
+                batch[rowid] = blob
+                if len(batch) >= _BATCH:
+                    out.extend(self._classify(batch))
+                    batch = {}
+        out.extend(self._classify(batch))
+        return out
+
+    def _classify(self, blobs: dict[int, bytes | None]) -> list[PendingThread]:
+        """Full rows, their writes, and the verdict, for threads that may have something left to run."""
+        if not blobs:
+            return []
+        rows = [
+            CheckpointRow(tid, cid, parent, typ, blobs[rowid] if typ == "msgpack" else None, meta)
+            for rowid, tid, cid, parent, typ, meta in self._conn.execute(_ROWS, (json.dumps(list(blobs)),))
+        ]
+        for row in rows:
+            if row.type != "msgpack":  # the first pass only kept msgpack blobs
+                row.checkpoint = self._conn.execute(
+                    "SELECT checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                    "AND checkpoint_id = ?", (row.thread_id, row.checkpoint_id),
+                ).fetchone()[0]
+        by_thread = {r.thread_id: r for r in rows}
+        pairs = json.dumps([[r.thread_id, r.checkpoint_id] for r in rows])
+        for tid, task_id, path, idx, channel, typ, value in self._conn.execute(_WRITES_AT, (pairs,)):
+            by_thread[tid].writes.append(WriteRow(task_id, path, idx, channel, typ, value))
         out = []
-        for tid, cid, parent, typ, blob, meta in self._conn.execute(_CHECKPOINTS.format(latest=latest), params):
-            row = CheckpointRow(tid, cid, parent, typ, blob, meta, writes.get(tid, []))
+        for row in rows:
             thread = build_thread(
                 row, self.config.graphs, self.breakpoints, ran_last_step=self._ran_last_step,
-                locate=_SubgraphLookup(self._conn, tid),
+                locate=_SubgraphLookup(self._conn, row.thread_id),
             )
             if thread is not None:
                 out.append(thread)
@@ -238,6 +274,19 @@ class _SubgraphLookup:
                 if task.key == key:
                     return task.node
         return path
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """No cyclic GC during a cold read: it allocates only acyclic data, and the full collections its millions of
+    new objects would trigger cost more than a tenth of the read."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _ReadTransaction:

@@ -1,0 +1,319 @@
+"""Reader benchmark: list the paused threads of a 100,000-thread LangGraph checkpoint DB, cold and incrementally.
+
+    uv run --frozen python bench/reader_bench.py                  # 100,000 threads (builds the DB once: minutes)
+    uv run --frozen python bench/reader_bench.py --threads 2000   # a quick run
+
+The DB is cached in bench/.cache/ (gitignored). It is built by running real LangGraph graphs once per kind of
+thread (bench/bench_graphs.py: HITL payload, middleware batch, per-call Send tasks, parallel interrupts, a
+subgraph interrupt, a static breakpoint, a failed node), then copying their rows under new thread ids with SQL.
+--mix realistic (default): of every 120 threads 113 finished, 6 paused (one in each pause style, 5%) and 1 failed;
+--mix heavy: of every 40 threads 33 finished, 6 paused (15%) and 1 failed. 100,000 threads give about 450k
+checkpoints and 950k writes (the counts are printed).
+
+Figures (each measured in a fresh subprocess so one phase's caches and memory don't flatter another):
+- cold: `CheckpointReader(db).read_all()` on a new reader (median of --runs, file in the OS cache); wall clock
+  and the process's CPU time (the machine may be shared: the load average is printed).
+- unchanged re-check: mean time of `poll()` when nobody wrote (over 20,000 polls).
+- one new pause: another connection runs a real graph until it pauses on a new thread; then the time of
+  the one `poll()` that returns it (mean and max over 20 pauses).
+- naive: `SqliteSaver.list(None)` iterated to the end (every checkpoint decoded with JsonPlusSerializer, with
+  its pending writes), plus, per thread, `SqliteSaver.get_tuple()` of its latest checkpoint (decoded, with its
+  pending writes) and collecting the interrupts from those writes: what `get_state` costs without the graph.
+- peak memory of the cold read: tracemalloc peak (Python allocations) and the process's peak RSS.
+Targets (2 cores): cold >= 20x faster than naive, re-check < 1 ms, new pause < 10 ms, peak memory < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+CACHE = HERE / ".cache"
+# (kind, finished) slots, repeated over the thread ids. "realistic": of every 120 threads 113 finished, 6 paused (one
+# in each pause style: 5%) and 1 failed. "heavy": of every 40, 33 finished, 6 paused (15%) and 1 failed.
+_PAUSED = [(k, False) for k in ("email", "batch", "per_call", "parallel", "subgraph", "breakpoint_before")]
+MIXES: dict[str, list[tuple[str, bool]]] = {
+    "realistic": (
+        [("email", True)] * 48 + [("breakpoint_before", True)] * 27 + [("batch", True)] * 17
+        + [("parallel", True)] * 7 + [("per_call", True)] * 7 + [("subgraph", True)] * 7
+        + _PAUSED + [("failing", False)]
+    ),
+    "heavy": (
+        [("email", True)] * 14 + [("breakpoint_before", True)] * 8 + [("batch", True)] * 5 + [("parallel", True)] * 2
+        + [("per_call", True)] * 2 + [("subgraph", True)] * 2 + _PAUSED + [("failing", False)]
+    ),
+}
+TARGETS = {"ratio": 20.0, "unchanged_us": 1000.0, "new_pause_ms": 10.0, "peak_mb": 300.0}
+
+
+def reader_config() -> Any:
+    from bench_graphs import BREAKPOINTS
+
+    from hitl_tui.config import Config, GraphConfig
+
+    return Config(graphs={k: GraphConfig(name=k, interrupt_before=tuple(v)) for k, v in BREAKPOINTS.items()})
+
+
+# -- building the DB -------------------------------------------------------------------------------------------
+
+
+def build(n: int, path: Path, mix: str) -> None:
+    """Run each template once, copy its rows under n new thread ids, and switch the file to WAL like SqliteSaver."""
+    from bench_graphs import run_template
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    tmp = path.with_suffix(".building")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
+        leftover.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp, check_same_thread=False)
+    saver = SqliteSaver(conn)
+    saver.setup()
+    slots = MIXES[mix]
+    templates = sorted(set(slots))
+    for kind, finish in templates:
+        run_template(saver, kind, finish, f"template-{kind}-{'done' if finish else 'open'}")
+    conn.close()
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("BEGIN")
+    conn.execute("CREATE TEMP TABLE slots (k INTEGER PRIMARY KEY, template TEXT)")
+    conn.executemany(
+        "INSERT INTO slots VALUES (?, ?)",
+        [(i, f"template-{kind}-{'done' if finish else 'open'}") for i, (kind, finish) in enumerate(slots)],
+    )
+    numbers = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) "
+    # Thread ids look like uuids and are scattered, so key order does not follow the template pattern.
+    new_id = "printf('%08x-%04x-4000-8000-%012d', (n.i * 2654435761) % 4294967296, n.i % 65536, n.i)"
+    for table, cols in (
+        ("checkpoints", "checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata"),
+        ("writes", "checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value"),
+    ):
+        copied = ", ".join("t." + c.strip() for c in cols.split(","))
+        conn.execute(
+            f"{numbers} INSERT INTO {table} (thread_id, {cols}) SELECT {new_id}, {copied} "
+            f"FROM n JOIN slots AS s ON s.k = n.i % {len(slots)} JOIN {table} AS t ON t.thread_id = s.template "
+            "ORDER BY n.i, t.rowid",
+            (n,),
+        )
+    conn.execute("DELETE FROM checkpoints WHERE thread_id LIKE 'template-%'")
+    conn.execute("DELETE FROM writes WHERE thread_id LIKE 'template-%'")
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    tmp.rename(path)
+
+
+def db_path(n: int, rebuild: bool, mix: str = "realistic") -> Path:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"threads-{n}-{mix}.db"
+    if rebuild or not path.exists():
+        for old in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            old.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        print(f"building {path} ({n:,} threads, {mix} mix) ...", file=sys.stderr, flush=True)
+        build(n, path, mix)
+        print(f"built in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return path
+
+
+# -- phases (each runs in its own process) ---------------------------------------------------------------------
+
+
+def phase_counts(path: Path) -> dict[str, Any]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    out = {
+        "threads": conn.execute("SELECT COUNT(DISTINCT thread_id) FROM checkpoints").fetchone()[0],
+        "checkpoints": conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0],
+        "writes": conn.execute("SELECT COUNT(*) FROM writes").fetchone()[0],
+        "file_mb": path.stat().st_size / 1e6,
+    }
+    conn.close()
+    return out
+
+
+def phase_cold(path: Path, runs: int) -> dict[str, Any]:
+    from hitl_tui.model import ThreadStatus
+    from hitl_tui.reader import CheckpointReader
+
+    times, cpu, listed = [], [], None
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        reader = CheckpointReader(path, reader_config())
+        result = reader.read_all()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        reader.close()
+        listed = {s.value: sum(1 for t in result.threads if t.status is s) for s in ThreadStatus}
+        listed["interrupts"] = sum(len(t.interrupts) for t in result.threads)
+    return {"cold_s": statistics.median(times), "cold_runs_s": times, "cold_cpu_s": statistics.median(cpu),
+            "listed": listed, "load_cold": os.getloadavg()[0]}
+
+
+def phase_memory(path: Path) -> dict[str, Any]:
+    from hitl_tui.reader import CheckpointReader
+
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    reader = CheckpointReader(path, reader_config())
+    reader.read_all()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    reader.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb": rss, "rss_before_read_mb": base_rss}
+
+
+def phase_poll(path: Path) -> dict[str, Any]:
+    """Unchanged re-checks, then new pauses written by another connection; the DB copy is thrown away after."""
+    from bench_graphs import run_template
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from hitl_tui.reader import CheckpointReader
+
+    reader = CheckpointReader(path, reader_config())
+    reader.read_all()
+    assert reader.poll() is None
+    polls = 20_000
+    t0 = time.perf_counter()
+    for _ in range(polls):
+        reader.poll()
+    unchanged_us = (time.perf_counter() - t0) / polls * 1e6
+    writer = sqlite3.connect(path, check_same_thread=False)
+    saver = SqliteSaver(writer)
+    pauses = []
+    for i in range(20):
+        tid = f"bench-new-{os.getpid()}-{i}"
+        run_template(saver, ("email", "per_call", "parallel", "subgraph")[i % 4], False, tid)
+        t0 = time.perf_counter()
+        result = reader.poll()
+        pauses.append(time.perf_counter() - t0)
+        assert result is not None and tid in result.changed, "the new pause was not picked up"
+        for table in ("writes", "checkpoints"):  # leave the cached DB as it was
+            writer.execute(f"DELETE FROM {table} WHERE thread_id = ?", (tid,))
+        writer.commit()
+        reader.poll()
+    writer.close()
+    reader.close()
+    return {"unchanged_us": unchanged_us, "new_pause_ms": statistics.mean(pauses) * 1e3,
+            "new_pause_max_ms": max(pauses) * 1e3}
+
+
+def phase_naive(path: Path) -> dict[str, Any]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    saver = SqliteSaver(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    threads: set[str] = set()
+    checkpoints = 0
+    for item in saver.list(None):
+        threads.add(item.config["configurable"]["thread_id"])
+        checkpoints += 1
+    list_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    paused = interrupts = 0
+    for tid in threads:
+        latest = saver.get_tuple({"configurable": {"thread_id": tid}})
+        found = [w for w in latest.pending_writes or [] if w[1] == "__interrupt__"] if latest else []
+        interrupts += sum(len(w[2]) for w in found)
+        paused += bool(found)
+    per_thread_s = time.perf_counter() - t0
+    return {"naive_cpu_s": time.process_time() - c0, "load_naive": os.getloadavg()[0], "naive_list_s": list_s,
+            "naive_per_thread_s": per_thread_s, "naive_s": list_s + per_thread_s,
+            "naive_checkpoints": checkpoints, "naive_threads": len(threads), "naive_paused": paused,
+            "naive_interrupts": interrupts}
+
+
+PHASES = {"counts": phase_counts, "cold": phase_cold, "memory": phase_memory, "poll": phase_poll,
+          "naive": phase_naive}
+
+
+def run_phase(name: str, path: Path, runs: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--phase", name, "--db", str(path), "--runs", str(runs)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"phase {name} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(r: dict[str, Any]) -> str:
+    ratio = r["naive_s"] / r["cold_s"] if r.get("naive_s") else None
+    peak = max(r["tracemalloc_peak_mb"], r["peak_rss_mb"])
+    ok = {
+        "ratio": ratio is None or ratio >= TARGETS["ratio"],
+        "unchanged": r["unchanged_us"] < TARGETS["unchanged_us"],
+        "pause": r["new_pause_ms"] < TARGETS["new_pause_ms"],
+        "memory": peak < TARGETS["peak_mb"],
+    }
+    mark = {True: "ok", False: "MISSED"}
+    lines = [
+        f"DB: {r['mix']} mix, {r['threads']:,} threads, {r['checkpoints']:,} checkpoints, {r['writes']:,} writes, "
+        f"{r['file_mb']:.0f} MB",
+        f"listed: {r['listed']}",
+        f"cold read_all():            {r['cold_s'] * 1e3:9.1f} ms  (runs: "
+        + ", ".join(f"{t * 1e3:.0f}" for t in r["cold_runs_s"]) + f" ms; CPU {r['cold_cpu_s'] * 1e3:.0f} ms; "
+        f"load average {r['load_cold']:.1f})",
+        f"unchanged poll():           {r['unchanged_us']:9.2f} us  [{mark[ok['unchanged']]}, target < 1000 us]",
+        f"one new pause, poll():      {r['new_pause_ms']:9.2f} ms  (max {r['new_pause_max_ms']:.2f} ms) "
+        f"[{mark[ok['pause']]}, target < 10 ms]",
+    ]
+    if ratio is not None:
+        lines += [
+            f"naive SqliteSaver.list(None): {r['naive_list_s']:7.2f} s  ({r['naive_checkpoints']:,} checkpoints)",
+            f"naive get_tuple per thread:   {r['naive_per_thread_s']:7.2f} s  ({r['naive_threads']:,} threads, "
+            f"{r['naive_paused']:,} with interrupts)",
+            f"naive total:                  {r['naive_s']:7.2f} s  (CPU {r['naive_cpu_s']:.2f} s; load average "
+            f"{r['load_naive']:.1f})",
+            f"naive / cold:               {ratio:9.1f} x   [{mark[ok['ratio']]}, target >= 20 x] "
+            f"(by CPU time: {r['naive_cpu_s'] / r['cold_cpu_s']:.1f} x)",
+        ]
+    lines.append(
+        f"cold read peak memory:      tracemalloc {r['tracemalloc_peak_mb']:.1f} MB, process peak RSS "
+        f"{r['peak_rss_mb']:.1f} MB ({r['rss_before_read_mb']:.1f} MB before the read) "
+        f"[{mark[ok['memory']]}, target < 300 MB]"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=100_000, help="threads in the DB (default 100,000)")
+    parser.add_argument("--runs", type=int, default=3, help="cold reads to take the median of (default 3)")
+    parser.add_argument("--mix", choices=sorted(MIXES), default="realistic",
+                        help="realistic: 5%% of threads paused (default); heavy: 15%%")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached DB")
+    parser.add_argument("--skip-naive", action="store_true", help="don't time the naive way (it takes a while)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        fn = PHASES[args.phase]
+        out = fn(args.db, args.runs) if args.phase == "cold" else fn(args.db)
+        print(json.dumps(out))
+        return
+    path = db_path(args.threads, args.rebuild, args.mix)
+    results: dict[str, Any] = {"mix": args.mix}
+    for name in ("counts", "cold", "memory", "poll") + (() if args.skip_naive else ("naive",)):
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        results.update(run_phase(name, path, args.runs))
+    print(json.dumps(results, indent=2) if args.json else report(results))
+
+
+if __name__ == "__main__":
+    main()
