@@ -114,12 +114,22 @@ class DecisionDesk:
                     resumer.resume(rows)  # type: ignore[arg-type]
                 else:  # someone else is resuming this thread right now; claim it if they are done
                     resumer.run(decision_id=rows[0].decision_id)  # type: ignore[union-attr]
+                self._resume_waiting(thread.thread_id)
             except GraphLoadError as err:  # the decision stands (claim released); a worker may resume it
                 resume_error = err.message
             self.flush_audit()
         fresh = self.ledger.batch(rows[0].batch_id)  # type: ignore[union-attr]
         return DeskResult(records=tuple(r.as_record() for r in fresh), approvals_needed=need.approvals_needed,
                           audit_error=self.audit_error, resume_error=resume_error)
+
+    def _resume_waiting(self, thread_id: str) -> None:
+        """Resume decisions on this thread that had to wait: it was being resumed when they were made (one resume
+        per thread at a time), or they came from a console that doesn't resume. Without this they would wait
+        for a worker that a console-only setup doesn't run."""
+        assert self.resumer is not None
+        for row in self.ledger.for_threads([thread_id]):
+            if row.state is DecisionState.DECIDED and self.can_resume(row.graph_id):
+                self.resumer.run(decision_id=row.decision_id)  # a no-op if someone claimed it meanwhile
 
     def flush_audit(self) -> None:
         """Copy pending audit events to the log; an unwritable log is reported, never fatal."""

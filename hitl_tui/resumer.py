@@ -92,6 +92,7 @@ class Resumer:
         self._reader = CheckpointReader(db_path, config)
         self._claimant = claimant_id()
         self._on_event = on_event or (lambda: None)
+        self.load_errors: list[str] = []  # graphs that failed to load in run()/recover(); the caller clears it
 
     def close(self) -> None:
         self._reader.close()
@@ -108,15 +109,27 @@ class Resumer:
     def run(
         self, *, decision_id: str | None = None, limit: int | None = None
     ) -> list[tuple[list[LedgerRow], DecisionState]]:
-        """Resume decided batches (only `decision_id`'s batch when given) until none is left or `limit` is hit."""
+        """Resume decided batches (only `decision_id`'s batch when given) until none is left or `limit` is hit.
+
+        A graph that fails to load raises GraphLoadError for `decision_id`'s batch; otherwise its batches are
+        left decided, the message is added to `load_errors`, and the other graphs' batches are still resumed.
+        """
         done: list[tuple[list[LedgerRow], DecisionState]] = []
+        broken: dict[str | None, str] = {}
         while limit is None or len(done) < limit:
-            batch = self.ledger.claim_next(self._claimant, graph_ids=self.loadable_graphs(), decision_id=decision_id)
+            graphs = [g for g in self.loadable_graphs() if g not in broken]
+            batch = self.ledger.claim_next(self._claimant, graph_ids=graphs, decision_id=decision_id)
             if not batch:
                 break
-            done.append((batch, self.resume(batch)))
+            try:
+                done.append((batch, self.resume(batch)))
+            except GraphLoadError as err:  # released untouched by resume(); don't let it block the queue
+                if decision_id is not None:
+                    raise
+                broken[batch[0].graph_id] = err.message
             if decision_id is not None:
                 break
+        self.load_errors.extend(m for m in broken.values() if m not in self.load_errors)
         return done
 
     def resume(
@@ -212,7 +225,12 @@ class Resumer:
             if claimant_alive(row.claimed_by) is False:
                 by_batch.setdefault(row.batch_id, []).append(row)
         for batch in by_batch.values():
-            state = self._recover_batch(batch)
+            try:
+                state = self._recover_batch(batch)
+            except GraphLoadError as err:  # released untouched (nothing ran): a later run() takes it
+                if err.message not in self.load_errors:
+                    self.load_errors.append(err.message)
+                continue
             if state is not None:
                 settled.append((batch, state))
         return settled

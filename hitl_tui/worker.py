@@ -68,6 +68,8 @@ class Worker:
                 report.resumed[state.value] = report.resumed.get(state.value, 0) + 1
         except GraphLoadError as err:
             report.errors.append(err.message)
+        report.errors.extend(self.resumer.load_errors)  # graphs that failed to load; their batches wait
+        self.resumer.load_errors.clear()
         self.desk.flush_audit()
         if self.desk.audit_error:
             report.errors.append(self.desk.audit_error)

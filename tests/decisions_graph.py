@@ -9,7 +9,8 @@ one outbox line per execution. With HITL_TEST_KILL=before_effect|after_effect in
 SIGKILLs its own process right before or right after that write, so tests can crash a resumer exactly at the
 side effect. Loaded by hitl-tui from config.toml as `graph = "<this file>:build_graph"`.
 
-`breakpoint_graph` is the same agent with a static breakpoint before `act` instead of `request_approval`.
+`breakpoint_graph` is the same agent with a static breakpoint before `act` instead of `request_approval`;
+`twin_graph` is `build_graph` under another graph id (tests point config.toml at something unloadable for it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hitl_tui.demo.kit import Effects, compile_demo
 
 GRAPH_ID = "crashy"
 BREAKPOINT_GRAPH_ID = "crashy_breakpoint"
+TWIN_GRAPH_ID = "crashy_twin"
 KILL_ENV = "HITL_TEST_KILL"
 ACTION = "ship"
 
@@ -60,6 +62,15 @@ def _act(effects: Effects) -> Any:
 
 def build_graph(checkpointer: Any) -> Any:
     """The dynamic-interrupt variant."""
+    return _dynamic(checkpointer, GRAPH_ID)
+
+
+def twin_graph(checkpointer: Any) -> Any:
+    """The dynamic-interrupt variant under its own graph id."""
+    return _dynamic(checkpointer, TWIN_GRAPH_ID)
+
+
+def _dynamic(checkpointer: Any, graph_id: str) -> Any:
     effects = Effects(checkpointer)
 
     def prepare(state: CrashyState) -> dict[str, Any]:
@@ -89,7 +100,7 @@ def build_graph(checkpointer: Any) -> Any:
     builder.add_edge("prepare", "ask")
     builder.add_conditional_edges("ask", route, ["act", END])
     builder.add_edge("act", END)
-    return compile_demo(builder, checkpointer, GRAPH_ID)
+    return compile_demo(builder, checkpointer, graph_id)
 
 
 def breakpoint_graph(checkpointer: Any) -> Any:

@@ -34,11 +34,16 @@ TESTS = Path(__file__).resolve().parent
 GRAPH_FILE = TESTS / "decisions_graph.py"
 CRASHY = "crashy"
 CRASHY_BREAKPOINT = "crashy_breakpoint"
+CRASHY_TWIN = "crashy_twin"  # configured with a graph that can't be loaded
+OURS = (CRASHY, CRASHY_TWIN, CRASHY_BREAKPOINT)
 FIXED_NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 EXTRA_CONFIG = f"""
 [graphs.{CRASHY}]
 graph = "{GRAPH_FILE}:build_graph"
+
+[graphs.{CRASHY_TWIN}]
+graph = "{GRAPH_FILE}:no_such_attribute"
 
 [graphs.{CRASHY_BREAKPOINT}]
 graph = "{GRAPH_FILE}:breakpoint_graph"
@@ -89,10 +94,11 @@ class Env:
 
     def graph(self, graph_id: str) -> Any:
         if graph_id not in self.demo.graphs:
-            if graph_id in (CRASHY, CRASHY_BREAKPOINT):
+            if graph_id in OURS:
                 import decisions_graph
 
-                build = decisions_graph.build_graph if graph_id == CRASHY else decisions_graph.breakpoint_graph
+                build = {CRASHY: decisions_graph.build_graph, CRASHY_TWIN: decisions_graph.twin_graph,
+                         CRASHY_BREAKPOINT: decisions_graph.breakpoint_graph}[graph_id]
                 self.demo.graphs[graph_id] = build(self.demo.saver)
             else:
                 return self.demo.graph(graph_id)
@@ -100,7 +106,7 @@ class Env:
 
     def start(self, graph_id: str, count: int = 1, *, prefix: str | None = None, kind: str = "hitl") -> list[str]:
         """Run `count` new threads of a graph until they pause; returns their thread ids."""
-        if graph_id not in (CRASHY, CRASHY_BREAKPOINT):
+        if graph_id not in OURS:
             return [self.demo.start(graph_id) for _ in range(count)]
         graph = self.graph(graph_id)
         prefix = prefix or graph_id

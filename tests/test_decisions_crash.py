@@ -232,3 +232,26 @@ def _logged(env: Env) -> list[dict[str, Any]]:
     from helpers_decisions import audit_records
 
     return audit_records(env.audit_path)
+
+
+def test_a_worker_pass_settles_dead_claims_resumes_the_rest_and_logs_it_all(env: Env) -> None:
+    from helpers_decisions import operator
+
+    from hitl_tui.worker import Worker
+
+    crashed, waiting = env.start(CRASHY, 2)
+    desk = env.desk(resume_in_process=False)
+    ids = {}
+    for tid in (crashed, waiting):
+        thread = env.paused(tid)
+        ids[tid] = desk.decide(thread, thread.interrupts[0], [approve()]).records[0].decision_id
+    assert run_children(resume_in_child, [(str(env.config_path), {CRASH_ENV: "after_claim"}, ids[crashed])]) == [
+        KILLED]
+    worker = Worker(env.config, env.db, operator=operator("worker"))
+    report = worker.run_pass()
+    assert (report.recovered, report.resumed, report.errors) == ({"finished": 1}, {"finished": 1}, [])
+    assert not worker.run_pass().anything
+    worker.close()
+    assert sorted(line["thread_id"] for line in env.outbox_lines()) == sorted([crashed, waiting])
+    check_audit_matches_ledger(env)
+    desk.close()
