@@ -59,13 +59,16 @@ def paused(directory: Path) -> list[Any]:
 class HitlSide:
     """The console's path: one DecisionDesk, deciding and resuming in this process."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, audit_fsync: bool = True) -> None:
+        from hitl_tui.audit import AuditLog
         from hitl_tui.config import load_config
         from hitl_tui.desk import DecisionDesk
 
         config = load_config(directory / "config.toml")
         self.threads = paused(directory)
-        self.desk = DecisionDesk(config, directory / "checkpoints.db", current_operator(environ={}))
+        who = current_operator(environ={})
+        audit = AuditLog(config.audit_log, operator=who, durable=audit_fsync)
+        self.desk = DecisionDesk(config, directory / "checkpoints.db", who, audit)
         assert self.desk.resumer is not None
         self.desk.resumer.graphs.get(GRAPH)  # import and compile outside the timing, as the direct side does
 
@@ -128,6 +131,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1000)
     parser.add_argument("--dir", type=Path, default=None, help="folder on the disk to measure (default: a temp dir)")
     parser.add_argument("--chunk", type=int, default=50, help="threads per turn when alternating the sides")
+    parser.add_argument("--no-audit-fsync", action="store_true",
+                        help="diagnosis only, not a supported setting: the audit log fsync share of the overhead")
     parser.add_argument("--profile", action="store_true", help="print where the hitl-tui side spends its time")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="decisions-bench-", dir=args.dir))
@@ -136,7 +141,8 @@ def main() -> None:
         hitl_dir, direct_dir = prepare(folder, args.threads)
         setup = time.perf_counter() - started
         profile = cProfile.Profile() if args.profile else None
-        hitl_side, direct_side = HitlSide(hitl_dir), DirectSide(direct_dir)
+        hitl_side = HitlSide(hitl_dir, audit_fsync=not args.no_audit_fsync)
+        direct_side = DirectSide(direct_dir)
         hitl, direct = race(hitl_side, direct_side, args.threads, args.chunk, profile)
         hitl_side.close()
         direct_side.close()
@@ -146,6 +152,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     results = {
         "threads": args.threads,
+        "audit_fsync": float(not args.no_audit_fsync),
         "setup_seconds": setup,
         "direct_seconds": direct,
         "hitl_seconds": hitl,
