@@ -11,6 +11,7 @@ import pytest
 from demo_fixtures import DemoDB, clean_env, demo_db, run
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
+from test_policy_fixtures import no_config_env
 
 from hitl_tui.agent import request_approval
 from hitl_tui.audit import iter_records, verify
@@ -19,7 +20,7 @@ from hitl_tui.demo import confidence_agent
 from hitl_tui.demo.outbox import read_outbox
 from hitl_tui.policy.band import CONFIG_ENV, as_band, band_verdict, select_band
 
-FIXTURES = (clean_env, demo_db)
+FIXTURES = (clean_env, demo_db, no_config_env)
 GRAPH_ID = "band_demo"
 BAND = BandConfig(auto_approve_at=0.85, auto_reject_below=0.30)
 

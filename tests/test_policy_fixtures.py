@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+import pytest
+
 from hitl_tui.config import Config, load_config
 from hitl_tui.desk import DecisionDesk
 from hitl_tui.identity import Operator
@@ -24,6 +26,12 @@ from hitl_tui.reader import CheckpointReader
 
 SHAPES_GRAPH_ID = "shapes"
 HERE = Path(__file__).resolve()
+
+
+@pytest.fixture(autouse=True)
+def no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's $HITL_TUI_CONFIG must not lend its bands and rules to the agents these tests run."""
+    monkeypatch.delenv("HITL_TUI_CONFIG", raising=False)
 
 
 def person(uid: int, name: str) -> Operator:

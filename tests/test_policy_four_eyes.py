@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from demo_fixtures import clean_env
-from test_policy_fixtures import PolicyEnv, make_env, person
+from test_policy_fixtures import PolicyEnv, make_env, no_config_env, person
 
 from hitl_tui.audit import iter_records
 from hitl_tui.decision import Decision, DecisionState
@@ -19,7 +19,7 @@ from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingThread
 from hitl_tui.policy.requirements import initiator_name, local_uid, requirements_for
 
-FIXTURES = (clean_env,)
+FIXTURES = (clean_env, no_config_env)
 D = DecisionKind
 RULES = """
 [[policy.rule]]

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 from demo_fixtures import clean_env
-from test_policy_fixtures import make_env
+from test_policy_fixtures import make_env, no_config_env
 
 from hitl_tui.config import PolicyConfig, RiskRule, load_config
 from hitl_tui.errors import ConfigError
 from hitl_tui.policy.conditions import as_number, matches
 from hitl_tui.policy.rules import RISK_ORDER, assess, assess_actions, check_policy, risk_rank
 
-FIXTURES = (clean_env,)
+FIXTURES = (clean_env, no_config_env)
 
 
 def policy(*rules: RiskRule, default: float | None = None) -> PolicyConfig:

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from demo_fixtures import clean_env
-from test_policy_fixtures import make_env
+from test_policy_fixtures import make_env, no_config_env
 
 from hitl_tui.audit import iter_records, verify
 
-FIXTURES = (clean_env,)
+FIXTURES = (clean_env, no_config_env)
 DEADLINE = 60
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from demo_fixtures import clean_env
-from test_policy_fixtures import SHAPES_GRAPH_ID, PolicyEnv, make_env, person
+from test_policy_fixtures import SHAPES_GRAPH_ID, PolicyEnv, make_env, no_config_env, person
 
 from hitl_tui.audit import iter_records, verify
 from hitl_tui.config import Config, PolicyConfig, RiskRule
@@ -23,7 +23,7 @@ from hitl_tui.model import DecisionKind, PendingThread
 from hitl_tui.policy.requirements import requirements_for
 from hitl_tui.policy.timeouts import TimeoutSweeper, escalation, escalation_for, escalation_sort_key
 
-FIXTURES = (clean_env,)
+FIXTURES = (clean_env, no_config_env)
 D = DecisionKind
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 REQUEST = "Send an email to dana@example.com saying the Q3 report is ready for review"
