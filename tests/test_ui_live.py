@@ -212,3 +212,41 @@ def test_core_modules_do_not_import_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert out.stdout.strip() == "False"
+
+
+class BatchingSource:
+    """The real reader, reporting its result in batches the way a progressive `read_all(progress=...)` would."""
+
+    def __init__(self, reader: CheckpointReader, seen: list[int]) -> None:
+        self.reader, self.seen = reader, seen
+
+    def read_all(self, progress: Any = None) -> ReadResult:
+        result = self.reader.read_all()
+        batches = [result.threads[i:i + 5] for i in range(0, len(result.threads), 5)]
+        for batch in reversed(batches):  # out of list order, as rowid order would be
+            progress(batch)
+            self.seen.append(len(batch))
+        return result
+
+    def poll(self) -> ReadResult | None:
+        return self.reader.poll()
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+async def test_a_first_read_in_batches_fills_the_list_in_order(demo: DemoCopy) -> None:
+    seen: list[int] = []
+    sources = Sources(threads=lambda: BatchingSource(CheckpointReader(demo.db, demo.config), seen), records=None,
+                      desk=None, audit_tail=None)
+    app = build_app(demo.config, Path("checkpoints.db"), operator=ALICE, clock=frozen_clock, sources=sources,
+                    editor=None, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert len(seen) > 2
+        items = app.console_screen.thread_list.items
+        reader = CheckpointReader(demo.db, demo.config)
+        expected = [t.thread_id for t in reader.read_all().threads for _ in t.interrupts]
+        reader.close()
+        assert [it.thread.thread_id for it in items] == expected  # sorted into pause order
+        assert not app.console_screen.thread_list.new_keys  # a first read marks nothing as new

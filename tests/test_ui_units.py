@@ -184,3 +184,29 @@ def test_columns_fill_the_width_exactly() -> None:
 
 def test_keymap_passes_only_known_ids() -> None:
     assert keymap({"approve": "y", "reject": "x", "nonsense": "z"}) == {"approve": "y", "reject": "x"}
+
+
+def test_incremental_updates_touch_only_the_changed_threads_and_keep_order() -> None:
+    book = ItemBook(clock=lambda: T0)
+    a, b = thread("a", "0001", "z"), thread("b", "0003", "y")
+    assert book.set_threads([a, b]) == {item_key("a", "0001", "z"), item_key("b", "0003", "y")}
+    before_a = book.items[item_key("a", "0001", "z")]
+    c = thread("c", "0004", "w")  # a new, newest pause: appended
+    assert book.set_threads([a, b, c], changed={"c"}) == {item_key("c", "0004", "w")}
+    assert book.items[item_key("a", "0001", "z")] is before_a  # untouched rows are the same objects
+    assert [i.thread.thread_id for i in book.ordered()] == ["a", "b", "c"]
+    d = thread("d", "0002", "v")  # an older checkpoint arriving late: sorted into place
+    book.set_threads([a, d, b, c], changed={"d"})
+    assert [i.thread.thread_id for i in book.ordered()] == ["a", "d", "b", "c"]
+    b2 = thread("b", "0005", "x")  # b paused again: its old row leaves (no record), the new one is last
+    book.set_threads([a, d, c, b2], changed={"b"})
+    assert [i.key for i in book.ordered()][-1] == item_key("b", "0005", "x")
+    assert item_key("b", "0003", "y") not in book.items
+
+
+def test_a_record_arriving_with_the_change_keeps_the_row_as_decided() -> None:
+    book = ItemBook(clock=lambda: T0)
+    book.set_threads([thread("a", "0001", "z")])
+    book.set_records([record("a", "0001", "z", T0, DecisionState.RESUMING)])  # as the watcher sends them: first
+    book.set_threads([], changed={"a"})
+    assert book.ordered()[0].status == "resuming" and not book.ordered()[0].pending

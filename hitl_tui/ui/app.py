@@ -156,8 +156,8 @@ class ConsoleApp(App[int]):
     def on_watched(self, message: Watched) -> None:
         event, screen = message.event, self.console_screen
         if isinstance(event, ThreadsRead):
-            screen.apply_threads(event.result)
-            if not self._warmed and self._runner is not None:
+            screen.apply_threads(event.result, event.records, complete=event.complete)
+            if event.complete and not self._warmed and self._runner is not None:
                 self._warmed = True
                 self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
         elif isinstance(event, RecordsRead):

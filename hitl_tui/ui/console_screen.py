@@ -56,12 +56,13 @@ class ConsoleScreen(Screen[None]):
         self.book = ItemBook(clock=clock)
         self.filter_text = ""
         self.loaded = False
-        self._known: set[str] = set()
         self._action_index: dict[str, int] = {}
         self._staged: dict[str, dict[int, Decision]] = {}
         self._notes: dict[str, str] = {}
         self._filter_timer: Timer | None = None
         self._paint_log = os.environ.get("HITL_TUI_PAINT_LOG")
+        self._painted_rows = False
+        self._details_ready = False
 
     @property
     def console_app(self) -> ConsoleApp:
@@ -105,16 +106,30 @@ class ConsoleScreen(Screen[None]):
 
     # -- data from the background loops ------------------------------------------------------------------------
 
-    def apply_threads(self, result: ReadResult) -> None:
-        self.book.set_threads(result.threads)
-        new = set() if not self.loaded else {k for k, it in self.book.items.items() if it.pending} - self._known
-        self._known |= set(self.book.items)
-        first = not self.loaded
-        self.loaded = True
+    def apply_threads(
+        self, result: ReadResult, records: tuple[DecisionRecord, ...] | None = None, *, complete: bool = True
+    ) -> None:
+        """What the DB watcher read: all threads (full), the changed ones, or one batch of the first read."""
+        if records is not None:  # records first: a row that just left the DB then stays, showing who decided
+            self.book.set_records(records)
+        added = self.book.set_threads(result.threads, None if result.full else result.changed)
+        new = added if self.loaded else set()
+        first_rows = not self._painted_rows
+        self._painted_rows = self._painted_rows or bool(self.book.items)
+        first = complete and not self.loaded
+        self.loaded = self.loaded or complete
         self._refresh(new_keys=new)
+        if first_rows or first:
+            # The list is painted before the details: their highlighter is not needed for the first frame.
+            self.app.call_after_refresh(self._details_after_first_paint)
         if self._paint_log:
-            ids = sorted({self.book.items[k].thread.thread_id for k in new})
-            self.app.call_after_refresh(self._log_paint, "first" if first else "update", ids)
+            ids = sorted({self.book.items[k].thread.thread_id for k in new if k in self.book.items})
+            kind = "first" if first else ("first-rows" if first_rows and not complete else "update")
+            self.app.call_after_refresh(self._log_paint, kind, ids)
+
+    def _details_after_first_paint(self) -> None:
+        self._details_ready = True
+        self._show_details()
 
     def apply_records(self, records: tuple[DecisionRecord, ...]) -> None:
         if self.book.set_records(records):
@@ -129,9 +144,13 @@ class ConsoleScreen(Screen[None]):
             self.query_one(DetailsPane).show(None, now=self.clock(), empty_text=message)
 
     def _log_paint(self, kind: str, thread_ids: list[str]) -> None:
+        """Benchmark instrumentation ($HITL_TUI_PAINT_LOG): when the list was painted, and with what."""
+        import sys
+
         assert self._paint_log is not None
+        heavy = ",".join(m for m in ("langgraph", "openai") if m in sys.modules) or "-"
         with open(self._paint_log, "a", encoding="utf-8") as f:
-            f.write(f"{time.time():.6f} {kind} {len(self.thread_list.items)} {' '.join(thread_ids[:100])}\n")
+            f.write(f"{time.time():.6f} {kind} {len(self.thread_list.items)} {heavy} {' '.join(thread_ids[:100])}\n")
 
     def _tick(self) -> None:
         self.thread_list.tick(self.clock())
@@ -155,6 +174,8 @@ class ConsoleScreen(Screen[None]):
         self.refresh_bindings()
 
     def _show_details(self) -> None:
+        if not self._details_ready and self.book.items:
+            return  # until the list's first paint (see apply_threads)
         item = self.selected
         empty = "Nothing matches the filter." if self.filter_text else "Nothing is waiting for a decision."
         if not self.loaded:

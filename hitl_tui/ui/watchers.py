@@ -9,6 +9,7 @@ sentence for the status line, and the loop retries with the source reopened.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import queue
 import sqlite3
@@ -55,6 +56,8 @@ class Decider(Protocol):
 @dataclass(frozen=True)
 class ThreadsRead:
     result: ReadResult
+    records: tuple[DecisionRecord, ...] | None = None  # read in the same tick; None when unchanged
+    complete: bool = True  # False: one batch of a first read still in progress
 
 
 @dataclass(frozen=True)
@@ -178,16 +181,37 @@ class DBWatcher:
         if self._source is None:
             self._open()
             assert self._source is not None
-            self._emit(ThreadsRead(self._source.read_all()))
-            self._read_records()
-            return
-        assert self._probe is not None
-        if not self._probe.changed():
-            return
-        result = self._source.poll()
+            result: ReadResult | None = self._first_read(self._source)
+        else:
+            assert self._probe is not None
+            if not self._probe.changed():
+                return
+            result = self._source.poll()
+        # Threads and the decisions on them travel together, so a row that leaves the DB because someone decided
+        # it is never shown as simply gone.
+        records = self._read_records()
         if result is not None:
-            self._emit(ThreadsRead(result))
-        self._read_records()
+            self._emit(ThreadsRead(result, records))
+        elif records is not None:
+            self._emit(RecordsRead(records))
+
+    def _first_read(self, source: ThreadSource) -> ReadResult:
+        """Read everything; show batches as they are classified when the source can report them."""
+        read_all: Any = source.read_all
+        try:
+            takes_progress = "progress" in inspect.signature(read_all).parameters
+        except (TypeError, ValueError):
+            takes_progress = False
+        if not takes_progress:
+            return source.read_all()
+
+        def progress(batch: Sequence[PendingThread]) -> None:
+            ids = frozenset(t.thread_id for t in batch)
+            self._emit(ThreadsRead(ReadResult(tuple(batch), ids, full=False), complete=False))
+
+        result: ReadResult = read_all(progress=progress)
+        # Every thread already arrived in a batch: the final word only says the list is complete.
+        return ReadResult(result.threads, frozenset(), full=False)
 
     def _open(self) -> None:
         if not self.path.exists():
@@ -197,28 +221,30 @@ class DBWatcher:
         self._probe.changed()
         self._source = self._make_source()
 
-    def _read_records(self) -> None:
+    def _read_records(self) -> tuple[DecisionRecord, ...] | None:
+        """The recent decisions, or None when they did not change (or can't be read)."""
         if self._make_records is None:
-            return
+            return None
         try:
             if self._records is None:
                 self._records = self._make_records()
                 if self._records is None:
                     self._make_records = None
-                    return
+                    return None
             records = tuple(self._records.recent())
         except Exception as err:  # decisions are extra information: the list keeps working without them
             if not self._records_failed:
                 self._emit(SourceProblem("desk", f"Decision records can't be read: {_sentence(err)}"))
             self._records_failed = True
             self._records = None
-            return
+            return None
         if self._records_failed:
             self._records_failed = False
             self._emit(SourceProblem("desk", None))
-        if records != self._last_records:
-            self._last_records = records
-            self._emit(RecordsRead(records))
+        if records == self._last_records:
+            return None
+        self._last_records = records
+        return records
 
     def _report(self, problem: str | None) -> None:
         if problem != self._problem:
