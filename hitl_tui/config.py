@@ -213,6 +213,10 @@ def load_config(path: Path | None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"Config file {path} is not valid TOML: {err}.") from None
     try:
-        return parse_config(data, path.resolve().parent, source=path)
+        config = parse_config(data, path.resolve().parent, source=path)
     except TypeError as err:  # a wrongly typed value that the dataclass could not take
         raise ConfigError(f"Config file {path} has a value of the wrong type: {err}.") from None
+    from hitl_tui.policy.rules import check_policy  # policy imports this module; check rules once loaded
+
+    check_policy(config.policy)
+    return config

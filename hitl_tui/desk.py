@@ -18,7 +18,8 @@ from hitl_tui.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.errors import GraphLoadError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger import DecisionLedger, Vote
-from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
+from hitl_tui.resume_values import InvalidDecision
 from hitl_tui.resumer import Resumer
 
 Clock = Callable[[], datetime]
@@ -91,9 +92,14 @@ class DecisionDesk:
     ) -> DeskResult:
         """Decide several interrupts of one thread together: one compare-and-set, one resume."""
         who = actor or self.operator
-        need = Requirements()
-        if len(items) == 1:
-            need = self._requirements(thread, items[0][0])
+        needs = [self._requirements(thread, interrupt) for interrupt, _ in items]
+        need = needs[0] if len(items) == 1 else Requirements()
+        if len(items) > 1 and any(
+            n.approvals_needed > 1 and any(d.kind in (DecisionKind.APPROVE, DecisionKind.EDIT) for d in ds)
+            for n, (_, ds) in zip(needs, items, strict=True)
+        ):
+            # Four-eyes votes are counted per item: deciding it in a batch would skip the quorum.
+            raise InvalidDecision("An item that needs several approvers must be decided on its own, not together.")
         resumer = self.resumer if self.can_resume(thread.graph_id) else None
         try:
             outcome = self.ledger.submit(

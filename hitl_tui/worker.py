@@ -64,6 +64,7 @@ class Worker:
             for _, state in self.resumer.recover():
                 report.recovered[state.value] = report.recovered.get(state.value, 0) + 1
             report.timed_out = self.timeouts.sweep()
+            report.errors.extend(f"thread {s.thread_id}: {s.reason}" for s in self.timeouts.skipped)
             for _, state in self.resumer.run():
                 report.resumed[state.value] = report.resumed.get(state.value, 0) + 1
         except GraphLoadError as err:

@@ -32,5 +32,6 @@ class TopLevelSnapshots(pytest_textual_snapshot.SVGImageExtension):
 pytest_textual_snapshot.SVGImageExtension = TopLevelSnapshots  # type: ignore[misc]
 
 # No test may reach a real model: drop any API key the machine has; tests that want one set it themselves.
-for _var in ("OPENAI_API_KEY", "HITL_OPENAI_API_KEY", "OPENAI_BASE_URL", "HITL_OPENAI_BASE_URL"):
+# Nor pick up an operator's config.toml (policies, bands) from the environment.
+for _var in ("OPENAI_API_KEY", "HITL_OPENAI_API_KEY", "OPENAI_BASE_URL", "HITL_OPENAI_BASE_URL", "HITL_TUI_CONFIG"):
     os.environ.pop(_var, None)

@@ -64,3 +64,14 @@ def test_mistakes_end_in_one_sentence(tmp_path: Path, text: str, message: str) -
 def test_missing_config_file_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_demo_config_and_the_shipped_sample_agree(tmp_path: Path) -> None:
+    from hitl_tui.demo.runner import config_text
+
+    demo = load_config(write(tmp_path, config_text()))
+    sample = load_config(ROOT / "config.toml")
+    assert demo.policy == sample.policy
+    assert {k: (g.graph, g.interrupt_before, g.approve_update) for k, g in demo.graphs.items()} == {
+        k: (g.graph, g.interrupt_before, g.approve_update) for k, g in sample.graphs.items()
+    }

@@ -48,6 +48,41 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value)  # JSON strings and numbers are valid TOML basic strings and numbers
 
 
+# The same policy as the commented top-level config.toml (a test keeps the two equal).
+DEMO_POLICY = """
+[policy]
+default_deadline_seconds = 86400
+
+[[policy.band]]
+graph = "confidence_agent"
+auto_approve_at = 0.85
+auto_reject_below = 0.30
+
+[[policy.rule]]
+action = "transfer"
+when = { amount = { ">" = 10000 } }
+risk = "critical"
+confirm = true
+approvals = 2
+deadline_seconds = 3600
+
+[[policy.rule]]
+action = "transfer"
+risk = "high"
+confirm = true
+
+[[policy.rule]]
+action = "delete_*"
+risk = "high"
+confirm = true
+deadline_seconds = 7200
+
+[[policy.rule]]
+action = "send_*"
+risk = "medium"
+"""
+
+
 def config_text() -> str:
     """The demo's config.toml: paths relative to the file, one [graphs.<id>] table per demo graph."""
     lines = [
@@ -60,7 +95,7 @@ def config_text() -> str:
     for demo in AGENTS:
         lines += ["", f"[graphs.{demo.graph_id}]", f"graph = {_toml_value(demo.factory)}"]
         lines += [f"{key} = {_toml_value(value)}" for key, value in demo.graph_config.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + DEMO_POLICY
 
 
 @dataclass
