@@ -18,7 +18,8 @@ Figures (each measured in a fresh subprocess so one phase's caches and memory do
   the one `poll()` that returns it (mean and max over 20 pauses).
 - naive: `SqliteSaver.list(None)` iterated to the end (every checkpoint decoded with JsonPlusSerializer, with
   its pending writes), plus, per thread, `SqliteSaver.get_tuple()` of its latest checkpoint (decoded, with its
-  pending writes) and collecting the interrupts from those writes: what `get_state` costs without the graph.
+  pending writes), collecting the interrupts from those writes and computing the nodes left to run from the
+  decoded checkpoint (hitl_tui.pending.pending_tasks): what `get_state` gives, without the graph.
 - peak memory of the cold read: tracemalloc peak (Python allocations) and the process's peak RSS.
 Targets (2 cores): cold >= 20x faster than naive, re-check < 1 ms, new pause < 10 ms, peak memory < 300 MB.
 """
@@ -216,6 +217,8 @@ def phase_poll(path: Path) -> dict[str, Any]:
 def phase_naive(path: Path) -> dict[str, Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    from hitl_tui.pending import pending_tasks
+
     saver = SqliteSaver(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -226,16 +229,19 @@ def phase_naive(path: Path) -> dict[str, Any]:
         checkpoints += 1
     list_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    paused = interrupts = 0
+    paused = interrupts = waiting = 0
     for tid in threads:
         latest = saver.get_tuple({"configurable": {"thread_id": tid}})
         found = [w for w in latest.pending_writes or [] if w[1] == "__interrupt__"] if latest else []
         interrupts += sum(len(w[2]) for w in found)
         paused += bool(found)
+        # What get_state adds: the nodes left to run (needed to see breakpoints and stalled runs at all).
+        waiting += bool(latest and pending_tasks(latest.checkpoint))
     per_thread_s = time.perf_counter() - t0
     return {"naive_cpu_s": time.process_time() - c0, "load_naive": os.getloadavg()[0], "naive_list_s": list_s,
             "naive_per_thread_s": per_thread_s, "naive_s": list_s + per_thread_s,
             "naive_checkpoints": checkpoints, "naive_threads": len(threads), "naive_paused": paused,
+            "naive_with_next": waiting,
             "naive_interrupts": interrupts}
 
 
@@ -276,7 +282,7 @@ def report(r: dict[str, Any]) -> str:
         lines += [
             f"naive SqliteSaver.list(None): {r['naive_list_s']:7.2f} s  ({r['naive_checkpoints']:,} checkpoints)",
             f"naive get_tuple per thread:   {r['naive_per_thread_s']:7.2f} s  ({r['naive_threads']:,} threads, "
-            f"{r['naive_paused']:,} with interrupts)",
+            f"{r['naive_paused']:,} with interrupts, {r['naive_with_next']:,} with nodes left to run)",
             f"naive total:                  {r['naive_s']:7.2f} s  (CPU {r['naive_cpu_s']:.2f} s; load average "
             f"{r['load_naive']:.1f})",
             f"naive / cold:               {ratio:9.1f} x   [{mark[ok['ratio']]}, target >= 20 x] "

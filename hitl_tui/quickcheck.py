@@ -6,6 +6,7 @@ a complete `join:A+B:N`, `__pregel_tasks` (Sends) or `__start__` (see pending.py
 strings, so their bytes appear verbatim in the blob. `channel_values` is the map between the top-level keys
 `channel_values` and `channel_versions` (LangGraph writes `v, ts, id, channel_values, channel_versions, ...`).
 
+The region ends at the LAST `channel_versions` key, so look-alike bytes in user data can only widen it.
 The check is conservative: it answers "maybe" (decode it) whenever the layout is not exactly the expected one,
 whenever a trigger name appears anywhere in that map (in user text too), and for a join channel unless its value
 is exactly the empty set LangGraph stores once the join has fired (likewise an empty list of Sends). It answers
@@ -18,7 +19,6 @@ from __future__ import annotations
 _VALUES_KEY = b"\xaechannel_values"  # fixstr(14)
 _VERSIONS_KEY = b"\xb0channel_versions"  # fixstr(16)
 _VALUES_KEY_WITHIN = 256  # after v, ts and id; further away means a layout we don't know
-_TRIGGERS = (b"branch:to:", b"__start__")
 _JOIN = b"join:"
 _SENDS_EMPTY = b"\xae__pregel_tasks\x90"  # the key, then an empty array: Sends already handed out
 _SENDS = b"__pregel_tasks"
@@ -30,19 +30,26 @@ def may_have_tasks(type_: str | None, blob: bytes | None) -> bool:
     """False only when this checkpoint certainly has nothing left to run (the thread has finished)."""
     if type_ != "msgpack" or not blob:
         return True
+    return msgpack_may_have_tasks(blob)
+
+
+def msgpack_may_have_tasks(blob: bytes) -> bool:
+    """`may_have_tasks` for a non-empty msgpack blob (the reader's scan loop calls this directly)."""
     start = blob.find(_VALUES_KEY, 0, _VALUES_KEY_WITHIN)
-    end = blob.find(_VERSIONS_KEY)
-    # The channel_versions key must be there exactly once, after channel_values: else the region is unsure.
-    if start < 0 or end <= start or blob.find(_VERSIONS_KEY, end + 1) >= 0:
+    # The last occurrence: user data inside channel_values can only come before the real key, and anything after
+    # it (a channel literally named so) only widens the region searched, which is safe.
+    end = blob.rfind(_VERSIONS_KEY)
+    if start < 0 or end <= start:
         return True
-    for trigger in _TRIGGERS:
-        if blob.find(trigger, start, end) >= 0:
-            return True
-    at = blob.find(_SENDS, start, end)
+    if blob.find(b"branch:to:", start, end) >= 0:
+        return True
+    at = blob.find(b"__", start, end)  # __start__ and __pregel_tasks
     while at >= 0:
-        if not blob.startswith(_SENDS_EMPTY, at - 1):
+        if blob.startswith(b"__start__", at) or (
+            blob.startswith(_SENDS, at) and not blob.startswith(_SENDS_EMPTY, at - 1)
+        ):
             return True
-        at = blob.find(_SENDS, at + 1, end)
+        at = blob.find(b"__", at + 1, end)
     at = blob.find(_JOIN, start, end)
     while at >= 0:
         if not _fired_join_at(blob, at):

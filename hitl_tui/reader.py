@@ -30,22 +30,23 @@ from hitl_tui.pending import (
     pending_tasks,
     task_key,
 )
-from hitl_tui.quickcheck import may_have_tasks
+from hitl_tui.quickcheck import msgpack_may_have_tasks
 from hitl_tui.watermarks import ChangeTracker
 
 # The latest root checkpoint of each thread, from the primary-key index alone: with MAX(), SQLite takes the bare
 # `rowid` column from the row holding the maximum.
-_LATEST_ALL = "SELECT MAX(checkpoint_id), rowid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
+_LATEST_ALL = "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
 _LATEST_SOME = (
-    "SELECT MAX(checkpoint_id), rowid FROM checkpoints "
+    "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
     "WHERE checkpoint_ns = '' AND thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id"
 )
 # Then their blobs in rowid order (SQLite sorts an IN list): neighbouring pages instead of a random walk. Only the
 # blob: most threads have finished, and the rest of their row is never needed.
 _BLOBS = (
     "SELECT rowid, iif(type = 'msgpack', checkpoint, NULL) FROM checkpoints "
-    "WHERE rowid IN (SELECT value FROM json_each(?))"
+    "WHERE rowid IN (SELECT rid FROM ({latest}))"
 )
+_FETCH = 2048  # rows per fetchmany of the blob scan
 _ROWS = (
     "SELECT rowid, thread_id, checkpoint_id, parent_checkpoint_id, type, metadata FROM checkpoints "
     "WHERE rowid IN (SELECT value FROM json_each(?))"
@@ -159,19 +160,18 @@ class CheckpointReader:
 
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
         if thread_ids is None:
-            latest = self._conn.execute(_LATEST_ALL)
+            cur = self._conn.execute(_BLOBS.format(latest=_LATEST_ALL))
         else:
-            latest = self._conn.execute(_LATEST_SOME, (json.dumps(sorted(thread_ids)),))
-        rowids = json.dumps([r[1] for r in latest])
+            cur = self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(sorted(thread_ids)),))
         out: list[PendingThread] = []
         batch: dict[int, bytes | None] = {}
-        for rowid, blob in self._conn.execute(_BLOBS, (rowids,)):
+        maybe = msgpack_may_have_tasks
+        while rows := cur.fetchmany(_FETCH):
             # Finished threads (most of them) are recognised from the bytes and never decoded.
-            if blob is None or may_have_tasks("msgpack", blob):
-                batch[rowid] = blob
-                if len(batch) >= _BATCH:
-                    out.extend(self._classify(batch))
-                    batch = {}
+            batch.update([(rowid, blob) for rowid, blob in rows if not blob or maybe(blob)])
+            if len(batch) >= _BATCH:
+                out.extend(self._classify(batch))
+                batch = {}
         out.extend(self._classify(batch))
         return out
 
@@ -254,7 +254,10 @@ class _SubgraphLookup:
             "ORDER BY length(checkpoint_ns) DESC, checkpoint_id DESC",
             (self._thread_id, parent_ns, parent_ns + "\U0010ffff"),
         )
+        wanted = interrupt_id.encode()
         for ns, cid, path, typ, value in cur.fetchall():
+            if value is None or wanted not in value:
+                continue  # the id is stored as plain text: no need to decode rows that can't hold it
             try:
                 items = decode_typed(typ, value)
             except DecodeError:
