@@ -6,6 +6,7 @@ decision runner (`submit_decision`). It never touches the DB or files itself.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -63,6 +64,8 @@ class ConsoleScreen(Screen[None]):
         self._paint_log = os.environ.get("HITL_TUI_PAINT_LOG")
         self._painted_rows = False
         self._details_ready = False
+        self._details_shown: tuple[object, ...] | None = None
+        self._keys_state: tuple[object, ...] | None = None
 
     @property
     def console_app(self) -> ConsoleApp:
@@ -122,6 +125,10 @@ class ConsoleScreen(Screen[None]):
         if first_rows or first:
             # The list is painted before the details: their highlighter is not needed for the first frame.
             self.app.call_after_refresh(self._details_after_first_paint)
+        if first:
+            # Tens of thousands of long-lived objects were just made: move them out of the cyclic GC's way, or each
+            # full collection walks them all (hundreds of ms with 10,000 threads, felt as a stutter).
+            gc.freeze()
         if self._paint_log:
             ids = sorted({self.book.items[k].thread.thread_id for k in new if k in self.book.items})
             kind = "first" if first else ("first-rows" if first_rows and not complete else "update")
@@ -171,7 +178,7 @@ class ConsoleScreen(Screen[None]):
         status.new = len(self.thread_list.new_keys)
         status.redraw()
         self._show_details()
-        self.refresh_bindings()
+        self._refresh_keys()
 
     def _show_details(self) -> None:
         if not self._details_ready and self.book.items:
@@ -180,14 +187,17 @@ class ConsoleScreen(Screen[None]):
         empty = "Nothing matches the filter." if self.filter_text else "Nothing is waiting for a decision."
         if not self.loaded:
             empty = "Reading the checkpoint DB…"
+        now = self.clock()
+        index = self._index_of(item) if item else 0
+        staged = dict(self._staged.get(item.key, {})) if item else None
+        note = self._notes.get(item.key) if item else None
+        # Re-rendering highlighted JSON is the costliest thing on screen: only when something shown changed.
+        shown = (item, index, staged, note, empty, self.readonly, now.replace(second=0, microsecond=0))
+        if shown == self._details_shown:
+            return
+        self._details_shown = shown
         self.query_one(DetailsPane).show(
-            item,
-            action_index=self._index_of(item) if item else 0,
-            staged=self._staged.get(item.key) if item else None,
-            note=self._notes.get(item.key) if item else None,
-            now=self.clock(),
-            readonly=self.readonly,
-            empty_text=empty,
+            item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty
         )
 
     @on(ThreadList.Highlighted)
@@ -195,7 +205,17 @@ class ConsoleScreen(Screen[None]):
         self._show_details()
         self.query_one(StatusBar).new = len(self.thread_list.new_keys)
         self.query_one(StatusBar).redraw()
-        self.refresh_bindings()
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """Re-check which keys apply, when that can have changed (the footer rebuilds itself on every refresh)."""
+        state = (
+            tuple(self.check_action("decide", (kind.value,)) for kind in DecisionKind),
+            self.check_action("next_action", ()),
+        )
+        if state != self._keys_state:
+            self._keys_state = state
+            self.refresh_bindings()
 
     def _index_of(self, item: ReviewItem) -> int:
         index = self._action_index.get(item.key, 0)
@@ -229,7 +249,7 @@ class ConsoleScreen(Screen[None]):
             return
         self._action_index[item.key] = (self._index_of(item) + 1) % len(item.actions)
         self._show_details()
-        self.refresh_bindings()
+        self._refresh_keys()
 
     # -- filter ------------------------------------------------------------------------------------------------
 

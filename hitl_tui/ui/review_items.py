@@ -204,9 +204,14 @@ class ItemBook:
         return list(self.items.values())
 
     def counts(self) -> dict[str, int]:
-        waiting = sum(1 for i in self.items.values() if i.pending and i.record is None and i.interrupt is not None)
-        decided = sum(1 for i in self.items.values() if i.record is not None)
-        unreadable = sum(1 for i in self.items.values() if i.interrupt is None)
+        waiting = decided = unreadable = 0
+        for i in self.items.values():
+            if i.record is not None:
+                decided += 1
+            elif i.interrupt is None:
+                unreadable += 1
+            elif i.pending:
+                waiting += 1
         return {"waiting": waiting, "decided": decided, "unreadable": unreadable}
 
     # -- internals ---------------------------------------------------------------------------------------------

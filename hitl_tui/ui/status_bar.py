@@ -29,6 +29,8 @@ class StatusBar(Vertical):
         self.new = 0
         self.loading = True
         self.problems: dict[str, str] = {}
+        self._last_line: Text | None = None
+        self._last_problems: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-line")
@@ -68,10 +70,16 @@ class StatusBar(Vertical):
             line.append("  filter ", style=label)
             line.append_text(safe(self.filter_text, limit=40))
             line.append(f" ({self.shown} shown)")
-        self.query_one("#status-line", Static).update(line)
-        problems = self.query_one("#problem-line", Static)
-        problems.display = bool(self.problems)
-        problems.update(safe("\n".join(self.problems.values()), keep_newlines=True, limit=600))
+        # Updating a Static re-lays out the screen: only when the text really changed.
+        if line != self._last_line:
+            self._last_line = line
+            self.query_one("#status-line", Static).update(line)
+        problems_text = "\n".join(self.problems.values())
+        if problems_text != self._last_problems:
+            self._last_problems = problems_text
+            problems = self.query_one("#problem-line", Static)
+            problems.display = bool(self.problems)
+            problems.update(safe(problems_text, keep_newlines=True, limit=600))
 
 
 def _short_path(path: Path, keep: int = 40) -> str:

@@ -106,8 +106,10 @@ class ThreadList(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self.new_keys: set[str] = set()
         self.now = datetime.now(UTC)
-        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        self._generation = 0
+        self._lines: LRUCache[tuple[object, ...], tuple[object, Strip]] = LRUCache(1024)
+        self._generation = 0  # bumped when every line must be drawn again (time, width, focus, theme)
+        self._styles: dict[str, Style] = {}
+        self._styles_generation = -1
         self._announced: ReviewItem | None = None
 
     # -- what other widgets ask --------------------------------------------------------------------------------
@@ -131,8 +133,7 @@ class ThreadList(ScrollView, can_focus=True):
         if new_keys:
             self.new_keys |= new_keys
         self.new_keys &= self._index.keys()
-        self.now = now
-        self._generation += 1
+        self.now = now  # the "waited" text is part of each line's cache key
         self.virtual_size = Size(self.size.width, len(self._items) + 1)
         target = self._index.get(selected.key, old_cursor) if selected else old_cursor
         target = max(0, min(target, len(self._items) - 1))
@@ -145,9 +146,8 @@ class ThreadList(ScrollView, can_focus=True):
         self._announce()
 
     def tick(self, now: datetime) -> None:
-        """Time moved on: redraw the "waited" column."""
+        """Time moved on: redraw the "waited" column (lines whose text did not change come from the cache)."""
         self.now = now
-        self._generation += 1
         self.refresh()
 
     def select_key(self, key: str) -> bool:
@@ -171,8 +171,7 @@ class ThreadList(ScrollView, can_focus=True):
         item = self.selected
         if item is not None and item.key in self.new_keys:
             self.new_keys.discard(item.key)  # the operator has seen it now
-            self._generation += 1
-        if item is not self._announced:
+        if item != self._announced:
             self._announced = item
             self.post_message(self.Highlighted(self, item))
 
@@ -236,15 +235,28 @@ class ThreadList(ScrollView, can_focus=True):
         if index >= len(self._items):
             return Strip.blank(width, self.rich_style)
         item = self._items[index]
-        key = (id(item), index == self.cursor, item.key in self.new_keys, width, self._generation)
-        return self._cached(key, lambda: self._row(item, index, width))
+        waited = age_text(item.thread.paused_at, self.now)
+        key = (item.key, index == self.cursor, item.key in self.new_keys, waited, width, self._generation)
+        return self._cached(key, lambda: self._row(item, index, width), item)
 
-    def _cached(self, key: tuple[object, ...], make) -> Strip:  # type: ignore[no-untyped-def]
-        strip = self._lines.get(key)
-        if strip is None:
-            strip = make()
-            self._lines[key] = strip
+    def _cached(self, key: tuple[object, ...], make, owner: object = None) -> Strip:  # type: ignore[no-untyped-def]
+        """A line from the cache when it was drawn for this very object (a changed item is a new object)."""
+        hit = self._lines.get(key)
+        if hit is not None and hit[0] is owner:
+            return hit[1]
+        strip = make()
+        self._lines[key] = (owner, strip)
         return strip
+
+    def _style(self, name: str) -> Style:
+        """Component styles, looked up once per generation (every visible row needs several)."""
+        if self._styles_generation != self._generation:
+            self._styles.clear()
+            self._styles_generation = self._generation
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name)
+        return style
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
         text.truncate(width, overflow="ellipsis", pad=True)
@@ -258,7 +270,7 @@ class ThreadList(ScrollView, can_focus=True):
                 line.append(" ")
             title = col.title[:w]
             line.append(title.rjust(w) if col.justify == "right" else title.ljust(w))
-        style = self.rich_style + self.get_component_rich_style("thread-list--header")
+        style = self.rich_style + self._style("thread-list--header")
         return self._strip(line, width, style)
 
     def _row(self, item: ReviewItem, index: int, width: int) -> Strip:
@@ -276,12 +288,12 @@ class ThreadList(ScrollView, can_focus=True):
                 line.append(" " * (w - cell.cell_len))
         style = self.rich_style
         if item.interrupt is None:
-            style += self.get_component_rich_style("thread-list--unreadable")
+            style += self._style("thread-list--unreadable")
         elif not item.pending:
-            style += self.get_component_rich_style("thread-list--gone")
+            style += self._style("thread-list--gone")
         if index == self.cursor:
             name = "thread-list--cursor" if self.has_focus else "thread-list--cursor-blurred"
-            style += self.get_component_rich_style(name)
+            style += self._style(name)
         return self._strip(line, width, style)
 
     def _cell(self, item: ReviewItem, column: str) -> Text:
@@ -302,18 +314,18 @@ class ThreadList(ScrollView, can_focus=True):
             risk = item.risk
             if not risk:
                 return Text("-")
-            style = self.get_component_rich_style("thread-list--risk-high") if item.high_risk else Style()
+            style = self._style("thread-list--risk-high") if item.high_risk else Style()
             return Text(one_line(risk, 12), style=style)
         return Text("")
 
     def _status_cell(self, item: ReviewItem) -> Text:
         if item.key in self.new_keys:
-            return Text("● new", style=self.get_component_rich_style("thread-list--new"))
+            return Text("● new", style=self._style("thread-list--new"))
         text = Text(one_line(item.status, 60))
         record = item.record
         if record is not None:
             failed = record.state in (DecisionState.FAILED, DecisionState.IN_DOUBT)
-            text.stylize(self.get_component_rich_style("thread-list--failed" if failed else "thread-list--decided"))
+            text.stylize(self._style("thread-list--failed" if failed else "thread-list--decided"))
         elif item.local and item.local.startswith("refused"):
-            text.stylize(self.get_component_rich_style("thread-list--failed"))
+            text.stylize(self._style("thread-list--failed"))
         return text
