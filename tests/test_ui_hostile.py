@@ -4,6 +4,7 @@ the terminal, on the main screen and in every dialog."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -20,7 +21,10 @@ from ui_fixtures import (
 )
 
 from hitl_tui.config import Config
+from hitl_tui.decision import Decision
+from hitl_tui.model import DecisionKind
 from hitl_tui.ui.app import ConsoleApp, build_app, default_sources
+from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 from hitl_tui.ui.dialogs.edit import EditDialog
 from hitl_tui.ui.dialogs.feedback import FeedbackDialog
 from hitl_tui.ui.dialogs.help import HelpScreen
@@ -78,6 +82,13 @@ async def test_hostile_payload_is_shown_as_text_and_never_reaches_the_terminal(
             await pilot.press("escape")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        assert_nothing_leaks(app)
+        await pilot.press("escape")
+        # The confirmation of a high-risk decision quotes the thread, graph and action.
+        risky = dataclasses.replace(item, interrupt=dataclasses.replace(item.interrupt, risk="high"))
+        app.console_screen._confirm_then_submit(risky, [Decision(DecisionKind.APPROVE, 0)])
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
         assert_nothing_leaks(app)
 
 

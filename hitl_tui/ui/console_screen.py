@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -25,6 +26,7 @@ from textual.widgets import Footer, Input, Label
 from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.model import DecisionKind, PayloadShape
 from hitl_tui.reader import ReadResult
+from hitl_tui.safe_text import visible
 from hitl_tui.ui.audit_pane import AuditPane
 from hitl_tui.ui.details import DetailsPane
 from hitl_tui.ui.keys import console_bindings
@@ -46,7 +48,7 @@ EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})  # decisions tha
 class ConsoleScreen(Screen[None]):
     """Everything an operator sees while working through the queue."""
 
-    BINDINGS = console_bindings()
+    BINDINGS: ClassVar[list[BindingType]] = [*console_bindings()]
 
     def __init__(self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime]) -> None:
         super().__init__()
@@ -303,18 +305,23 @@ class ConsoleScreen(Screen[None]):
 
         index = self._index_of(item)
         action = item.actions[index]
+        def with_text(text: str | None) -> None:
+            if text:
+                self._decided(item, Decision(kind, index, text=text))
+
+        def with_args(args: Any) -> None:
+            if args is not None:
+                self._decided(item, Decision(kind, index, args=args))
+
         if kind is DecisionKind.REJECT:
-            self.app.push_screen(RejectDialog(action.name), lambda reason: reason and self._decided(
-                item, Decision(kind, index, text=reason)))
+            self.app.push_screen(RejectDialog(action.name), with_text)
         elif kind is DecisionKind.FEEDBACK:
             question = action.description if item.interrupt and item.interrupt.shape is PayloadShape.RAW else None
-            self.app.push_screen(FeedbackDialog(action.name, question=question), lambda text: text and self._decided(
-                item, Decision(kind, index, text=text)))
+            self.app.push_screen(FeedbackDialog(action.name, question=question), with_text)
         elif kind is DecisionKind.EDIT:
             raw = item.interrupt is not None and item.interrupt.shape is PayloadShape.RAW
             dialog = EditDialog(action.name, action.args, require_object=not raw, editor=self.console_app.editor)
-            self.app.push_screen(dialog, lambda args: args is not None and self._decided(
-                item, Decision(kind, index, args=args)))
+            self.app.push_screen(dialog, with_args)
         else:
             self._decided(item, Decision(kind, index))
 
@@ -340,7 +347,9 @@ class ConsoleScreen(Screen[None]):
             return
         from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 
-        title = Text(f"Confirm: this action is {item.risk} risk")
+        title = Text("Confirm: this action is ")
+        title.append_text(safe(item.risk or "high", limit=20))
+        title.append(" risk")
         body = Text()
         for d in decisions:
             body.append(f"{d.kind.value} ")
@@ -348,8 +357,15 @@ class ConsoleScreen(Screen[None]):
             body.append("\n")
         body.append("on thread ")
         body.append_text(safe(item.thread.thread_id, limit=60))
-        body.append(f" ({item.thread.graph_id or 'unknown graph'})." if item.thread.graph_id else ".")
-        self.app.push_screen(ConfirmDialog(title, body), lambda ok: ok and self._submit(item, decisions))
+        body.append(" (")
+        body.append_text(safe(item.thread.graph_id or "unknown graph", limit=60))
+        body.append(").")
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._submit(item, decisions)
+
+        self.app.push_screen(ConfirmDialog(title, body), confirmed)
 
     def _submit(self, item: ReviewItem, decisions: list[Decision]) -> None:
         assert item.interrupt is not None
@@ -377,11 +393,11 @@ class ConsoleScreen(Screen[None]):
         if refused is not None:
             self.book.set_local(key, "refused")
             self._notes[key] = f"Refused: {refused}"
-            self.app.notify(refused, title="Decision refused", severity="warning", markup=False)
+            self.app.notify(visible(refused), title="Decision refused", severity="warning", markup=False)
         elif error is not None:
             self.book.set_local(key, "not submitted")
             self._notes[key] = f"Not submitted: {error}"
-            self.app.notify(error, title="Decision failed", severity="error", markup=False)
+            self.app.notify(visible(error), title="Decision failed", severity="error", markup=False)
         else:
             self.book.set_local(key, None)
             records = tuple(getattr(result, "records", ()) or ())

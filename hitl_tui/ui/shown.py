@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 
 from hitl_tui.safe_text import visible
@@ -23,7 +24,7 @@ MAX_DEPTH = 24  # nesting shown before "…"
 MAX_JSON = 40_000  # characters of pretty JSON handed to the highlighter
 
 
-def safe(value: Any, *, keep_newlines: bool = False, limit: int = MAX_STRING, style: str = "") -> Text:
+def safe(value: Any, *, keep_newlines: bool = False, limit: int = MAX_STRING, style: str | Style = "") -> Text:
     """Agent text as a `Text`: control characters visible, markup literal, long text cut."""
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:

@@ -339,17 +339,16 @@ class DecisionRunner:
                 job = self._jobs.get()
                 if job is _STOP:
                     return
+                if job is None:
+                    self._desk_or_none()
+                    continue
                 try:
-                    desk = self._desk_or_none() if job is None else self._desk_or_raise()
-                    if job is None or desk is None:
-                        continue
-                    result = desk.decide(job.thread, job.interrupt, job.decisions)
+                    result = self._desk_or_raise().decide(job.thread, job.interrupt, job.decisions)
                     self._emit(DecisionOutcome(job.key, result=result))
                 except DecisionRefused as err:
                     self._emit(DecisionOutcome(job.key, refused=err.message))
                 except Exception as err:  # InvalidDecision, a locked DB, a graph that raised...
-                    if job is not None:
-                        self._emit(DecisionOutcome(job.key, error=_sentence(err)))
+                    self._emit(DecisionOutcome(job.key, error=_sentence(err)))
         finally:
             if self._desk is not None:
                 self._desk.close()

@@ -136,3 +136,22 @@ def test_hostile_payload_cannot_drive_the_real_terminal(server: str, tmp_path: P
     assert "echo pwned" not in buffers and "ZWNobyBwd25lZA" not in buffers
     term.send("q")
     assert term.exit_status() == 0
+
+
+def test_edit_in_editor_then_review_the_diff_and_submit(server: str, demo: DemoCopy) -> None:
+    """$EDITOR takes over the terminal (here a non-interactive sed), the console comes back with its result."""
+    editor = "sed -i s/dana@example.com/ops@example.com/"
+    term = open_console(server, "ed", demo, env={"EDITOR": editor})
+    term.send("e")
+    term.wait_for("Edit the arguments of send_email", 10)
+    term.send("C-o")
+    term.wait_for('"to": "ops@example.com"', 20)
+    term.send("C-s")
+    screen = term.wait_for("These changes will be submitted", 10)
+    assert '-  "to": "dana@example.com",' in screen and '+  "to": "ops@example.com",' in screen
+    term.send("Enter")
+    term.wait_for("decision edit thread=email-0001", DECIDE_TIMEOUT)
+    term.wait_for(lambda s: "resumed" in row(s, "email-0001"), DECIDE_TIMEOUT)
+    term.send("q")
+    assert term.exit_status(DECIDE_TIMEOUT) == 0
+    assert [e["args"]["to"] for e in effects(demo, "email-0001")] == ["ops@example.com"]

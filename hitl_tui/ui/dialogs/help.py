@@ -41,7 +41,7 @@ def help_entries(
         ident = (binding.action, binding.description)
         merged.setdefault(ident, []).append(key_display(binding))
         info.setdefault(ident, (binding, active_binding.enabled, active_binding.tooltip))
-        if binding.id in first:
+        if binding.id is not None and binding.id in first:
             rank[ident] = min(rank.get(ident, len(first)), list(first).index(binding.id))
     ordered = sorted(merged, key=lambda ident: rank.get(ident, len(first)))  # stable: the rest keep their order
     return [HelpEntry(tuple(merged[i]), i[1], info[i][2], info[i][1]) for i in ordered]
