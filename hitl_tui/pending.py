@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
 
@@ -66,8 +66,7 @@ class CheckpointRow:
     writes: list[WriteRow] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
     """A task LangGraph would run from a checkpoint: `key` matches the `task_path` of its writes."""
 
     key: str  # "pull:NODE" or "push:INDEX"
@@ -354,37 +353,37 @@ def _classify(
     if not isinstance(values, Mapping):
         raise DecodeError("checkpoint channel_values is not a map")
     tasks = pending_tasks(checkpoint)
-    written = task_writes(row.writes, tasks)
+    written = task_writes(row.writes, tasks) if row.writes else {}
     by_key = {tw.key: tw for tw in written.values() if tw.key is not None}
-    pulls_written = {k for k in by_key if k.startswith("pull:")}
+    known = {t.key for t in tasks}
     start_key = "pull:" + START
-    if start_key in {t.key for t in tasks} and pulls_written and start_key not in pulls_written:
+    if start_key in known and start_key not in by_key and any(k.startswith("pull:") for k in by_key):
         # An entrypoint (functional API) is triggered by __start__ but is not named __start__: its writes name it.
-        named = {t.key for t in tasks}
         tasks = [t for t in tasks if t.key != start_key]
-        tasks += [Task(k, k[len("pull:") :]) for k in sorted(pulls_written) if k not in named]
-    next_nodes = [t.node for t in tasks if not (t.key in by_key and by_key[t.key].finished)]
+        tasks += [Task(k, k[len("pull:") :]) for k in sorted(by_key) if k.startswith("pull:") and k not in known]
+        known = {t.key for t in tasks}
+    next_nodes = [t.node for t in tasks if t.key not in by_key or not by_key[t.key].finished]
     interrupts: list[PendingInterrupt] = []
     errors: list[str] = []
-    known = {t.key for t in tasks}
-    ordered = [by_key[t.key] for t in tasks if t.key in by_key]
-    # Tasks we did not predict still count when they wait on a human (never lose an interrupt).
-    ordered += [tw for tw in written.values() if tw.key not in known and tw.interrupt is not None]
-    for tw in ordered:
-        if tw.finished:
-            continue
-        node = tw.node or "?"
-        # A functional-API @task's interrupt is also written for the entrypoint task: count it once.
-        fresh = [i for i in _interrupts(tw, node, locate) if i.key not in {j.key for j in interrupts}] if (
-            tw.interrupt is not None
-        ) else []
-        if tw.key not in known and not fresh:
-            continue
-        if tw.key not in known:
-            next_nodes.append(node)
-        interrupts.extend(fresh)
-        if tw.error is not None:
-            errors.append(_error_text(tw))
+    if written:
+        ordered = [by_key[t.key] for t in tasks if t.key in by_key]
+        # Tasks we did not predict still count when they wait on a human (never lose an interrupt).
+        ordered += [tw for tw in written.values() if tw.key not in known and tw.interrupt is not None]
+        seen_keys: set[str] = set()
+        for tw in ordered:
+            if tw.finished:
+                continue
+            node = tw.node or "?"
+            # A functional-API @task's interrupt is also written for the entrypoint task: count it once.
+            fresh = [i for i in _interrupts(tw, node, locate) if i.key not in seen_keys] if tw.interrupt else []
+            if tw.key not in known:
+                if not fresh:
+                    continue
+                next_nodes.append(node)
+            seen_keys.update(i.key for i in fresh)
+            interrupts.extend(fresh)
+            if tw.error is not None:
+                errors.append(_error_text(tw))
     base.update(
         paused_at=_parse_ts(checkpoint.get("ts")),
         messages=_messages(values, graph),

@@ -21,6 +21,7 @@ from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.decode import DecodeError, decode_typed
 from hitl_tui.model import PendingThread
+from hitl_tui.ordered_threads import OrderedThreads
 from hitl_tui.pending import (
     NULL_TASK_ID,
     Breakpoints,
@@ -89,7 +90,7 @@ class CheckpointReader:
         self.config = config or Config()
         self.breakpoints = dict(breakpoints) if breakpoints is not None else breakpoints_from_config(self.config)
         self._conn = connect(path, readonly=True)
-        self._threads: dict[str, PendingThread] = {}
+        self._threads = OrderedThreads()
         self._tracker = ChangeTracker(self._conn)
 
     def close(self) -> None:
@@ -104,10 +105,10 @@ class CheckpointReader:
                 self._tracker.reset()
                 threads = self._read(None)
             before = self._threads
-            self._threads = {t.thread_id: t for t in threads}
+            self._threads = OrderedThreads(threads)
             changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
             changed |= set(before) - set(self._threads)
-            return ReadResult(self._sorted(), frozenset(changed), full=True)
+            return ReadResult(self._threads.as_tuple(), frozenset(changed), full=True)
 
     def poll(self) -> ReadResult | None:
         """Re-check cheaply; None when nothing listed changed since the last read."""
@@ -131,14 +132,14 @@ class CheckpointReader:
         for tid in changed:
             new = fresh.get(tid)
             if new is None:
-                if self._threads.pop(tid, None) is not None:
+                if self._threads.drop(tid) is not None:
                     really_changed.add(tid)
             elif self._threads.get(tid) != new:
-                self._threads[tid] = new
+                self._threads.put(new)
                 really_changed.add(tid)
         if not really_changed:
             return None
-        return ReadResult(self._sorted(), frozenset(really_changed), full=full)
+        return ReadResult(self._threads.as_tuple(), frozenset(really_changed), full=full)
 
     def thread(self, thread_id: str) -> PendingThread | None:
         """A fresh read of one thread (None when it finished or does not exist)."""
@@ -148,12 +149,9 @@ class CheckpointReader:
 
     @property
     def threads(self) -> tuple[PendingThread, ...]:
-        return self._sorted()
+        return self._threads.as_tuple()
 
     # -- internals ----------------------------------------------------------------------------------------------
-
-    def _sorted(self) -> tuple[PendingThread, ...]:
-        return tuple(sorted(self._threads.values(), key=lambda t: (t.checkpoint_id, t.thread_id)))
 
     def _snapshot(self) -> _ReadTransaction:
         return _ReadTransaction(self._conn, self.path)

@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 EXISTENCE_BATCH = 256
@@ -84,14 +85,17 @@ class ChangeTracker:
 
     def _vanished(self, listed: Mapping[str, Listed], *, everything: bool) -> list[str]:
         """Listed threads whose latest checkpoint is gone (deleted)."""
-        items = list(listed.items())
-        if not items:
+        if not listed:
             return []
-        if not everything and len(items) > EXISTENCE_BATCH:
-            start = self._rotate % len(items)
+        if everything or len(listed) <= EXISTENCE_BATCH:
+            ids: Iterable[str] = listed
+        else:
+            # The next slice of the listing, wrapping around: every listed thread is checked within a few polls.
+            start = self._rotate % len(listed)
             self._rotate = start + EXISTENCE_BATCH
-            items = (items[start:] + items[:start])[:EXISTENCE_BATCH]
-        pairs = json.dumps([[tid, t.checkpoint_id] for tid, t in items])
+            ring = itertools.chain(itertools.islice(listed, start, None), listed)
+            ids = itertools.islice(ring, EXISTENCE_BATCH)
+        pairs = json.dumps([[tid, listed[tid].checkpoint_id] for tid in ids])
         return [r[0] for r in self._conn.execute(_GONE, (pairs,))]
 
     def _data_version(self) -> int:
