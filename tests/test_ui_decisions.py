@@ -9,6 +9,7 @@ from pathlib import Path
 from ui_fixtures import (
     BOB,
     DemoCopy,
+    details_text,
     loaded,
     make_app,
     rendered_text,
@@ -205,7 +206,9 @@ async def test_each_action_of_a_batch_is_decided_on_its_own(demo: DemoCopy) -> N
         assert "1/3 decided" in row_status(app, "batch-0001")
         assert demo.audit_records() == []  # nothing is submitted before every action has a decision
         await pilot.press("r", *"not this one", "enter")  # action 2: reject
-        await pilot.press("a")  # action 3: approve -> the whole pause is answered
+        await pilot.press("a")  # action 3: approve -> the whole pause is answered ...
+        assert isinstance(app.screen, ConfirmDialog)  # ... after confirming: the policy marks transfers high risk
+        await pilot.press("y")
         await wait_for(pilot, lambda: any(e == "decision" for e, _ in audit_events(demo, "batch-0001")),
                        DECIDE_TIMEOUT, "the batch decision")
         await wait_for(pilot, lambda: len(effects(demo, "batch-0001")) == 2, DECIDE_TIMEOUT, "two effects")
@@ -280,3 +283,25 @@ def test_decisions_never_use_a_path_of_their_own() -> None:
     for path in Path(ui.__file__).parent.rglob("*.py"):
         text = path.read_text()
         assert "INSERT" not in text and "Command(resume" not in text, path
+
+
+async def test_four_eyes_needs_a_second_operator(demo: DemoCopy) -> None:
+    """The demo policy wants two approvals for transfers over 10,000: one console's approval is a vote only."""
+    first = make_app(demo)
+    async with first.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        item = next(it for it in first.console_screen.thread_list.items if it.approvals_needed == 2)
+        first.console_screen.thread_list.select_key(item.key)
+        await pilot.pause()
+        assert "needs 2 approvals from different operators" in details_text(first)
+        await pilot.press("a", "y")  # critical: confirm first
+        await wait_for(pilot, lambda: item.key in first.console_screen._notes, DECIDE_TIMEOUT, "the vote")
+        assert "1 of 2" in first.console_screen._notes[item.key]
+        assert effects(demo, item.thread.thread_id) == []
+    second = make_app(demo, operator=BOB)
+    async with second.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        second.console_screen.thread_list.select_key(item.key)
+        await pilot.press("a", "y")
+        await wait_for(pilot, lambda: effects(demo, item.thread.thread_id), DECIDE_TIMEOUT, "the transfer")
+    assert len(effects(demo, item.thread.thread_id)) == 1

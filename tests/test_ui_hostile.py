@@ -85,7 +85,7 @@ async def test_hostile_payload_is_shown_as_text_and_never_reaches_the_terminal(
         assert_nothing_leaks(app)
         await pilot.press("escape")
         # The confirmation of a high-risk decision quotes the thread, graph and action.
-        risky = dataclasses.replace(item, interrupt=dataclasses.replace(item.interrupt, risk="high"))
+        risky = dataclasses.replace(item, assessment=dataclasses.replace(item.assessment, risk="high"))
         app.console_screen._confirm_then_submit(risky, [Decision(DecisionKind.APPROVE, 0)])
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)

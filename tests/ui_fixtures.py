@@ -278,3 +278,15 @@ def write_hostile_db(path: Path) -> str:
     finally:
         conn.close()
     return HOSTILE_THREAD
+
+
+def details_text(app: ConsoleApp, width: int = 200) -> str:
+    """The details pane's content as plain text, unwrapped at `width` (the screen interleaves it with the list)."""
+    import io
+
+    from rich.console import Console
+
+    content = app.console_screen.query_one("#details-body").content  # type: ignore[attr-defined]
+    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
+    console.print(content)
+    return console.file.getvalue()  # type: ignore[attr-defined]

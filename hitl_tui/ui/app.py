@@ -26,6 +26,8 @@ from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
 from hitl_tui.ui.keys import DECISION_KEYS, app_bindings, keymap
+from hitl_tui.ui.review_items import ReviewItem
+from hitl_tui.ui.thread_list import Escalate
 from hitl_tui.ui.watchers import (
     AuditRead,
     AuditWatcher,
@@ -96,7 +98,9 @@ class ConsoleApp(App[int]):
         self.sources = sources
         self.editor = editor
         self.cursor_blink = cursor_blink
-        self.console_screen = ConsoleScreen(db=db, operator=operator.display, readonly=readonly, clock=clock)
+        assess, escalate = policy_views(config)
+        self.console_screen = ConsoleScreen(db=db, operator=operator.display, readonly=readonly, clock=clock,
+                                            assess=assess, escalate=escalate)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
             AuditWatcher(sources.audit_tail, max(AUDIT_POLL_SECONDS, config.poll_interval), self._emit)
@@ -232,6 +236,25 @@ class _LedgerRecords:
         self._ledger.close()
 
 
+def policy_views(config: Config) -> tuple[Callable[[PendingThread, PendingInterrupt], Any], Escalate]:
+    """How the console asks the policy about an item: its assessment, and its deadline pressure at a moment."""
+    from hitl_tui.policy.rules import assess
+    from hitl_tui.policy.timeouts import escalation_for
+
+    def assessment(thread: PendingThread, interrupt: PendingInterrupt) -> Any:
+        try:
+            return assess(config, thread, interrupt)
+        except Exception:  # a rule that can't be applied: show the agent's own risk; the desk will say why
+            return None
+
+    def pressure(item: ReviewItem, now: datetime) -> Any:
+        if item.interrupt is None or item.assessment is None:
+            return None
+        return escalation_for(config, item.thread, item.interrupt, now, item.assessment)
+
+    return assessment, pressure
+
+
 def default_sources(config: Config, db: Path, operator: Operator, *, readonly: bool,
                     desk_clock: Clock | None = None) -> Sources:
     """The real reader, ledger, desk and audit tail; each built in the thread that uses it."""
@@ -248,8 +271,10 @@ def default_sources(config: Config, db: Path, operator: Operator, *, readonly: b
 
     def desk() -> Decider:
         from hitl_tui.desk import DecisionDesk
+        from hitl_tui.policy.requirements import requirements_for
 
-        return DecisionDesk(config, db, operator, clock=desk_clock)
+        # The same policy as `hitl-tui approve`: four-eyes approvals, the initiator excluded.
+        return DecisionDesk(config, db, operator, clock=desk_clock, requirements=requirements_for(config))
 
     def audit_tail() -> Any:
         from hitl_tui.audit import AuditTail

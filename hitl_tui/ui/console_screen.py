@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
 from hitl_tui.decision import Decision, DecisionRecord
-from hitl_tui.model import DecisionKind, PayloadShape
+from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
 from hitl_tui.reader import ReadResult
 from hitl_tui.safe_text import visible
 from hitl_tui.ui.audit_pane import AuditPane
@@ -33,7 +33,7 @@ from hitl_tui.ui.keys import console_bindings
 from hitl_tui.ui.review_items import ItemBook, ReviewItem
 from hitl_tui.ui.shown import safe
 from hitl_tui.ui.status_bar import StatusBar
-from hitl_tui.ui.thread_list import ThreadList
+from hitl_tui.ui.thread_list import Escalate, ThreadList
 
 if TYPE_CHECKING:
     from hitl_tui.ui.app import ConsoleApp
@@ -50,13 +50,18 @@ class ConsoleScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [*console_bindings()]
 
-    def __init__(self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime],
+        assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None,
+        escalate: Escalate | None = None,
+    ) -> None:
         super().__init__()
         self.db = db
         self.operator = operator
         self.readonly = readonly
         self.clock = clock
-        self.book = ItemBook(clock=clock)
+        self.escalate = escalate
+        self.book = ItemBook(clock=clock, assess=assess)
         self.filter_text = ""
         self.loaded = False
         self._action_index: dict[str, int] = {}
@@ -79,7 +84,7 @@ class ConsoleScreen(Screen[None]):
         yield StatusBar(operator=self.operator, db=self.db, readonly=self.readonly, id="status")
         with Horizontal(id="main"):
             with Vertical(id="list-pane"):
-                yield ThreadList(id="threads")
+                yield ThreadList(escalate=self.escalate, id="threads")
             yield DetailsPane(id="details")
         yield AuditPane(id="audit")
         with Horizontal(id="filter-bar"):
@@ -198,8 +203,10 @@ class ConsoleScreen(Screen[None]):
         if shown == self._details_shown:
             return
         self._details_shown = shown
+        pressure = self.escalate(item, now) if item is not None and item.pending and self.escalate else None
         self.query_one(DetailsPane).show(
-            item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty
+            item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty,
+            pressure=pressure,
         )
 
     @on(ThreadList.Highlighted)
@@ -342,14 +349,14 @@ class ConsoleScreen(Screen[None]):
         self._confirm_then_submit(item, decisions)
 
     def _confirm_then_submit(self, item: ReviewItem, decisions: list[Decision]) -> None:
-        if not (item.high_risk and any(d.kind in EXECUTES for d in decisions)):
+        if not (item.needs_confirmation and any(d.kind in EXECUTES for d in decisions)):
             self._submit(item, decisions)
             return
         from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 
         title = Text("Confirm: this action is ")
         title.append_text(safe(item.risk or "high", limit=20))
-        title.append(" risk")
+        title.append(" risk" + (" and the policy asks for confirmation" if not item.high_risk else ""))
         body = Text()
         for d in decisions:
             body.append(f"{d.kind.value} ")

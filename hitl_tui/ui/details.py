@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -45,12 +45,14 @@ class DetailsPane(VerticalScroll):
         now: datetime,
         readonly: bool = False,
         empty_text: str = "Nothing is waiting for a decision.",
+        pressure: Any = None,
     ) -> None:
+        """`pressure`: the item's deadline escalation (hitl_tui.policy.timeouts.Escalation), if it has one."""
         body = self.query_one("#details-body", Static)
         if item is None:
             body.update(Text(empty_text, style=self._style("details--dim")))
             return
-        body.update(Group(*self._parts(item, action_index, staged or {}, note, now, readonly)))
+        body.update(Group(*self._parts(item, action_index, staged or {}, note, now, readonly, pressure)))
 
     # -- building blocks ---------------------------------------------------------------------------------------
 
@@ -67,7 +69,7 @@ class DetailsPane(VerticalScroll):
 
     def _parts(
         self, item: ReviewItem, index: int, staged: Mapping[int, Decision], note: str | None, now: datetime,
-        readonly: bool,
+        readonly: bool, pressure: Any,
     ) -> list[RenderableType]:
         thread, interrupt = item.thread, item.interrupt
         parts: list[RenderableType] = []
@@ -103,13 +105,18 @@ class DetailsPane(VerticalScroll):
         parts.append(cp)
 
         risk = self._label("Risk: ")
-        risk.append_text(safe(interrupt.risk or "not given", limit=40,
+        risk.append_text(safe(item.risk or "not given", limit=40,
                               style=self._style("details--bad") if item.high_risk else ""))
+        if item.assessment is not None and interrupt.risk and item.assessment.declared_risk != item.risk:
+            risk.append_text(self._label(" (agent said "))
+            risk.append_text(safe(interrupt.risk, limit=40))
+            risk.append_text(self._label(")"))
         risk.append_text(self._label("   Confidence: "))
         risk.append("not given" if interrupt.confidence is None else f"{interrupt.confidence:.2f}")
-        if item.high_risk:
-            risk.append("   (approving asks for confirmation)", style=self._style("details--dim"))
         parts.append(risk)
+        policy = self._policy(item, pressure, now)
+        if policy is not None:
+            parts.append(policy)
 
         parts.append(self._allowed(item, index, readonly))
         parts.append(self._status(item, note))
@@ -131,6 +138,29 @@ class DetailsPane(VerticalScroll):
             parts.append(self._label("Recent messages"))
             parts.extend(message_lines(thread.messages))
         return parts
+
+    def _policy(self, item: ReviewItem, pressure: Any, now: datetime) -> Text | None:
+        """What the policy asks: confirmation, several approvers, a deadline (and how close it is)."""
+        pieces: list[tuple[str, str]] = []
+        if item.needs_confirmation:
+            pieces.append(("approving asks for confirmation", ""))
+        if item.approvals_needed > 1:
+            pieces.append((f"needs {item.approvals_needed} approvals from different operators", "details--warn"))
+        if pressure is not None:
+            when = pressure.deadline_at.strftime("%H:%M:%S UTC")
+            if pressure.level == "overdue":
+                pieces.append((f"overdue since {when}: a worker rejects it as timed out", "details--bad"))
+            else:
+                style = {"urgent": "details--bad", "half": "details--warn"}.get(pressure.level, "")
+                pieces.append((f"deadline {when} ({age_text(now, pressure.deadline_at)} left; then rejected)", style))
+        if not pieces:
+            return None
+        line = self._label("Policy: ")
+        for i, (text, style) in enumerate(pieces):
+            if i:
+                line.append(" · ")
+            line.append(text, style=self._style(style) if style else "")
+        return line
 
     def _action_strip(self, item: ReviewItem, index: int, staged: Mapping[int, Decision]) -> Text:
         line = self._label("Actions: ")

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from hitl_tui.decision import DecisionRecord, DecisionState
 from hitl_tui.model import ActionRequest, DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
@@ -53,6 +54,7 @@ class ReviewItem:
     record: DecisionRecord | None = None  # the ledger's decision on this interrupt, if any
     pending: bool = True  # False once the DB no longer lists it as waiting (kept to show the outcome)
     local: str | None = None  # this console's own note: "submitting", "refused", "2/3 staged"
+    assessment: Any = None  # the policy's view (hitl_tui.policy.rules.Assessment): risk, confirm, approvals, deadline
 
     @property
     def actions(self) -> tuple[ActionRequest, ...]:
@@ -67,11 +69,23 @@ class ReviewItem:
 
     @property
     def risk(self) -> str | None:
+        """The policy's risk level when there is a policy view, else what the agent declared."""
+        if self.assessment is not None:
+            return str(self.assessment.risk)
         return self.interrupt.risk if self.interrupt else None
 
     @property
     def high_risk(self) -> bool:
         return (self.risk or "").lower() in HIGH_RISK
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Approving (or editing) asks "are you sure?": high or critical risk, or a rule that says so."""
+        return self.high_risk or bool(self.assessment is not None and self.assessment.confirm)
+
+    @property
+    def approvals_needed(self) -> int:
+        return int(self.assessment.approvals) if self.assessment is not None else 1
 
     @property
     def decidable(self) -> bool:
@@ -128,6 +142,7 @@ class ItemBook:
     """
 
     clock: Callable[[], datetime]
+    assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None  # the policy's view of an interrupt
     ghost_ttl: timedelta = GHOST_TTL
     items: dict[str, ReviewItem] = field(default_factory=dict)  # in display order
     _pending: dict[str, tuple[ReviewItem, ...]] = field(default_factory=dict)  # thread id -> its rows, no notes
@@ -146,12 +161,12 @@ class ItemBook:
     def _set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None) -> set[str]:
         if changed is None:
             # The reader lists threads in pause order already: keep it, so rows are appended in order.
-            fresh = {t.thread_id: _rows_of(t) for t in threads}
+            fresh = {t.thread_id: _rows_of(t, self.assess) for t in threads}
             order = list(fresh) + [tid for tid in self._pending if tid not in fresh]
         else:
             touched = set(changed)
             by_id = {t.thread_id: t for t in threads if t.thread_id in touched}
-            fresh = {tid: _rows_of(by_id[tid]) for tid in touched if tid in by_id}
+            fresh = {tid: _rows_of(by_id[tid], self.assess) for tid in touched if tid in by_id}
             order = sorted(touched, key=lambda t: _order(fresh[t][0]) if fresh.get(t) else ("", t, 0))
         added: set[str] = set()
         now = self.clock()
@@ -220,7 +235,7 @@ class ItemBook:
         """A row left the DB's pending set: keep it while there is something to say about it."""
         record = self._records.get(row.key)
         if (record is not None and now - record.decided_at <= self.ghost_ttl) or row.key in self._local:
-            ghost = ReviewItem(row.key, row.thread, row.interrupt, pending=False)
+            ghost = ReviewItem(row.key, row.thread, row.interrupt, pending=False, assessment=row.assessment)
             self._ghosts[row.key] = ghost
             self._put(ghost)
         else:
@@ -276,7 +291,7 @@ class ItemBook:
         record, local = self._records.get(item.key), self._local.get(item.key)
         if record is None and local is None:
             return item
-        return ReviewItem(item.key, item.thread, item.interrupt, record, item.pending, local)
+        return ReviewItem(item.key, item.thread, item.interrupt, record, item.pending, local, item.assessment)
 
 
 @contextmanager
@@ -291,14 +306,18 @@ def _no_gc(*, enabled: bool) -> Iterator[None]:
             gc.enable()
 
 
-def _rows_of(thread: PendingThread) -> tuple[ReviewItem, ...]:
+def _rows_of(
+    thread: PendingThread, assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None
+) -> tuple[ReviewItem, ...]:
     """The rows a thread contributes: one per pending interrupt, one for an unreadable thread, else none."""
     if thread.status is ThreadStatus.UNREADABLE:
         return (ReviewItem(item_key(thread.thread_id, thread.checkpoint_id, "unreadable"), thread, None),)
     if thread.status is not ThreadStatus.PAUSED:
         return ()
     return tuple(
-        ReviewItem(item_key(thread.thread_id, thread.checkpoint_id, i.key), thread, i) for i in thread.interrupts
+        ReviewItem(item_key(thread.thread_id, thread.checkpoint_id, i.key), thread, i,
+                   assessment=assess(thread, i) if assess else None)
+        for i in thread.interrupts
     )
 
 

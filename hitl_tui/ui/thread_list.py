@@ -10,10 +10,10 @@ same amount so the selected row does not move on screen. New items are marked un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -30,6 +30,8 @@ from textual.strip import Strip
 from hitl_tui.decision import DecisionState
 from hitl_tui.ui.review_items import ReviewItem
 from hitl_tui.ui.shown import age_text, one_line
+
+Escalate = Callable[[ReviewItem, datetime], Any]  # -> hitl_tui.policy.timeouts.Escalation | None
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class ThreadList(ScrollView, can_focus=True):
         "thread-list--gone",
         "thread-list--risk-high",
         "thread-list--unreadable",
+        "thread-list--due",
+        "thread-list--overdue",
     }
 
     # Own up/down, or the inherited scroll bindings would scroll the view instead of moving the cursor.
@@ -100,8 +104,11 @@ class ThreadList(ScrollView, can_focus=True):
         def control(self) -> ThreadList:
             return self.thread_list
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, escalate: Escalate | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self.escalate = escalate  # deadline pressure of an item at a moment (None: no deadline)
         self._items: list[ReviewItem] = []
         self._index: dict[str, int] = {}
         self.new_keys: set[str] = set()
@@ -236,8 +243,9 @@ class ThreadList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         item = self._items[index]
         waited = age_text(item.thread.paused_at, self.now)
-        key = (item.key, index == self.cursor, item.key in self.new_keys, waited, width, self._generation)
-        return self._cached(key, lambda: self._row(item, index, width), item)
+        status = self._status(item)
+        key = (item.key, index == self.cursor, status, waited, width, self._generation)
+        return self._cached(key, lambda: self._row(item, index, width, status), item)
 
     def _cached(self, key: tuple[object, ...], make, owner: object = None) -> Strip:  # type: ignore[no-untyped-def]
         """A line from the cache when it was drawn for this very object (a changed item is a new object)."""
@@ -250,6 +258,8 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _style(self, name: str) -> Style:
         """Component styles, looked up once per generation (every visible row needs several)."""
+        if not name:
+            return Style()
         if self._styles_generation != self._generation:
             self._styles.clear()
             self._styles_generation = self._generation
@@ -273,12 +283,12 @@ class ThreadList(ScrollView, can_focus=True):
         style = self.rich_style + self._style("thread-list--header")
         return self._strip(line, width, style)
 
-    def _row(self, item: ReviewItem, index: int, width: int) -> Strip:
+    def _row(self, item: ReviewItem, index: int, width: int, status: tuple[str, str]) -> Strip:
         line = Text(end="")
         for i, (col, w) in enumerate(columns_for(width)):
             if i:
                 line.append(" ")
-            cell = self._cell(item, col.key)
+            cell = self._cell(item, col.key) if col.key != "status" else Text(status[0], style=self._style(status[1]))
             cell.truncate(w, overflow="ellipsis")
             if col.justify == "right":
                 line.append(" " * (w - cell.cell_len))
@@ -297,8 +307,6 @@ class ThreadList(ScrollView, can_focus=True):
         return self._strip(line, width, style)
 
     def _cell(self, item: ReviewItem, column: str) -> Text:
-        if column == "status":
-            return self._status_cell(item)
         if column == "thread":
             return Text(one_line(item.thread.thread_id, 40))
         if column == "graph":
@@ -318,14 +326,22 @@ class ThreadList(ScrollView, can_focus=True):
             return Text(one_line(risk, 12), style=style)
         return Text("")
 
-    def _status_cell(self, item: ReviewItem) -> Text:
+    def _status(self, item: ReviewItem) -> tuple[str, str]:
+        """The status cell's text and component class: new, decided by X, resumed, failed, due, overdue..."""
         if item.key in self.new_keys:
-            return Text("● new", style=self._style("thread-list--new"))
-        text = Text(one_line(item.status, 60))
+            return "● new", "thread-list--new"
         record = item.record
         if record is not None:
             failed = record.state in (DecisionState.FAILED, DecisionState.IN_DOUBT)
-            text.stylize(self._style("thread-list--failed" if failed else "thread-list--decided"))
-        elif item.local and item.local.startswith("refused"):
-            text.stylize(self._style("thread-list--failed"))
-        return text
+            return one_line(item.status, 60), "thread-list--failed" if failed else "thread-list--decided"
+        if item.local:
+            return one_line(item.local, 60), "thread-list--failed" if item.local.startswith("refused") else ""
+        if item.pending and item.interrupt is not None and self.escalate is not None:
+            pressure = self.escalate(item, self.now)
+            if pressure is not None and pressure.level != "ok":
+                if pressure.level == "overdue":
+                    return "overdue", "thread-list--overdue"
+                left = age_text(self.now, pressure.deadline_at)
+                label = "urgent" if pressure.level == "urgent" else "due in"
+                return f"{label} {left}", "thread-list--overdue" if pressure.level == "urgent" else "thread-list--due"
+        return one_line(item.status, 60), ""
