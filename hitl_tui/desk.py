@@ -17,7 +17,7 @@ from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.errors import GraphLoadError
 from hitl_tui.identity import Operator
-from hitl_tui.ledger import DecisionLedger, Vote
+from hitl_tui.ledger import DecisionLedger, LedgerRow, Vote
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.resume_values import InvalidDecision
 from hitl_tui.resumer import Resumer
@@ -107,8 +107,14 @@ class DecisionDesk:
                 initiator_uid=need.initiator_uid, event=event, extra=extra,
                 claimant=resumer.claimant if resumer is not None else None,  # claimed in the same commit
             )
-        finally:
+        except BaseException:
             self.flush_audit()  # a refusal is an audit event too; the CLI exits right after it
+            raise
+        # The decision's audit event is already durable in the DB (hitl_events, same commit). When we resume
+        # right away, it goes to the JSON log together with the outcome: one append instead of two. A crash
+        # in between loses nothing: the next flush by anyone copies it, in order.
+        if resumer is None or not isinstance(outcome[0], LedgerRow) or outcome[0].state is not DecisionState.RESUMING:
+            self.flush_audit()
         if outcome and isinstance(outcome[0], Vote):
             return DeskResult(votes=tuple(outcome), approvals_needed=need.approvals_needed,  # type: ignore[arg-type]
                               audit_error=self.audit_error)
