@@ -36,8 +36,10 @@ def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParse
         add_common(p)
         p.add_argument("thread", help="thread id")
         p.add_argument("--interrupt", metavar="ID", help="which interrupt, when the thread has several (id or prefix)")
-        p.add_argument("--action", type=int, default=1, metavar="N",
-                       help="which action of a batched pause (1-based; the others are approved unless decided)")
+        p.add_argument("--action", type=int, default=None, metavar="N",
+                       help="which action of a batched pause (1-based); without it, the decision covers every action")
+        p.add_argument("--others", choices=("approve", "reject"),
+                       help="with --action on a batched pause: what happens to the other actions (required there)")
         p.add_argument("--json", action="store_true", help="machine-readable result")
         if name == "reject":
             p.add_argument("--reason", required=True, help="why (sent to the agent and written to the audit log)")
@@ -70,10 +72,10 @@ def _pick_interrupt(thread: PendingThread, wanted: str | None) -> PendingInterru
 
 def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[Decision]:
     kind = DecisionKind(args.command)
-    index = args.action - 1
-    if not 0 <= index < len(interrupt.actions):
-        raise HitlError(f"This pause has {len(interrupt.actions)} action(s); --action must be 1 to "
-                        f"{len(interrupt.actions)}.")
+    count = len(interrupt.actions)
+    index = 0 if args.action is None else args.action - 1
+    if not 0 <= index < count:
+        raise HitlError(f"This pause has {count} action(s); --action must be 1 to {count}.")
     new_args = None
     if kind is DecisionKind.EDIT:
         try:
@@ -81,11 +83,21 @@ def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[De
         except json.JSONDecodeError as err:
             raise HitlError(f"--args is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") from None
     text = getattr(args, "reason", None) or getattr(args, "text", None)
-    mine = Decision(kind, index, new_args, text)
-    # A batched pause needs a decision per action: the ones not named are approved, as the operator would
-    # expect from "approve action 2" -- unless approve isn't allowed for them, then the command refuses.
-    return [mine if i == index else Decision(DecisionKind.APPROVE, i) for i in range(len(interrupt.actions))] \
-        if len(interrupt.actions) > 1 else [mine]
+    if count == 1:
+        return [Decision(kind, 0, new_args, text)]
+    # A batched pause takes one decision per action. Nothing is decided for an action the operator didn't name:
+    # either the decision covers all of them, or --others says what happens to the rest.
+    if args.action is None:
+        if kind is DecisionKind.EDIT:
+            raise HitlError(f"This pause carries {count} actions; name the one to edit with --action N.")
+        return [Decision(kind, i, None, text) for i in range(count)]
+    if args.others is None:
+        raise HitlError(f"This pause carries {count} actions; with --action, also pass --others approve or "
+                        "--others reject to say what happens to the rest.")
+    other = DecisionKind(args.others)
+    other_text = (text or f"rejected along with action {index + 1}") if other is DecisionKind.REJECT else None
+    return [Decision(kind, i, new_args, text) if i == index else Decision(other, i, None, other_text)
+            for i in range(count)]
 
 
 def _run_decide(args: argparse.Namespace) -> int:

@@ -111,14 +111,24 @@ def test_several_interrupts_need_interrupt_and_are_answered_one_at_a_time(
     assert [line["effect"] for line in env.outbox_lines()] == [first.actions[0].name]
 
 
-def test_batched_pause_decides_the_named_action_and_approves_the_rest(
+def test_batched_pause_decides_the_named_action_and_what_the_operator_says_of_the_rest(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """As --help says: `--action N` decides action N; the other actions of the pause are approved."""
+    """`--action N` decides action N; the others need an explicit --others, never a silent approve."""
     [tid] = env.start("batch_tools")
     names = [a.name for a in env.paused(tid).interrupts[0].actions]
-    assert cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it")[0] == 0
+    code, _, err = cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it")
+    assert code == 2
+    assert "--others approve or --others reject" in one_sentence(err)
+    assert env.outbox_lines() == []
+    assert cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve")[0] == 0
     assert sorted(line["effect"] for line in env.outbox_lines()) == sorted([names[0], names[2]])
+
+
+def test_batched_pause_reject_without_action_rejects_every_call(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    [tid] = env.start("batch_tools")
+    assert cli(env, capsys, "reject", tid, "--reason", "not today")[0] == 0
+    assert env.outbox_lines() == []
 
 
 def write_config_without_graphs(env: Env) -> Path:
