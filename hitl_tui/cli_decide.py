@@ -19,7 +19,7 @@ from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 
-DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker"}
+DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker", "ack"}
 EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 2, 3
 
 
@@ -47,6 +47,12 @@ def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParse
             p.add_argument("--args", required=True, metavar="JSON", help="the new arguments as a JSON object")
         if name == "feedback":
             p.add_argument("--text", required=True, help="what to tell the agent")
+    p = sub.add_parser("ack", help="acknowledge an in-doubt resume after checking its side effects",
+                       description="Record that you checked what an in-doubt resume did (its resumer died while the "
+                       "agent may have been running). Until then its thread takes no new decision.")
+    add_common(p)
+    p.add_argument("decision_id", help="the decision id named in the refusal or the audit log")
+    p.add_argument("--note", help="what you found (written to the audit log)")
     p = sub.add_parser("worker", help="resume decided threads (for consoles that don't load agent code)",
                        description="Resume decided threads with the graphs named in config.toml, settle claims of "
                        "resumers that died, apply timeouts, and write the audit log. Runs until interrupted.")
@@ -215,9 +221,27 @@ def _run_worker(args: argparse.Namespace) -> int:
         worker.close()
 
 
+def _run_ack(args: argparse.Namespace) -> int:
+    from hitl_tui.cli import resolve
+    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.identity import current_operator
+
+    config, db = resolve(args)
+    desk = DecisionDesk(config, db, current_operator(), resume_in_process=False)
+    try:
+        row = desk.ledger.acknowledge(args.decision_id, desk.operator, args.note)
+        desk.flush_audit()
+    finally:
+        desk.close()
+    print(f"Acknowledged; thread {row.thread_id} can be decided again.")
+    return EXIT_OK
+
+
 def run_decision_command(args: argparse.Namespace) -> int:
     if args.command == "worker":
         return _run_worker(args)
+    if args.command == "ack":
+        return _run_ack(args)
     try:
         return _run_decide(args)
     except HitlError as err:

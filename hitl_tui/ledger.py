@@ -24,7 +24,7 @@ from hitl_tui.canonical import canonical_json, value_hash
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState
-from hitl_tui.errors import DecisionRefused
+from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger_schema import SCHEMA
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
@@ -264,6 +264,18 @@ class DecisionLedger:
         if prior is not None:
             kinds = "+".join(sorted({d.kind.value for d in _decisions_from(prior[2])}))
             raise DecisionRefused(f"Already decided ({kinds}) by {prior[0]} at {_short_time(prior[1])}.")
+        doubt = conn.execute(
+            "SELECT d.decision_id, d.operator, d.decided_at FROM hitl_decisions AS d "
+            "LEFT JOIN hitl_acks AS a ON a.decision_id = d.decision_id "
+            "WHERE d.thread_id = ? AND d.state = 'in_doubt' AND a.decision_id IS NULL LIMIT 1",
+            (thread.thread_id,),
+        ).fetchone()
+        if doubt is not None:
+            # The agent may have acted on that earlier decision; deciding again could make it act twice.
+            raise DecisionRefused(
+                f"An earlier resume of this thread (decided by {doubt[1]} at {_short_time(doubt[2])}) is in doubt; "
+                f"check its side effects, then run `hitl-tui ack {doubt[0]}`."
+            )
         fresh = self._reader.thread(thread.thread_id)
         if fresh is None:
             raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
@@ -503,6 +515,29 @@ class DecisionLedger:
                     "error": error,
                     "text": note,
                 }, event_id=f"{row.decision_id}:outcome")
+
+    def acknowledge(self, decision_id: str, operator: Operator, note: str | None = None) -> LedgerRow:
+        """Record that a person checked an in-doubt resume, so its thread can be decided again."""
+        now = self.now()
+        with self.transaction() as conn:
+            values = conn.execute(f"SELECT {_COLUMNS} FROM hitl_decisions WHERE decision_id = ?",
+                                  (decision_id,)).fetchone()
+            if values is None:
+                raise HitlError(f"No decision has the id {decision_id!r}.")
+            row = _row(values)
+            if row.state is not DecisionState.IN_DOUBT:
+                raise HitlError(f"Decision {decision_id} is {row.state.value}, not in doubt; nothing to acknowledge.")
+            if conn.execute("SELECT 1 FROM hitl_acks WHERE decision_id = ?", (decision_id,)).fetchone():
+                raise HitlError(f"Decision {decision_id} was already acknowledged.")
+            conn.execute("INSERT INTO hitl_acks VALUES (?, ?, ?, ?)",
+                         (decision_id, operator.display, now.isoformat(), note))
+            self._event(conn, {
+                "event": "acknowledged", "at": now.isoformat(), "actor": operator.as_record(),
+                "thread_id": row.thread_id, "graph_id": row.graph_id, "checkpoint_id": row.checkpoint_id,
+                "interrupt_id": row.interrupt_id or row.interrupt_key, "action": row.action,
+                "decision_id": decision_id, "outcome": row.state.value, "text": note,
+            }, event_id=f"{decision_id}:acknowledged")
+        return row
 
     # -- reading ------------------------------------------------------------------------------------------------
 

@@ -57,4 +57,12 @@ CREATE TABLE IF NOT EXISTS hitl_events (
     flushed  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS hitl_events_unflushed ON hitl_events(seq) WHERE flushed = 0;
+
+-- A person's word that an in-doubt resume was checked; until then the thread takes no new decision.
+CREATE TABLE IF NOT EXISTS hitl_acks (
+    decision_id TEXT PRIMARY KEY,
+    operator    TEXT NOT NULL,
+    acked_at    TEXT NOT NULL,
+    note        TEXT
+);
 """

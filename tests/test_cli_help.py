@@ -9,7 +9,7 @@ import pytest
 
 from hitl_tui import __version__
 
-SUBCOMMANDS = ["demo", "list", "approve", "reject", "edit", "feedback", "ignore", "worker", "audit", "report"]
+SUBCOMMANDS = ["demo", "list", "approve", "reject", "edit", "feedback", "ignore", "ack", "worker", "audit", "report"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -30,7 +30,9 @@ from helpers_decisions import (
     run_children,
 )
 
+from hitl_tui.audit import iter_records
 from hitl_tui.decision import DecisionState
+from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.resumer import CRASH_ENV
 
 KILLED = -9
@@ -178,6 +180,16 @@ def test_an_in_doubt_breakpoint_is_not_shown_as_paused_again_and_nothing_reruns_
     assert resumer.run() == []
     assert len(env.outbox_lines()) == 1
     resumer.close()
+    # It still looks paused, but approving again could run the effect twice: refused until a person checks.
+    again = env.paused(tid)
+    with pytest.raises(DecisionRefused, match=f"is in doubt; check its side effects, then run `hitl-tui ack {did}`"):
+        desk.decide(again, again.interrupts[0], [approve()])
+    desk.ledger.acknowledge(did, desk.operator, "the effect ran once; re-run is wanted")
+    with pytest.raises(HitlError, match="already acknowledged"):
+        desk.ledger.acknowledge(did, desk.operator)
+    assert desk.decide(again, again.interrupts[0], [approve()]).records
+    desk.flush_audit()
+    assert "acknowledged" in [r["event"] for r in iter_records(env.audit_path)]
     desk.close()
 
 
