@@ -175,11 +175,12 @@ def test_filter_matches_every_word_anywhere() -> None:
 # -- layout and keys -----------------------------------------------------------------------------------------
 
 def test_columns_fill_the_width_exactly() -> None:
-    for width in (40, 66, 80, 95, 96, 120, 200):
+    for width in (48, 54, 63, 64, 66, 80, 95, 96, 120, 200):  # below 48 the list is cropped
         cols = columns_for(width)
         total = sum(w for _, w in cols) + len(cols) - 1
-        assert total == width or width < 50
+        assert total == width
         assert ("graph" in [c.key for c, _ in cols]) == (width >= 96)
+        assert ("conf" in [c.key for c, _ in cols]) == (width >= 64)
 
 
 def test_keymap_passes_only_known_ids() -> None:

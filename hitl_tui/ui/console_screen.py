@@ -38,7 +38,7 @@ from hitl_tui.ui.thread_list import Escalate, ThreadList
 if TYPE_CHECKING:
     from hitl_tui.ui.app import ConsoleApp
 
-NARROW_BELOW = 100  # columns: list above details instead of beside
+NARROW_BELOW = 110  # columns: list above details instead of beside
 SHORT_BELOW = 30  # rows: a smaller audit pane
 AGE_TICK_SECONDS = 15.0
 FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered

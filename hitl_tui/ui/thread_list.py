@@ -51,12 +51,17 @@ _NARROW = (
     Column("status", "Status", 13), Column("thread", "Thread", 15), Column("action", "Action", 0),
     Column("waited", "Waited", 6, "right"), Column("conf", "Conf", 4, "right"), Column("risk", "Risk", 8),
 )
+_TINY = (
+    Column("status", "Status", 12), Column("thread", "Thread", 12), Column("action", "Action", 0),
+    Column("waited", "Waited", 6, "right"), Column("risk", "Risk", 8),
+)
 WIDE_FROM = 96  # widget width from which the graph column is shown
+NARROW_FROM = 64  # below this, the confidence column goes too
 
 
 def columns_for(width: int) -> list[tuple[Column, int]]:
     """The columns that fit and the width each gets."""
-    cols = _WIDE if width >= WIDE_FROM else _NARROW
+    cols = _WIDE if width >= WIDE_FROM else _NARROW if width >= NARROW_FROM else _TINY
     fixed = sum(c.width for c in cols) + (len(cols) - 1)
     flex = max(6, width - fixed)
     return [(c, c.width or flex) for c in cols]
