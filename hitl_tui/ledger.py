@@ -595,3 +595,23 @@ def _short_time(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except ValueError:
         return iso
+
+
+class LedgerView:
+    """Decision records read without writing (observer consoles): no tables are created, none may exist yet."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._conn = connect(db_path, readonly=True)
+
+    def recent(self, limit: int = 200) -> list[LedgerRow]:
+        try:
+            return [_row(v) for v in self._conn.execute(
+                f"SELECT {_COLUMNS} FROM hitl_decisions ORDER BY rowid DESC LIMIT ?", (limit,))]
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):
+                return []  # nobody has decided anything in this DB yet
+            raise explain_sqlite_error(self.db_path, err) from None
+
+    def close(self) -> None:
+        self._conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from ui_fixtures import (
     BOB,
@@ -305,3 +306,36 @@ async def test_four_eyes_needs_a_second_operator(demo: DemoCopy) -> None:
         await pilot.press("a", "y")
         await wait_for(pilot, lambda: effects(demo, item.thread.thread_id), DECIDE_TIMEOUT, "the transfer")
     assert len(effects(demo, item.thread.thread_id)) == 1
+
+
+async def test_an_observer_sees_who_decided_and_never_writes(demo: DemoCopy) -> None:
+    import sqlite3
+
+    from hitl_tui.desk import DecisionDesk
+
+    def our_tables() -> list[str]:
+        with sqlite3.connect(demo.directory / "checkpoints.db") as conn:
+            return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'hitl_%'")]
+
+    observer = make_app(demo, readonly=True)
+    async with observer.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert our_tables() == []  # watching a DB nobody decided in creates nothing in it
+    db = demo.directory / "checkpoints.db"
+    reader = CheckpointReader(db, demo.config)
+    thread = reader.thread("email-0001")
+    reader.close()
+    assert thread is not None
+    desk = DecisionDesk(demo.config, db, BOB, resume_in_process=False)  # recorded; a worker would resume it
+    desk.decide(thread, thread.interrupts[0], [_approve()])
+    desk.close()
+    observer = make_app(demo, readonly=True)
+    async with observer.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+
+        def bobs_record() -> Any:
+            return next((it.record for it in observer.console_screen.thread_list.items
+                         if it.thread.thread_id == "email-0001" and it.record is not None), None)
+
+        record = await wait_for(pilot, bobs_record, DECIDE_TIMEOUT, "the observer showing bob's decision")
+        assert record.operator == BOB.display

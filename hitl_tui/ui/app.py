@@ -265,8 +265,10 @@ def default_sources(config: Config, db: Path, operator: Operator, *, readonly: b
         return CheckpointReader(db, config)
 
     def records() -> RecordFeed | None:
-        from hitl_tui.ledger import DecisionLedger
+        from hitl_tui.ledger import DecisionLedger, LedgerView
 
+        if readonly:  # an observer never writes to the DB, not even our own tables
+            return _LedgerRecords(LedgerView(db))
         return _LedgerRecords(DecisionLedger(db, config, clock=desk_clock))
 
     def desk() -> Decider:
@@ -281,7 +283,7 @@ def default_sources(config: Config, db: Path, operator: Operator, *, readonly: b
 
         return AuditTail(config.audit_log, backlog=200)
 
-    return Sources(threads=threads, records=None if readonly else records, desk=None if readonly else desk,
+    return Sources(threads=threads, records=records, desk=None if readonly else desk,
                    audit_tail=audit_tail)
 
 
