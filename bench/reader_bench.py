@@ -12,7 +12,9 @@ checkpoints and 950k writes (the counts are printed).
 
 Figures (each measured in a fresh subprocess so one phase's caches and memory don't flatter another):
 - cold: `CheckpointReader(db).read_all()` on a new reader (median of --runs, file in the OS cache); wall clock
-  and the process's CPU time (the machine may be shared: the load average is printed).
+  and this process's CPU time (the machine may be shared: the load average is printed). From 50,000 checkpoints
+  on, the reader splits a cold read over two processes (hitl_tui/split_read.py); the CPU time shown is this
+  process's only.
 - unchanged re-check: mean time of `poll()` when nobody wrote (over 20,000 polls).
 - one new pause: another connection runs a real graph until it pauses on a new thread; then the time of
   the one `poll()` that returns it (mean and max over 20 pauses; one gc.collect() after the cold read first).
@@ -20,7 +22,8 @@ Figures (each measured in a fresh subprocess so one phase's caches and memory do
   its pending writes), plus, per thread, `SqliteSaver.get_tuple()` of its latest checkpoint (decoded, with its
   pending writes), collecting the interrupts from those writes and computing the nodes left to run from the
   decoded checkpoint (hitl_tui.pending.pending_tasks): what `get_state` gives, without the graph.
-- peak memory of the cold read: tracemalloc peak (Python allocations) and the process's peak RSS.
+- peak memory of the cold read: tracemalloc peak (Python allocations), the process's peak RSS and the second
+  process's peak RSS (the target applies to their sum).
 Targets (2 cores): cold >= 20x faster than naive, re-check < 1 ms, new pause < 10 ms, peak memory < 300 MB.
 """
 
@@ -177,7 +180,9 @@ def phase_memory(path: Path) -> dict[str, Any]:
     tracemalloc.stop()
     reader.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb": rss, "rss_before_read_mb": base_rss}
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the split read's second process
+    return {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb": rss, "rss_before_read_mb": base_rss,
+            "child_peak_rss_mb": child}
 
 
 def phase_poll(path: Path) -> dict[str, Any]:
@@ -263,7 +268,7 @@ def run_phase(name: str, path: Path, runs: int) -> dict[str, Any]:
 
 def report(r: dict[str, Any]) -> str:
     ratio = r["naive_s"] / r["cold_s"] if r.get("naive_s") else None
-    peak = max(r["tracemalloc_peak_mb"], r["peak_rss_mb"])
+    peak = max(r["tracemalloc_peak_mb"], r["peak_rss_mb"] + r["child_peak_rss_mb"])
     ok = {
         "ratio": ratio is None or ratio >= TARGETS["ratio"],
         "unchanged": r["unchanged_us"] < TARGETS["unchanged_us"],
@@ -294,8 +299,8 @@ def report(r: dict[str, Any]) -> str:
         ]
     lines.append(
         f"cold read peak memory:      tracemalloc {r['tracemalloc_peak_mb']:.1f} MB, process peak RSS "
-        f"{r['peak_rss_mb']:.1f} MB ({r['rss_before_read_mb']:.1f} MB before the read) "
-        f"[{mark[ok['memory']]}, target < 300 MB]"
+        f"{r['peak_rss_mb']:.1f} MB ({r['rss_before_read_mb']:.1f} MB before the read) + second process "
+        f"{r['child_peak_rss_mb']:.1f} MB [{mark[ok['memory']]}, target < 300 MB for the sum]"
     )
     return "\n".join(lines)
 

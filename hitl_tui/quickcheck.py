@@ -18,7 +18,7 @@ from __future__ import annotations
 
 _VALUES_KEY = b"\xaechannel_values"  # fixstr(14)
 _VERSIONS_KEY = b"\xb0channel_versions"  # fixstr(16)
-_VALUES_KEY_WITHIN = 256  # after v, ts and id; further away means a layout we don't know
+_VALUES_KEY_WITHIN = 160  # after v, ts and id (~85 bytes); further away means a layout we don't know
 _JOIN = b"join:"
 _SENDS_EMPTY = b"\xae__pregel_tasks\x90"  # the key, then an empty array: Sends already handed out
 _SENDS = b"__pregel_tasks"
@@ -35,26 +35,27 @@ def may_have_tasks(type_: str | None, blob: bytes | None) -> bool:
 
 def msgpack_may_have_tasks(blob: bytes) -> bool:
     """`may_have_tasks` for a non-empty msgpack blob (the reader's scan loop calls this directly)."""
-    start = blob.find(_VALUES_KEY, 0, _VALUES_KEY_WITHIN)
+    find = blob.find
+    start = find(_VALUES_KEY, 0, _VALUES_KEY_WITHIN)
     # The last occurrence: user data inside channel_values can only come before the real key, and anything after
     # it (a channel literally named so) only widens the region searched, which is safe.
     end = blob.rfind(_VERSIONS_KEY)
     if start < 0 or end <= start:
         return True
-    if blob.find(b"branch:to:", start, end) >= 0:
+    if find(b"branch:to:", start, end) >= 0:
         return True
-    at = blob.find(b"__", start, end)  # __start__ and __pregel_tasks
+    at = find(b"__", start, end)  # __start__ and __pregel_tasks
     while at >= 0:
         if blob.startswith(b"__start__", at) or (
             blob.startswith(_SENDS, at) and not blob.startswith(_SENDS_EMPTY, at - 1)
         ):
             return True
-        at = blob.find(b"__", at + 1, end)
-    at = blob.find(_JOIN, start, end)
+        at = find(b"__", at + 1, end)
+    at = find(_JOIN, start, end)
     while at >= 0:
         if not _fired_join_at(blob, at):
             return True
-        at = blob.find(_JOIN, at + 1, end)
+        at = find(_JOIN, at + 1, end)
     return False
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,11 +33,20 @@ from hitl_tui.pending import (
     task_key,
 )
 from hitl_tui.quickcheck import msgpack_may_have_tasks
+from hitl_tui.split_read import SPLIT_MIN_CHECKPOINTS, split_read
 from hitl_tui.watermarks import ChangeTracker
 
 # The latest root checkpoint of each thread, from the primary-key index alone: with MAX(), SQLite takes the bare
 # `rowid` column from the row holding the maximum.
 _LATEST_ALL = "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id"
+_LATEST_BELOW = (
+    "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
+    "WHERE checkpoint_ns = '' AND thread_id < ? GROUP BY thread_id"
+)
+_LATEST_FROM = (
+    "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
+    "WHERE checkpoint_ns = '' AND thread_id >= ? GROUP BY thread_id"
+)
 _LATEST_SOME = (
     "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
     "WHERE checkpoint_ns = '' AND thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id"
@@ -84,11 +94,18 @@ class CheckpointReader:
     """Reads paused threads; use from one thread at a time (the console's worker)."""
 
     def __init__(
-        self, path: Path, config: Config | None = None, *, breakpoints: Mapping[str, Breakpoints] | None = None
+        self,
+        path: Path,
+        config: Config | None = None,
+        *,
+        breakpoints: Mapping[str, Breakpoints] | None = None,
+        split: bool | None = None,
     ) -> None:
+        """`split`: read half of a cold read in a second process (None: when the DB is big and there are 2+ CPUs)."""
         self.path = path
         self.config = config or Config()
         self.breakpoints = dict(breakpoints) if breakpoints is not None else breakpoints_from_config(self.config)
+        self.split = split
         self._conn = connect(path, readonly=True)
         self._threads = OrderedThreads()
         self._tracker = ChangeTracker(self._conn)
@@ -158,9 +175,27 @@ class CheckpointReader:
 
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
         if thread_ids is None:
-            cur = self._conn.execute(_BLOBS.format(latest=_LATEST_ALL))
-        else:
-            cur = self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(sorted(thread_ids)),))
+            split = split_read(self) if self._should_split() else None
+            return split if split is not None else self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_ALL)))
+        return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(sorted(thread_ids)),)))
+
+    def read_range(self, *, below: str | None = None, from_: str | None = None) -> list[PendingThread]:
+        """The threads with `thread_id < below` or `>= from_` (one half of a split cold read); no state kept."""
+        query, bound = (_LATEST_BELOW, below) if below is not None else (_LATEST_FROM, from_)
+        if self._conn.in_transaction:  # part of a read_all: its snapshot
+            return self._scan(self._conn.execute(_BLOBS.format(latest=query), (bound,)))
+        with _no_gc(), self._snapshot():
+            return self._scan(self._conn.execute(_BLOBS.format(latest=query), (bound,)))
+
+    def _should_split(self) -> bool:
+        if self.split is not None:
+            return self.split
+        if (os.cpu_count() or 1) < 2:
+            return False
+        rows = self._conn.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
+        return rows >= SPLIT_MIN_CHECKPOINTS
+
+    def _scan(self, cur: sqlite3.Cursor) -> list[PendingThread]:
         out: list[PendingThread] = []
         batch: dict[int, bytes | None] = {}
         maybe = msgpack_may_have_tasks

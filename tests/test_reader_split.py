@@ -1,0 +1,87 @@
+"""A cold read split over two processes gives exactly the answer of a single read, and falls back when it can't."""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reader_graphs import SHAPES, cfg, open_saver
+from test_reader_conformance import config_for
+
+from hitl_tui import split_read
+from hitl_tui.reader import CheckpointReader
+
+NAMES = ("root", "parallel", "subgraph", "nested", "sends", "classic_before", "classic_after", "failing", "twice")
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("split") / "checkpoints.db"
+    with open_saver(path) as saver:
+        for i in range(72):
+            name = NAMES[i % len(NAMES)]
+            with contextlib.suppress(ValueError):  # the failing shape: its thread keeps the error
+                SHAPES[name].compile(saver).invoke(SHAPES[name].start, cfg(f"{i:03d}-{name}", name))
+    return path
+
+
+def _read(path: Path, split: bool) -> Any:
+    reader = CheckpointReader(path, config_for(SHAPES[n] for n in NAMES), split=split)
+    try:
+        return reader.read_all().threads
+    finally:
+        reader.close()
+
+
+def test_split_read_equals_single_read(many: Path) -> None:
+    single = _read(many, split=False)
+    assert len(single) > 50
+    assert _read(many, split=True) == single
+
+
+def test_the_pivot_splits_the_threads(many: Path) -> None:
+    reader = CheckpointReader(many)
+    pivot = split_read.pivot_thread_id(reader)
+    assert pivot is not None
+    below = reader.read_range(below=pivot)
+    above = reader.read_range(from_=pivot)
+    assert below and above
+    assert {t.thread_id for t in below} | {t.thread_id for t in above} == {t.thread_id for t in _read(many, False)}
+    reader.close()
+
+
+def test_the_child_reads_its_half(many: Path) -> None:
+    reader = CheckpointReader(many)
+    pivot = split_read.pivot_thread_id(reader)
+    request = {"path": str(many), "config": reader.config, "breakpoints": reader.breakpoints, "from": pivot}
+    out = subprocess.run([sys.executable, *split_read.WORKER_ARGS], input=pickle.dumps(request),
+                         capture_output=True, timeout=120, check=True)
+    assert pickle.loads(out.stdout) == reader.read_range(from_=pivot)
+    reader.close()
+
+
+@pytest.mark.parametrize("args", [["-c", "import sys; sys.exit(3)"], ["-c", "print('garbage')"]])
+def test_a_failing_child_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    monkeypatch.setattr(split_read, "WORKER_ARGS", args)
+    assert _read(many, split=True) == _read(many, split=False)
+
+
+def test_a_child_that_cannot_start_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(split_read.sys, "executable", "/nonexistent/python")
+    assert _read(many, split=True) == _read(many, split=False)
+
+
+def test_polls_after_a_split_read(many: Path, tmp_path: Path) -> None:
+    reader = CheckpointReader(many, split=True)
+    reader.read_all()
+    assert reader.poll() is None
+    with open_saver(many) as saver:
+        SHAPES["root"].compile(saver).invoke(SHAPES["root"].start, cfg("zzz-new", "root"))
+    result = reader.poll()
+    assert result is not None and result.changed == {"zzz-new"}
+    reader.close()
