@@ -166,11 +166,12 @@ def failing(saver: Any) -> Any:
     return g.compile(checkpointer=saver)
 
 
+BREAKPOINTS = {"breakpoint_before": ["execute"]}  # what config.toml says about these graphs (reader_bench.py too)
+
 GRAPHS: dict[str, Callable[[Any], Any]] = {
     "email": email, "batch": batch, "per_call": per_call, "parallel": parallel, "subgraph": subgraph,
     "breakpoint_before": breakpoint_before, "failing": failing,
 }
-BREAKPOINTS = {"breakpoint_before": ["execute"]}
 
 
 def run_template(saver: Any, kind: str, finish: bool, thread_id: str) -> None:

@@ -65,9 +65,11 @@ MIXES: dict[str, list[tuple[str, bool]]] = {
 TARGETS = {"ratio": 20.0, "unchanged_us": 1000.0, "new_pause_ms": 10.0, "peak_mb": 300.0}
 
 
-def reader_config() -> Any:
-    from bench_graphs import BREAKPOINTS
+# What config.toml would say about the bench graphs (bench_graphs.breakpoint_before): no LangGraph import needed.
+BREAKPOINTS = {"breakpoint_before": ["execute"]}
 
+
+def reader_config() -> Any:
     from hitl_tui.config import Config, GraphConfig
 
     return Config(graphs={k: GraphConfig(name=k, interrupt_before=tuple(v)) for k, v in BREAKPOINTS.items()})
@@ -172,15 +174,20 @@ def phase_cold(path: Path, runs: int) -> dict[str, Any]:
 def phase_memory(path: Path) -> dict[str, Any]:
     from hitl_tui.reader import CheckpointReader
 
+    config = reader_config()
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reader = CheckpointReader(path, config)
+    reader.read_all()
+    reader.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the split read's second process
+    # Then Python's own count, in a second read (tracemalloc's bookkeeping would inflate the RSS above).
     tracemalloc.start()
-    reader = CheckpointReader(path, reader_config())
+    reader = CheckpointReader(path, config)
     reader.read_all()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     reader.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the split read's second process
     return {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb": rss, "rss_before_read_mb": base_rss,
             "child_peak_rss_mb": child}
 

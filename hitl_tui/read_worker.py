@@ -26,7 +26,7 @@ def main() -> int:
         reader.close()
     except HitlError:
         return 2
-    sys.stdout.buffer.write(pickle.dumps(threads, protocol=pickle.HIGHEST_PROTOCOL))
+    pickle.dump(threads, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)  # streamed: no second copy
     sys.stdout.buffer.flush()
     return 0
 

@@ -13,7 +13,7 @@ import json
 import pickle
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from hitl_tui.model import PendingThread
 
@@ -54,7 +54,9 @@ def split_read(reader: CheckpointReader) -> list[PendingThread] | None:
         child.stdin.write(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         child.stdin.close()
         mine = reader.read_range(below=pivot)
-        theirs = _result(child.stdout.read(), child.wait())
+        theirs = _result(child.stdout)
+        if child.wait() != 0:
+            theirs = None
     finally:
         if child.poll() is None:
             child.kill()
@@ -64,12 +66,11 @@ def split_read(reader: CheckpointReader) -> list[PendingThread] | None:
     return mine + theirs
 
 
-def _result(data: bytes, returncode: int) -> list[PendingThread] | None:
-    if returncode != 0:
-        return None
+def _result(stream: IO[bytes]) -> list[PendingThread] | None:
     try:
-        threads = pickle.loads(data)  # written by our own child, from our own objects
-    except Exception:  # a child that died mid-write: read that half here instead
+        # Straight from the pipe: no second copy of the whole answer in memory.
+        threads = pickle.load(stream)  # written by our own child, from our own objects
+    except Exception:  # a child that died mid-write, or wrote something else: read that half here instead
         return None
     if not isinstance(threads, list) or not all(isinstance(t, PendingThread) for t in threads):
         return None
