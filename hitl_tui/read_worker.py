@@ -1,35 +1,37 @@
-"""Child process of a split cold read (see hitl_tui/split_read.py): reads the threads from a pivot id onwards.
+"""Child process of a split cold read (see hitl_tui/split_read.py).
 
-Reads a pickled request on stdin, writes the pickled list of PendingThread on stdout, exits 0; anything else
-(a missing DB, a lock, a crash) exits non-zero and the parent reads that half itself.
+    python -m hitl_tui.read_worker DB PIVOT
+
+Prints, as one JSON list, the ids of the threads from PIVOT on whose latest checkpoint may have something left
+to run (the byte check only: nothing is decoded here), and exits 0. Anything else (a missing DB, a lock, a
+crash) exits non-zero and the parent scans that range itself.
 """
 
 from __future__ import annotations
 
 import gc
-import pickle
+import json
 import sys
 from pathlib import Path
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     gc.disable()  # a one-shot process building acyclic data
     from hitl_tui.errors import HitlError
     from hitl_tui.reader import CheckpointReader
 
-    request = pickle.load(sys.stdin.buffer)  # sent by the parent process that started us
+    if len(argv) != 2:
+        return 2
     try:
-        reader = CheckpointReader(
-            Path(request["path"]), request["config"], breakpoints=request["breakpoints"], split=False
-        )
-        threads = reader.read_range(from_=request["from"])
+        reader = CheckpointReader(Path(argv[0]), split=False)
+        ids = reader.candidates_in_range(from_=argv[1])
         reader.close()
     except HitlError:
         return 2
-    pickle.dump(threads, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)  # streamed: no second copy
-    sys.stdout.buffer.flush()
+    sys.stdout.write(json.dumps(ids))
+    sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

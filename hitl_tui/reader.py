@@ -180,12 +180,31 @@ class CheckpointReader:
         return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(sorted(thread_ids)),)))
 
     def read_range(self, *, below: str | None = None, from_: str | None = None) -> list[PendingThread]:
-        """The threads with `thread_id < below` or `>= from_` (one half of a split cold read); no state kept."""
-        query, bound = (_LATEST_BELOW, below) if below is not None else (_LATEST_FROM, from_)
-        if self._conn.in_transaction:  # part of a read_all: its snapshot
-            return self._scan(self._conn.execute(_BLOBS.format(latest=query), (bound,)))
+        """The unfinished threads with `thread_id < below` or `>= from_` (part of a split cold read)."""
+        return self._scan(self._range_cursor(below, from_))
+
+    def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> list[str]:
+        """Thread ids in the range whose latest checkpoint may have something left to run (the child's share of
+        a split cold read: the byte check only, no decoding)."""
         with _no_gc(), self._snapshot():
-            return self._scan(self._conn.execute(_BLOBS.format(latest=query), (bound,)))
+            maybe = msgpack_may_have_tasks
+            cur = self._range_cursor(below, from_)
+            rowids: list[int] = []
+            while rows := cur.fetchmany(_FETCH):
+                rowids.extend([rowid for rowid, blob in rows if not blob or maybe(blob)])
+            found = self._conn.execute(
+                "SELECT thread_id FROM checkpoints WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(rowids),),
+            )
+            return [r[0] for r in found]
+
+    def read_threads(self, thread_ids: Iterable[str]) -> list[PendingThread]:
+        """The unfinished ones among these threads (in the current snapshot when called inside a read)."""
+        return self._read(list(thread_ids))
+
+    def _range_cursor(self, below: str | None, from_: str | None) -> sqlite3.Cursor:
+        query, bound = (_LATEST_BELOW, below) if below is not None else (_LATEST_FROM, from_)
+        return self._conn.execute(_BLOBS.format(latest=query), (bound,))
 
     def _should_split(self) -> bool:
         if self.split is not None:

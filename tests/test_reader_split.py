@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import pickle
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,17 +55,23 @@ def test_the_pivot_splits_the_threads(many: Path) -> None:
     reader.close()
 
 
-def test_the_child_reads_its_half(many: Path) -> None:
+def test_the_child_names_its_candidates(many: Path) -> None:
     reader = CheckpointReader(many)
     pivot = split_read.pivot_thread_id(reader)
-    request = {"path": str(many), "config": reader.config, "breakpoints": reader.breakpoints, "from": pivot}
-    out = subprocess.run([sys.executable, *split_read.WORKER_ARGS], input=pickle.dumps(request),
+    assert pivot is not None
+    out = subprocess.run([sys.executable, *split_read.WORKER_ARGS, str(many), pivot],
                          capture_output=True, timeout=120, check=True)
-    assert pickle.loads(out.stdout) == reader.read_range(from_=pivot)
+    ids = json.loads(out.stdout)
+    listed = {t.thread_id for t in reader.read_range(from_=pivot)}
+    # Every unfinished thread of its range is a candidate; finished ones may be too (the check is conservative).
+    assert listed and listed <= set(ids) and all(t >= pivot for t in ids)
     reader.close()
 
 
-@pytest.mark.parametrize("args", [["-c", "import sys; sys.exit(3)"], ["-c", "print('garbage')"]])
+@pytest.mark.parametrize("args", [
+    ["-c", "import sys; sys.exit(3)"],
+    ["-c", "print('garbage')"],
+])
 def test_a_failing_child_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     monkeypatch.setattr(split_read, "WORKER_ARGS", args)
     assert _read(many, split=True) == _read(many, split=False)
