@@ -240,17 +240,23 @@ def test_no_deadline_configured_means_no_sweeping(tmp_path: Path) -> None:
         env.close()
 
 
-def test_a_rule_that_cannot_be_applied_stops_the_sweeper(tmp_path: Path) -> None:
-    env = make_env(tmp_path, '[[policy.rule]]\naction = "x"\nwhen = { a = { "=>" = 1 } }\ndeadline_seconds = 5\n')
+def test_a_rule_that_cannot_be_applied_stops_the_config_and_the_sweeper(tmp_path: Path) -> None:
+    bad_rule = '[[policy.rule]]\naction = "x"\nwhen = { a = { "=>" = 1 } }\ndeadline_seconds = 5\n'
+    with pytest.raises(ConfigError, match="unknown operator"):
+        make_env(tmp_path / "bad", bad_rule)  # load_config refuses it
+    env = make_env(tmp_path / "good")
+    # A Config built in code skips load_config's check: the sweeper and the requirements still refuse it.
+    bad = Config(graphs=env.config.graphs, audit_log=env.config.audit_log, policy=PolicyConfig(
+        rules=(RiskRule(action="x", when={"a": {"=>": 1}}, deadline_seconds=5),)))
     try:
-        desk = DecisionDesk(env.config, env.db_path, Operator.policy("worker"))
+        desk = DecisionDesk(bad, env.db_path, Operator.policy("worker"))
         try:
             with pytest.raises(ConfigError, match="unknown operator"):
-                TimeoutSweeper(env.config, env.db_path, desk)
+                TimeoutSweeper(bad, env.db_path, desk)
         finally:
             desk.close()
         with pytest.raises(ConfigError, match="unknown operator"):
-            requirements_for(env.config)
+            requirements_for(bad)
     finally:
         env.close()
 
