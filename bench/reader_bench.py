@@ -174,15 +174,26 @@ def phase_cold(path: Path, runs: int) -> dict[str, Any]:
             "listed": listed, "load_cold": os.getloadavg()[0]}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. /proc's VmHWM starts afresh at exec; ru_maxrss can carry the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def phase_memory(path: Path) -> dict[str, Any]:
     from hitl_tui.reader import CheckpointReader
 
     config = reader_config()
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base_rss = peak_rss_mb()
     reader = CheckpointReader(path, config)
     reader.read_all()
     reader.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the split read's second process
     # Then Python's own count, in a second read (tracemalloc's bookkeeping would inflate the RSS above).
     tracemalloc.start()
