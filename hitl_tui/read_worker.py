@@ -2,9 +2,9 @@
 
     python -m hitl_tui.read_worker DB PIVOT
 
-Prints, as one JSON list, the ids of the threads from PIVOT on whose latest checkpoint may have something left
-to run (the byte check only: nothing is decoded here), and exits 0. Anything else (a missing DB, a lock, a
-crash) exits non-zero and the parent scans that range itself.
+Prints the ids of the threads from PIVOT on whose latest checkpoint may have something left to run (the byte check
+only: nothing is decoded here), as JSON lists, one line per chunk as the scan goes, and exits 0. Anything else (a
+missing DB, a lock, a crash) exits non-zero and the parent scans that range itself.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         reader = CheckpointReader(Path(argv[0]), split=False)
-        ids = reader.candidates_in_range(from_=argv[1])
+        for chunk in reader.candidates_in_range(from_=argv[1]):
+            # A line at a time, so the parent decodes these while this process scans on.
+            sys.stdout.write(json.dumps(chunk) + "\n")
+            sys.stdout.flush()
         reader.close()
     except HitlError:
         return 2
-    sys.stdout.write(json.dumps(ids))
-    sys.stdout.flush()
     return 0
 
 

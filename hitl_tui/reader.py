@@ -183,20 +183,20 @@ class CheckpointReader:
         """The unfinished threads with `thread_id < below` or `>= from_` (part of a split cold read)."""
         return self._scan(self._range_cursor(below, from_))
 
-    def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> list[str]:
-        """Thread ids in the range whose latest checkpoint may have something left to run (the child's share of
-        a split cold read: the byte check only, no decoding)."""
+    def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> Iterator[list[str]]:
+        """Thread ids in the range whose latest checkpoint may have something left to run, a chunk at a time as
+        the scan goes (the child's share of a split cold read: the byte check only, no decoding)."""
         with _no_gc(), self._snapshot():
             maybe = msgpack_may_have_tasks
             cur = self._range_cursor(below, from_)
-            rowids: list[int] = []
             while rows := cur.fetchmany(_FETCH):
-                rowids.extend([rowid for rowid, blob in rows if not blob or maybe(blob)])
-            found = self._conn.execute(
-                "SELECT thread_id FROM checkpoints WHERE rowid IN (SELECT value FROM json_each(?))",
-                (json.dumps(rowids),),
-            )
-            return [r[0] for r in found]
+                rowids = [rowid for rowid, blob in rows if not blob or maybe(blob)]
+                if rowids:
+                    found = self._conn.execute(
+                        "SELECT thread_id FROM checkpoints WHERE rowid IN (SELECT value FROM json_each(?))",
+                        (json.dumps(rowids),),
+                    )
+                    yield [r[0] for r in found]
 
     def read_threads(self, thread_ids: Iterable[str]) -> list[PendingThread]:
         """The unfinished ones among these threads (in the current snapshot when called inside a read)."""

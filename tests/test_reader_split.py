@@ -61,7 +61,7 @@ def test_the_child_names_its_candidates(many: Path) -> None:
     assert pivot is not None
     out = subprocess.run([sys.executable, *split_read.WORKER_ARGS, str(many), pivot],
                          capture_output=True, timeout=120, check=True)
-    ids = json.loads(out.stdout)
+    ids = [t for line in out.stdout.splitlines() for t in json.loads(line)]
     listed = {t.thread_id for t in reader.read_range(from_=pivot)}
     # Every unfinished thread of its range is a candidate; finished ones may be too (the check is conservative).
     assert listed and listed <= set(ids) and all(t >= pivot for t in ids)
