@@ -13,7 +13,7 @@ import gc
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,18 +109,24 @@ class CheckpointReader:
         self._conn = connect(path, readonly=True)
         self._threads = OrderedThreads()
         self._tracker = ChangeTracker(self._conn)
+        self._progress: Callable[[Sequence[PendingThread]], None] | None = None
 
     def close(self) -> None:
         self._conn.close()
 
     # -- public reads -------------------------------------------------------------------------------------------
 
-    def read_all(self) -> ReadResult:
-        """Classify every thread in the DB (the cold path)."""
+    def read_all(self, progress: Callable[[Sequence[PendingThread]], None] | None = None) -> ReadResult:
+        """Classify every thread in the DB (the cold path); `progress` gets each batch as soon as it is classified,
+        so a console can paint the first rows long before a large DB has been read to the end."""
         with _no_gc():
             with self._snapshot():
                 self._tracker.reset()
-                threads = self._read(None)
+                self._progress = progress
+                try:
+                    threads = self._read(None)
+                finally:
+                    self._progress = None
             before = self._threads
             self._threads = OrderedThreads(threads)
             changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
@@ -222,10 +228,15 @@ class CheckpointReader:
             # Finished threads (most of them) are recognised from the bytes and never decoded.
             batch.update([(rowid, blob) for rowid, blob in rows if not blob or maybe(blob)])
             if len(batch) >= _BATCH:
-                out.extend(self._classify(batch))
+                self._found(out, self._classify(batch))
                 batch = {}
-        out.extend(self._classify(batch))
+        self._found(out, self._classify(batch))
         return out
+
+    def _found(self, out: list[PendingThread], batch: list[PendingThread]) -> None:
+        out.extend(batch)
+        if self._progress is not None and batch:
+            self._progress(batch)
 
     def _classify(self, blobs: dict[int, bytes | None]) -> list[PendingThread]:
         """Full rows, their writes, and the verdict, for threads that may have something left to run."""
