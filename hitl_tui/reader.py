@@ -58,6 +58,7 @@ _BLOBS = (
     "WHERE rowid IN (SELECT rid FROM ({latest}))"
 )
 _FETCH = 2048  # rows per fetchmany of the blob scan
+_FIRST_FETCH = 100
 _ROWS = (
     "SELECT rowid, thread_id, checkpoint_id, parent_checkpoint_id, type, metadata FROM checkpoints "
     "WHERE rowid IN (SELECT value FROM json_each(?))"
@@ -224,10 +225,12 @@ class CheckpointReader:
         out: list[PendingThread] = []
         batch: dict[int, bytes | None] = {}
         maybe = msgpack_may_have_tasks
-        while rows := cur.fetchmany(_FETCH):
+        size = _FIRST_FETCH  # a small first batch, classified at once: a console paints its first rows from it
+        while rows := cur.fetchmany(size):
+            first, size = size == _FIRST_FETCH, _FETCH
             # Finished threads (most of them) are recognised from the bytes and never decoded.
             batch.update([(rowid, blob) for rowid, blob in rows if not blob or maybe(blob)])
-            if len(batch) >= _BATCH:
+            if len(batch) >= _BATCH or first:
                 self._found(out, self._classify(batch))
                 batch = {}
         self._found(out, self._classify(batch))
