@@ -6,25 +6,15 @@ with the right types; anything else is RAW and is answered with free text or JSO
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from hitl_tui.agent import PAYLOAD_MARKER
-from hitl_tui.canonical import _default as _canonical_default
+from hitl_tui.canonical import value_hash
 from hitl_tui.config import GraphConfig
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
 
 D = DecisionKind
-# canonical.value_hash with one encoder built once: json.dumps builds a new one per call, a third of the cost on
-# every listed interrupt. tests/test_payloads_hash.py keeps the two equal.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical_default)
-
-
-def value_hash(value: Any) -> str:
-    """Same as `hitl_tui.canonical.value_hash`, faster."""
-    return hashlib.sha256(_CANONICAL.encode(value).encode("utf-8", "surrogatepass")).hexdigest()
 # LangChain middleware names "respond" what we call feedback.
 _MIDDLEWARE_DECISIONS = {"approve": D.APPROVE, "edit": D.EDIT, "reject": D.REJECT, "respond": D.FEEDBACK}
 _INBOX_FLAGS = {"allow_accept": D.APPROVE, "allow_edit": D.EDIT, "allow_respond": D.FEEDBACK, "allow_ignore": D.IGNORE}

@@ -1,14 +1,22 @@
-"""The reader's fast payload hash is exactly `canonical.value_hash`: decisions and audit compare the two."""
+"""The cached canonical encoder gives exactly the canonical form (sorted keys, no spaces, UTF-8 kept): payload hashes
+compared across processes and versions depend on it."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hitl_tui.canonical import value_hash as canonical_value_hash
-from hitl_tui.payloads import value_hash
+from hitl_tui.canonical import _default, value_hash
+
+
+def canonical_value_hash(value: Any) -> str:
+    """The canonical form spelled out with json.dumps, as documented."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 LEAVES = (
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
