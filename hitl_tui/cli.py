@@ -56,19 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--readonly", action="store_true", help="observer mode: see everything, decide nothing")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="(re)create a demo DB with paused agents and open the console on it",
-                       description="Wipe and recreate a demo checkpoint DB with every kind of paused agent, "
-                       "then open the console on it.")
+    p = sub.add_parser(
+        "demo",
+        help="(re)create a demo DB with paused agents and open the console on it",
+        description="Wipe and recreate a demo checkpoint DB with every kind of paused agent, "
+        "then open the console on it.",
+    )
     p.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR, help="where the demo files go (default: ./hitl-demo)")
     p.add_argument("--live", action="store_true", help="keep starting new agent runs every few seconds")
     p.add_argument("--interval", type=float, default=4.0, help="seconds between new runs with --live (default: 4)")
     p.add_argument("--no-console", action="store_true", help="prepare the demo and print the paused threads only")
     p.add_argument("--readonly", action="store_true", help="open the console in observer mode")
-    p.add_argument("--offline", action="store_true",
-                   help="plan with the deterministic offline planner even when OPENAI_API_KEY is set")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="plan with the deterministic offline planner even when OPENAI_API_KEY is set",
+    )
 
-    p = sub.add_parser("list", help="list the threads waiting for a human",
-                       description="List the threads waiting for a human (and those running or stalled).")
+    p = sub.add_parser(
+        "list",
+        help="list the threads waiting for a human",
+        description="List the threads waiting for a human (and those running or stalled).",
+    )
     _add_common(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="also show threads that are running or stalled")
@@ -79,15 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="work with the audit log", description="Work with the audit log.")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    v = audit_sub.add_parser("verify", help="check the audit log's hash chain",
-                             description="Check the audit log's hash chain; exit 1 when it was tampered with.")
+    v = audit_sub.add_parser(
+        "verify",
+        help="check the audit log's hash chain",
+        description="Check the audit log's hash chain; exit 1 when it was tampered with.",
+    )
     v.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
     v.add_argument("--config", type=Path, help="config.toml to use")
     v.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("report", help="calibration: how operators decided per confidence bucket",
-                       description="Read the audit log and show, per confidence bucket, how operators decided, how "
-                       "often the configured band would have auto-decided wrongly, and the thresholds the data suggests.")
+    p = sub.add_parser(
+        "report",
+        help="calibration: how operators decided per confidence bucket",
+        description="Read the audit log and show, per confidence bucket, how operators decided, how "
+        "often the configured band would have auto-decided wrongly, and the thresholds the data suggests.",
+    )
     p.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
     p.add_argument("--config", type=Path, help="config.toml to use")
     p.add_argument("--json", action="store_true", help="machine-readable output")

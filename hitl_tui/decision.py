@@ -32,7 +32,12 @@ class DecisionState(str, enum.Enum):
 
     @property
     def is_final(self) -> bool:
-        return self in (DecisionState.PAUSED_AGAIN, DecisionState.FINISHED, DecisionState.FAILED, DecisionState.IN_DOUBT)
+        return self in (
+            DecisionState.PAUSED_AGAIN,
+            DecisionState.FINISHED,
+            DecisionState.FAILED,
+            DecisionState.IN_DOUBT,
+        )
 
 
 @dataclass(frozen=True)

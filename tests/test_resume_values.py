@@ -28,8 +28,19 @@ INBOX = {
     "config": {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": True},
     "description": "Delete it?",
 }
-HITL = {"hitl_tui": 1, "action": "send_email", "args": {"to": "a@b"}, "allowed": ["approve", "edit", "reject", "feedback"]}
-PER_CALL = {"type": "tool_approval", "tool_call_id": "c1", "name": "transfer", "args": {"amount": 1}, "description": "x"}
+HITL = {
+    "hitl_tui": 1,
+    "action": "send_email",
+    "args": {"to": "a@b"},
+    "allowed": ["approve", "edit", "reject", "feedback"],
+}
+PER_CALL = {
+    "type": "tool_approval",
+    "tool_call_id": "c1",
+    "name": "transfer",
+    "args": {"amount": 1},
+    "description": "x",
+}
 
 
 def item(value: object):
@@ -43,7 +54,13 @@ def plan(value: object, *decisions: Decision, graph: GraphConfig | None = None):
 def test_own_payload_carries_decision_args_text_and_idempotency_key() -> None:
     p = plan(HITL, Decision(K.EDIT, args={"to": "c@d"}))
     assert p.interrupt_id == "iid"
-    assert p.resume == {"decision": "edit", "args": {"to": "c@d"}, "text": None, "decision_id": "d1", "operator": "alice@h"}
+    assert p.resume == {
+        "decision": "edit",
+        "args": {"to": "c@d"},
+        "text": None,
+        "decision_id": "d1",
+        "operator": "alice@h",
+    }
     assert plan(HITL, Decision(K.REJECT, text="no")).resume["text"] == "no"
 
 
