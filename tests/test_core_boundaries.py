@@ -25,6 +25,13 @@ CORE_MODULES = [
     "hitl_tui.audit",
     "hitl_tui.identity",
     "hitl_tui.cli",
+    "hitl_tui.policy.conditions",
+    "hitl_tui.policy.rules",
+    "hitl_tui.policy.requirements",
+    "hitl_tui.policy.timeouts",
+    "hitl_tui.policy.band",
+    "hitl_tui.policy.report",
+    "hitl_tui.policy.report_render",
 ]
 HEAVY = ("textual", "langgraph", "openai", "langchain_core")
 
