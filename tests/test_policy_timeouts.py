@@ -3,6 +3,7 @@ never approves, each item once, and loses gracefully to a person who decided fir
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -269,9 +270,8 @@ def test_every_demo_payload_shape_times_out_without_running_anything(tmp_path: P
 
     demo = prepare_demo(tmp_path / "demo", threads_per_agent=1)
     demo.close()
-    with open(demo.config_path, "a", encoding="utf-8") as fh:
-        fh.write("\n[policy]\ndefault_deadline_seconds = 60\n")
-    config = load_config(demo.config_path)
+    # One short deadline for everything (the demo's own rules give some actions longer ones).
+    config = dataclasses.replace(load_config(demo.config_path), policy=PolicyConfig(default_deadline_seconds=60))
     before = read_outbox(demo.outbox_path)
     clock = Clock(datetime.now(UTC) + timedelta(hours=1))
     desk = DecisionDesk(config, demo.db_path, person(4000, "worker-owner"), clock=clock)
