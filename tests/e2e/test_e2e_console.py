@@ -40,7 +40,7 @@ def effects(demo: DemoCopy, thread_id: str) -> list[dict]:
 def test_approve_one_reject_another_in_a_real_terminal(server: str, demo: DemoCopy) -> None:
     term = open_console(server, "ops", demo)
     who = current_operator().display
-    assert who in term.screen()
+    term.wait_for(who, START_TIMEOUT)  # the status line names the operator once the first read has finished
     # The cursor starts on the oldest pause, email-0001.
     term.send("a")
     term.wait_for(lambda s: "decision approve thread=email-0001" in s and "resumed" in row(s, "email-0001"),
