@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest_textual_snapshot
 import textual.constants
 
-pytest_plugins = ("ui_fixtures",)
+pytest_plugins = ("ui_fixtures", "helpers_decisions")  # shared fixtures (env: a fresh demo DB)
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "snapshots"

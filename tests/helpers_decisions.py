@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hitl_tui.config import Config, load_config
 from hitl_tui.decision import Decision
 from hitl_tui.demo.kit import run_config
@@ -481,3 +483,11 @@ def decide_in_child(config_path: str, env_vars: dict[str, str], thread_id: str, 
     desk = DecisionDesk(config, config.db, operator("doomed-console"))
     desk.decide(thread, thread.interrupts[0], [approve() if choice == "approve" else reject("no")])
     desk.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Any:
+    """A fresh demo DB with config, outbox and audit log; imported by the decisions test modules."""
+    e = make_env(tmp_path / "demo")
+    yield e
+    e.close()

@@ -12,19 +12,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers_decisions import CRASHY, Env, ledger_rows, make_env
+from helpers_decisions import CRASHY, Env, ledger_rows
 
 from hitl_tui.cli import main
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Any:
-    e = make_env(tmp_path / "demo")
-    yield e
-    e.close()
 
 
 def cli(env: Env, capsys: pytest.CaptureFixture[str], *args: str, config: Path | None = None) -> tuple[int, str, str]:

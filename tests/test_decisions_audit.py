@@ -5,7 +5,6 @@ several processes appending at once. Records carry who, what, where and how it e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers_decisions import (
@@ -19,7 +18,6 @@ from helpers_decisions import (
     edit,
     events,
     ledger_rows,
-    make_env,
     processes,
     read_result,
     reject,
@@ -34,13 +32,6 @@ from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 
 KILLED = -9
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Any:
-    e = make_env(tmp_path / "demo")
-    yield e
-    e.close()
 
 
 def decision_ids_in_log(env: Env) -> list[str]:

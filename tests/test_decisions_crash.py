@@ -9,7 +9,6 @@ static breakpoint's update_state and the ledger noting it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from helpers_decisions import (
     effects_per_thread,
     hold_claim_child,
     ledger_rows,
-    make_env,
     processes,
     reject,
     resume_in_child,
@@ -85,13 +83,6 @@ TRIALS = [
     trial(CRASHY_BREAKPOINT, "approve", "after_effect", D, 1, "invoking"),
 ]
 ROUNDS = 2  # each trial runs on this many threads at once: 28 crashed resumers in all
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Any:
-    e = make_env(tmp_path / "demo")
-    yield e
-    e.close()
 
 
 def test_every_crash_point_settles_without_running_anything_twice(env: Env) -> None:

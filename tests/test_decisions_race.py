@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers_decisions import (
@@ -19,7 +18,6 @@ from helpers_decisions import (
     effects_per_thread,
     forked_checkpoints,
     ledger_rows,
-    make_env,
     plain_invoke_worker,
     processes,
     race_worker,
@@ -29,13 +27,6 @@ from helpers_decisions import (
 
 THREADS = 300
 WORKERS = 4
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Any:
-    e = make_env(tmp_path / "demo")
-    yield e
-    e.close()
 
 
 def check_exactly_once(env: Env, thread_ids: list[str], approved: set[str]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from helpers_decisions import (
     feedback,
     ignore,
     ledger_rows,
-    make_env,
     reject,
 )
 from langgraph.types import Command
@@ -28,13 +26,6 @@ from langgraph.types import Command
 from hitl_tui.decision import DecisionState
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.resume_values import InvalidDecision
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Any:
-    e = make_env(tmp_path / "demo")
-    yield e
-    e.close()
 
 
 def refused(desk: Any, thread: Any, decisions: list[Any], match: str, interrupt: Any = None) -> str:

@@ -3,10 +3,8 @@ to wait for another resume of its thread is resumed as soon as that one ends (no
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from helpers_decisions import (
     CRASHY,
     CRASHY_TWIN,
@@ -15,7 +13,6 @@ from helpers_decisions import (
     check_audit_matches_ledger,
     hold_claim_child,
     ledger_rows,
-    make_env,
     operator,
     processes,
     reject,
@@ -23,13 +20,6 @@ from helpers_decisions import (
 
 from hitl_tui.decision import DecisionState
 from hitl_tui.worker import Worker
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Any:
-    e = make_env(tmp_path / "demo")
-    yield e
-    e.close()
 
 
 def test_an_unloadable_graph_does_not_hold_up_the_others(env: Env) -> None:
