@@ -23,7 +23,7 @@ from ui_fixtures import (
 )
 
 from hitl_tui.reader import CheckpointReader, ReadResult
-from hitl_tui.ui.app import Sources, build_app
+from hitl_tui.ui.app import Sources, Watched, build_app
 from hitl_tui.ui.watchers import DBWatcher, SourceProblem, ThreadsRead
 
 
@@ -250,3 +250,13 @@ async def test_a_first_read_in_batches_fills_the_list_in_order(demo: DemoCopy) -
         reader.close()
         assert [it.thread.thread_id for it in items] == expected  # sorted into pause order
         assert not app.console_screen.thread_list.new_keys  # a first read marks nothing as new
+
+
+async def test_a_report_landing_after_the_console_closed_is_dropped(demo: DemoCopy) -> None:
+    # A background loop's last report can be delivered while Textual is tearing the screen down (seen in CI):
+    # handling it must not query widgets that are gone.
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+    app.on_watched(Watched(SourceProblem("desk", None)))
+    app.on_watched(Watched(SourceProblem("db", "gone")))

@@ -159,6 +159,9 @@ class ConsoleApp(App[int]):
 
     def on_watched(self, message: Watched) -> None:
         event, screen = message.event, self.console_screen
+        if not screen.is_attached or not screen.is_running:
+            # A loop's last report can land while the app is closing and the screen's widgets are already gone.
+            return
         if isinstance(event, ThreadsRead):
             screen.apply_threads(event.result, event.records, complete=event.complete)
             if event.complete and not self._warmed and self._runner is not None:
