@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hitl_tui.audit import (
     EVENT_CONTINUED,
@@ -28,6 +30,7 @@ from hitl_tui.audit import (
     record_hash,
     verify,
 )
+from hitl_tui.audit.chain import encode_line, seal, seal_line
 from hitl_tui.errors import HitlError
 from hitl_tui.identity import Operator, current_operator
 
@@ -300,3 +303,22 @@ def test_append_many_writes_a_batch_in_order_with_the_same_rules(tmp_path: Path)
     assert verify(path).ok
     anchor = read_anchor(Path(str(path) + ".head"))
     assert anchor is not None and (anchor.seq, anchor.pending_seq) == (3, None)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(record=st.dictionaries(st.sampled_from([*STANDARD_FIELDS, "a", "hasg", "hasi", "zz", ""]) | st.text(max_size=6),
+                              _JSON, max_size=12),
+       prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64))
+def test_sealing_in_one_pass_gives_the_same_record_and_bytes_as_sealing_then_encoding(
+    record: dict[str, object], prev: str
+) -> None:
+    """The append path splices the hash into one encoding; it must be byte for byte what verify recomputes."""
+    sealed, line = seal_line(record, prev)
+    assert sealed == seal(record, prev) and sealed["hash"] == record_hash(sealed)
+    assert line == encode_line(sealed)

@@ -50,6 +50,18 @@ class EventIndex:
             record = self._record(fd, self._current(fd, st), event_id)
         return record
 
+    def lookup_many(self, fd: int, st: os.stat_result, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The records among event_ids already in the file (a batch's ids: the file is brought up to date once)."""
+        idx = self._current(fd, st)
+        if not any(event_id in idx.ids for event_id in event_ids):
+            return {}  # the usual case for new events: no line to read back
+        found = {}
+        for event_id in event_ids:
+            record = self.lookup(fd, st, event_id)
+            if record is not None:
+                found[event_id] = record
+        return found
+
     def note_written(self, st: os.stat_result, lines: list[bytes], records: list[dict[str, Any]]) -> None:
         """Add lines just appended at st.st_size, if the index had reached that point."""
         idx = self._file

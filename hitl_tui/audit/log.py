@@ -27,10 +27,8 @@ from hitl_tui.audit.chain import (
     GENESIS_HASH,
     RESERVED_FIELDS,
     STANDARD_FIELDS,
-    canonical_json,
-    encode_line,
     record_hash,
-    seal,
+    seal_line,
 )
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogUnwritable
 from hitl_tui.audit.index import EventIndex, loads_record
@@ -167,14 +165,7 @@ class AuditLog:
         if body.get("host") is None:
             actor_host = body["actor"].get("host") if isinstance(body.get("actor"), dict) else None
             body["host"] = actor_host or self._host
-        try:
-            canonical_json(body)
-        except UnicodeEncodeError:
-            # Lone surrogates (from undecodable agent text) can't be UTF-8: store U+FFFD instead.
-            body = _scrub(body)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"audit record fields must be plain JSON values: {exc}") from exc
-        return body
+        return body  # checked as it is sealed (one encoding per record)
 
     def _chain_end(self, fd: int, st: os.stat_result) -> _ChainEnd:
         """Where the open file ends, checked against the anchor, plus a rotation marker if one is due."""
@@ -213,12 +204,13 @@ class AuditLog:
         results: list[dict[str, Any] | None] = [None] * len(items)
         first_slot: dict[str, int] = {}  # event id -> the slot that owns it (a repeat in the batch copies it)
         new: list[tuple[int, dict[str, Any], str]] = []
+        logged = self._index.lookup_many(fd, st, [event_id for _, event_id in items if event_id is not None])
         for slot, (body, event_id) in enumerate(items):
             if event_id is not None:
                 if event_id in first_slot:
                     continue
                 first_slot[event_id] = slot
-                results[slot] = self._index.lookup(fd, st, event_id)
+                results[slot] = logged.get(event_id)
                 if results[slot] is not None:
                     continue
             else:
@@ -232,15 +224,16 @@ class AuditLog:
         if end.header is not None:
             new.insert(0, (-1, self._prepare(end.header), uuid.uuid4().hex))
         written: list[dict[str, Any]] = []
+        lines: list[bytes] = []
         for slot, body, event_id in new:
             full = dict(body)
             full.update(seq=seq + 1, ts=utc_timestamp(self._clock()), event_id=event_id)
-            record = seal(full, prev_hash)
+            record, line = _seal_checked(full, prev_hash)
             written.append(record)
+            lines.append(line)
             seq, prev_hash = record["seq"], record["hash"]
             if slot >= 0:
                 results[slot] = record
-        lines = [encode_line(r) for r in written]
         last = written[-1]
         # Phase 1: the anchor announces the records before they exist (durably), so a crash anywhere
         # leaves an ending verify can tell apart from lines cut off or added by hand.
@@ -300,6 +293,16 @@ def iter_records(path: Path | str) -> Iterator[dict[str, Any]]:
 
 
 # -- helpers on raw file descriptors --------------------------------------------------------------------
+
+
+def _seal_checked(record: dict[str, Any], prev_hash: str) -> tuple[dict[str, Any], bytes]:
+    try:
+        return seal_line(record, prev_hash)
+    except UnicodeEncodeError:
+        # Lone surrogates (from undecodable agent text) can't be UTF-8: store U+FFFD instead.
+        return seal_line(_scrub(record), prev_hash)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"audit record fields must be plain JSON values: {exc}") from exc
 
 
 def _scrub(value: Any) -> Any:
