@@ -95,3 +95,6 @@ class PendingThread:
     messages: tuple[Any, ...] = ()  # the last few messages in state, decoded, for context
     metadata: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # why the thread is UNREADABLE
+    # The thread's row marks in the snapshot it was read from (see reader.thread_version): a decision compares
+    # these with the DB instead of reading the thread again. None for a view not read by CheckpointReader.
+    version: tuple[int, int, int] | None = None

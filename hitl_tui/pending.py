@@ -312,11 +312,13 @@ def build_thread(
     breakpoints: Mapping[str, Breakpoints],
     ran_last_step: RanLastStep | None = None,
     locate: SubgraphLocator | None = None,
+    version: tuple[int, int, int] | None = None,
 ) -> PendingThread | None:
-    """Classify one thread; None when it has finished (nothing left to run)."""
+    """Classify one thread; None when it has finished (nothing left to run). `version`: the row marks of the
+    snapshot `row` was read from (see reader.thread_version)."""
     base: dict[str, Any] = {
         "thread_id": row.thread_id, "graph_id": None, "checkpoint_id": row.checkpoint_id, "step": None,
-        "paused_at": None,
+        "paused_at": None, "version": version,
     }
     try:
         metadata = decode_metadata(row.metadata)

@@ -71,6 +71,15 @@ _WRITES_AT = (
     "ON w.thread_id = j.value ->> 0 AND w.checkpoint_ns = '' AND w.checkpoint_id = j.value ->> 1"
 )
 _BATCH = 500  # threads classified per writes query: bounds memory, keeps each query's parameter small
+# A thread's row marks: its newest checkpoint rowid, how many writes it has and the newest write rowid, over every
+# namespace (primary-key prefix scans). LangGraph only inserts (INSERT OR REPLACE gives a replaced row a new
+# rowid) and deletes whole threads, so equal marks mean nothing about the thread was written in between.
+_MARKS = (
+    "(SELECT MAX(rowid) FROM checkpoints WHERE thread_id = {tid}), "
+    "(SELECT COUNT(*) FROM writes WHERE thread_id = {tid}), (SELECT MAX(rowid) FROM writes WHERE thread_id = {tid})"
+)
+_MARKS_ONE = "SELECT " + _MARKS.format(tid="?1")
+_MARKS_SOME = "SELECT j.value, " + _MARKS.format(tid="j.value") + " FROM json_each(?) AS j"
 
 
 @dataclass(frozen=True)
@@ -180,6 +189,10 @@ class CheckpointReader:
     def _snapshot(self) -> _ReadTransaction:
         return _ReadTransaction(self._conn, self.path)
 
+    def _own_snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """A snapshot of its own, unless the caller's read already holds one (then it is part of that)."""
+        return contextlib.nullcontext() if self._conn.in_transaction else self._snapshot()
+
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
         if thread_ids is None:
             split = split_read(self) if self._should_split() else None
@@ -188,7 +201,8 @@ class CheckpointReader:
 
     def read_range(self, *, below: str | None = None, from_: str | None = None) -> list[PendingThread]:
         """The unfinished threads with `thread_id < below` or `>= from_` (part of a split cold read)."""
-        return self._scan(self._range_cursor(below, from_))
+        with self._own_snapshot():
+            return self._scan(self._range_cursor(below, from_))
 
     def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> Iterator[list[str]]:
         """Thread ids in the range whose latest checkpoint may have something left to run, a chunk at a time as
@@ -207,7 +221,8 @@ class CheckpointReader:
 
     def read_threads(self, thread_ids: Iterable[str]) -> list[PendingThread]:
         """The unfinished ones among these threads (in the current snapshot when called inside a read)."""
-        return self._read(list(thread_ids))
+        with self._own_snapshot():
+            return self._read(list(thread_ids))
 
     def _range_cursor(self, below: str | None, from_: str | None) -> sqlite3.Cursor:
         query, bound = (_LATEST_BELOW, below) if below is not None else (_LATEST_FROM, from_)
@@ -259,11 +274,16 @@ class CheckpointReader:
         pairs = json.dumps([[r.thread_id, r.checkpoint_id] for r in rows])
         for tid, task_id, path, idx, channel, typ, value in self._conn.execute(_WRITES_AT, (pairs,)):
             by_thread[tid].writes.append(WriteRow(task_id, path, idx, channel, typ, value))
+        assert self._conn.in_transaction, "classify inside a snapshot: the marks must vouch for these very rows"
+        marks = {  # in the same snapshot as the rows they vouch for
+            tid: (c or 0, n or 0, w or 0)
+            for tid, c, n, w in self._conn.execute(_MARKS_SOME, (json.dumps(list(by_thread)),))
+        }
         out = []
         for row in rows:
             thread = build_thread(
                 row, self.config.graphs, self.breakpoints, ran_last_step=self._ran_last_step,
-                locate=_SubgraphLookup(self._conn, row.thread_id),
+                locate=_SubgraphLookup(self._conn, row.thread_id), version=marks.get(row.thread_id),
             )
             if thread is not None:
                 out.append(thread)
@@ -290,6 +310,12 @@ class CheckpointReader:
                 if task.key in keys and task.key.startswith("push:"):
                     nodes.append(task.node)
         return nodes
+
+
+def thread_version(conn: sqlite3.Connection, thread_id: str) -> tuple[int, int, int]:
+    """A thread's row marks now, as PendingThread.version holds them from its read."""
+    c, n, w = conn.execute(_MARKS_ONE, (thread_id,)).fetchone()
+    return c or 0, n or 0, w or 0
 
 
 def _checkpoint_at(conn: sqlite3.Connection, thread_id: str, ns: str, checkpoint_id: str) -> Mapping[str, Any] | None:
