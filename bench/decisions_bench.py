@@ -3,9 +3,10 @@
 Both sides start from identical copies of one checkpoint DB holding N paused email-agent threads (the demo's
 HITL agent; its `send` node appends one fsynced outbox line per execution).
 
-- hitl-tui:  `DecisionDesk.decide(thread, interrupt, [approve])` with the in-process resumer: compare-and-set
-             decision (BEGIN IMMEDIATE, synchronous=FULL), claim, durable phase, resume, outcome, and both
-             audit records appended to the hash-chained log (fsync) -- everything the console does per key press.
+- hitl-tui:  `DecisionDesk.decide(thread, interrupt, [approve], flush=False)` with the in-process resumer, then
+             `flush_audit_if_due`, as the console's decision thread does: compare-and-set decision and claim
+             (BEGIN IMMEDIATE, synchronous=FULL), phase mark, resume, outcome, and the audit records appended
+             to the hash-chained log (fsync) once per burst.
 - direct:    `graph.invoke(Command(resume={interrupt_id: {"decision": "approve"}}), config)` on the copy.
 
 Run: uv run --frozen python bench/decisions_bench.py [--threads 1000] [--dir /some/disk] [--profile]
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import shutil
 import tempfile
@@ -59,12 +61,13 @@ def paused(directory: Path) -> list[Any]:
 class HitlSide:
     """The console's path: one DecisionDesk, deciding and resuming in this process."""
 
-    def __init__(self, directory: Path, *, audit_fsync: bool = True) -> None:
+    def __init__(self, directory: Path, *, audit_fsync: bool = True, flush_each: bool = False) -> None:
         from hitl_tui.audit import AuditLog
         from hitl_tui.config import load_config
         from hitl_tui.desk import DecisionDesk
 
         config = load_config(directory / "config.toml")
+        self.flush_each = flush_each
         self.threads = paused(directory)
         who = current_operator(environ={})
         audit = AuditLog(config.audit_log, operator=who, durable=audit_fsync)
@@ -74,10 +77,14 @@ class HitlSide:
 
     def run(self, start: int, stop: int) -> float:
         started = time.perf_counter()
-        for thread in self.threads[start:stop]:
-            result = self.desk.decide(thread, thread.interrupts[0], [Decision(DecisionKind.APPROVE)])
+        threads = self.threads[start:stop]
+        for n, thread in enumerate(threads, 1):
+            result = self.desk.decide(thread, thread.interrupts[0], [Decision(DecisionKind.APPROVE)],
+                                      flush=self.flush_each)
             if result.records[0].state.value != "finished" or result.audit_error:
                 raise SystemExit(f"{thread.thread_id}: {result}")
+            if not self.flush_each:  # what the console's decision thread does between two decisions
+                self.desk.flush_audit_if_due(idle=n == len(threads))
         return time.perf_counter() - started
 
     def close(self) -> None:
@@ -133,6 +140,8 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=50, help="threads per turn when alternating the sides")
     parser.add_argument("--no-audit-fsync", action="store_true",
                         help="diagnosis only, not a supported setting: the audit log fsync share of the overhead")
+    parser.add_argument("--flush-each", action="store_true",
+                        help="append the audit log after every decision (the CLI's way), not once per burst")
     parser.add_argument("--profile", action="store_true", help="print where the hitl-tui side spends its time")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="decisions-bench-", dir=args.dir))
@@ -141,7 +150,7 @@ def main() -> None:
         hitl_dir, direct_dir = prepare(folder, args.threads)
         setup = time.perf_counter() - started
         profile = cProfile.Profile() if args.profile else None
-        hitl_side = HitlSide(hitl_dir, audit_fsync=not args.no_audit_fsync)
+        hitl_side = HitlSide(hitl_dir, audit_fsync=not args.no_audit_fsync, flush_each=args.flush_each)
         direct_side = DirectSide(direct_dir)
         hitl, direct = race(hitl_side, direct_side, args.threads, args.chunk, profile)
         hitl_side.close()
@@ -153,6 +162,7 @@ def main() -> None:
     results = {
         "threads": args.threads,
         "audit_fsync": float(not args.no_audit_fsync),
+        "flush_each": float(args.flush_each),
         "setup_seconds": setup,
         "direct_seconds": direct,
         "hitl_seconds": hitl,
@@ -166,7 +176,9 @@ def main() -> None:
         print(f"{key:<{width}}  {value:12.3f}")
     print(json.dumps({k: round(v, 3) for k, v in results.items()}))
     if profile is not None:
-        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        # SORT=cumtime TOP=60 to see it another way
+        stats = pstats.Stats(profile).sort_stats(os.environ.get("SORT", "tottime"))
+        stats.print_stats(int(os.environ.get("TOP", "25")))
 
 
 if __name__ == "__main__":

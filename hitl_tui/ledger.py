@@ -4,6 +4,14 @@ Every write is one `BEGIN IMMEDIATE` transaction (a deferred read-then-write fai
 A decision wins only if, at commit time, the checkpoint the operator saw is still the thread's latest, the
 interrupt is still pending with the same payload hash, and nobody decided it first. Audit events are inserted in
 the same transaction and copied to the JSON-lines log afterwards, in order, exactly once (`flush_audit`).
+
+Durability. Decisions and claims commit with `synchronous=FULL` (fsync): nothing resumes on a decision that a power
+cut could take back, and nothing runs without a durable claim. Progress marks that a restarted resumer can do
+without (a resume's phase, its outcome, audit flush marks) commit with `synchronous=NORMAL`: in WAL mode that
+survives any crash of the process and never corrupts the file, but an OS crash or power loss may roll the last
+such commits back. The resumer therefore trusts phase marks only from claims made since the current boot (see
+resumer.py), and `flush_audit` fsyncs the WAL before copying events out, so the audit log never holds an event
+the DB could still lose.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +36,7 @@ from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger_schema import SCHEMA
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
-from hitl_tui.reader import CheckpointReader
+from hitl_tui.reader import CheckpointReader, thread_version
 from hitl_tui.resume_values import InvalidDecision, ResumePlan, plan_resume
 
 Clock = Callable[[], datetime]
@@ -97,7 +105,9 @@ class Vote:
 
 
 def decisions_json(decisions: Sequence[Decision]) -> str:
-    return canonical_json([{**asdict(d), "kind": d.kind.value} for d in decisions])
+    return canonical_json(
+        [{"kind": d.kind.value, "action_index": d.action_index, "args": d.args, "text": d.text} for d in decisions]
+    )
 
 
 def _decisions_from(text: str) -> tuple[Decision, ...]:
@@ -118,6 +128,17 @@ def _row(values: Sequence[Any]) -> LedgerRow:
     return LedgerRow(**d)
 
 
+def _values(row: LedgerRow) -> tuple[Any, ...]:
+    """A row as stored, column by column (the inverse of `_row`)."""
+    return (
+        row.decision_id, row.batch_id, row.thread_id, row.checkpoint_id, row.interrupt_key, row.interrupt_id,
+        row.graph_id, row.shape, row.node, row.action, row.payload_hash, decisions_json(row.decisions),
+        canonical_json(vars(row.plan)), row.operator, row.operator_uid, row.actor_kind, row.decided_at.isoformat(),
+        row.state.value, row.phase, row.claimed_by, row.claimed_at, row.finished_at, row.error, row.approvals,
+        row.approvals_needed,
+    )
+
+
 def args_hash(decisions: Sequence[Decision]) -> str:
     """What was approved: the edited arguments (or none) of every action in the submission."""
     return value_hash([[d.action_index, d.args if d.kind is DecisionKind.EDIT else None] for d in decisions])
@@ -135,35 +156,64 @@ class DecisionLedger:
         self._conn.execute("PRAGMA busy_timeout = 30000")
         try:
             self._conn.executescript(SCHEMA)  # IF NOT EXISTS throughout: safe when several processes start at once
+            # NORMAL is crash-consistent only in WAL mode; in a rollback journal every commit stays FULL.
+            wal = self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
         except sqlite3.Error as err:
             raise explain_sqlite_error(db_path, err) from None
+        self._wal = wal
+        # Relaxed commits go through a connection of their own (switching one connection's mode costs more).
+        self._relaxed = self._conn
+        if wal:
+            self._relaxed = connect(db_path, readonly=False)
+            self._relaxed.execute("PRAGMA synchronous = NORMAL")
+            self._relaxed.execute("PRAGMA busy_timeout = 30000")
         self._reader = CheckpointReader(db_path, config)
 
     def close(self) -> None:
         self._reader.close()
         self._conn.close()
+        if self._relaxed is not self._conn:
+            self._relaxed.close()
 
     def now(self) -> datetime:
         return self._clock()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """`BEGIN IMMEDIATE` ... COMMIT, rolled back on any error."""
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` ... COMMIT, rolled back on any error.
+
+        `durable=False` commits without an fsync (synchronous=NORMAL, WAL only): for marks that may be lost in an
+        OS crash or power cut, never in a crash of this process (see the module doc)."""
+        conn = self._conn if durable else self._relaxed
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.db_path, err) from None
         try:
-            yield self._conn
+            yield conn
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
         else:
             try:
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
             except sqlite3.Error as err:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise explain_sqlite_error(self.db_path, err) from None
+
+    def sync(self) -> None:
+        """Make every commit so far durable, relaxed ones included, by fsyncing the WAL file. (What a checkpoint
+        already moved into the main file is durable: SQLite syncs it there before the WAL is reused.)"""
+        if not self._wal:
+            return
+        try:
+            fd = os.open(f"{self.db_path}-wal", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # -- deciding -----------------------------------------------------------------------------------------------
 
@@ -231,18 +281,19 @@ class DecisionLedger:
                     (thread.thread_id,),
                 ).fetchone() else ("claimed", claimant, now.isoformat())
                 state = DecisionState.DECIDED if claim[0] is None else DecisionState.RESUMING
+                rows = []
                 for decision_id, interrupt, decisions, plan in planned:
-                    conn.execute(
-                        f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})",
-                        (
-                            decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
-                            interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
-                            _action_names(interrupt, decisions), interrupt.payload_hash, decisions_json(decisions),
-                            canonical_json(asdict(plan)), operator.display, operator.uid, operator.kind,
-                            now.isoformat(), state.value, *claim, None, None,
-                            approvals, approvals_needed,
-                        ),
+                    row = LedgerRow(
+                        decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
+                        interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
+                        _action_names(interrupt, decisions), interrupt.payload_hash, tuple(decisions), plan,
+                        operator.display, operator.uid, operator.kind, now, state, phase=claim[0],
+                        claimed_by=claim[1], claimed_at=claim[2], finished_at=None, error=None,
+                        approvals=approvals, approvals_needed=approvals_needed,
                     )
+                    values = _values(row)
+                    conn.execute(f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})", values)
+                    rows.append(_row(values))  # as a worker would read it back: the plan's JSON round trip included
                     self._event(conn, {
                         **self._base_event(event, thread, interrupt, decisions, operator, now),
                         "decision_id": decision_id, "approvals": approvals, "approvals_needed": approvals_needed,
@@ -252,7 +303,7 @@ class DecisionLedger:
             for _, interrupt, decisions, _ in planned[:1]:
                 self._log_refusal(thread, interrupt, decisions, operator, refusal.message)
             raise
-        return self.batch(batch_id)
+        return rows
 
     def _check_current(self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> None:
         """The compare part of compare-and-set; we hold the write lock, so what we read can't change under us."""
@@ -276,6 +327,8 @@ class DecisionLedger:
                 f"An earlier resume of this thread (decided by {doubt[1]} at {_short_time(doubt[2])}) is in doubt; "
                 f"check its side effects, then run `hitl-tui ack {doubt[0]}`."
             )
+        if self._unchanged_since_read(conn, thread, interrupt):
+            return
         fresh = self._reader.thread(thread.thread_id)
         if fresh is None:
             raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
@@ -289,6 +342,19 @@ class DecisionLedger:
             raise DecisionRefused("That interrupt is no longer pending; look again before deciding.")
         if current.payload_hash != interrupt.payload_hash:
             raise DecisionRefused("The pending action changed since you looked; look again before deciding.")
+
+    @staticmethod
+    def _unchanged_since_read(conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> bool:
+        """True when nothing about the thread was written since the operator's view was read and the interrupt is
+        one of that view's: the view is then exactly what a fresh read would show (two index lookups instead)."""
+        if thread.version is None or not any(
+            i.key == interrupt.key and i.payload_hash == interrupt.payload_hash for i in thread.interrupts
+        ):
+            return False
+        latest = conn.execute(
+            "SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''", (thread.thread_id,)
+        ).fetchone()[0]
+        return latest == thread.checkpoint_id and thread_version(conn, thread.thread_id) == thread.version
 
     def _vote(
         self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt,
@@ -402,6 +468,8 @@ class DecisionLedger:
             rows = self._conn.execute(
                 "SELECT seq, event_id, record FROM hitl_events WHERE flushed = 0 ORDER BY seq"
             ).fetchall()
+            if rows:
+                self.sync()  # an event from a relaxed commit must be durable in the DB before the log has it
             done = []
             try:
                 if rows and hasattr(audit, "append_many"):  # the whole backlog under one lock, write and fsync
@@ -418,15 +486,11 @@ class DecisionLedger:
     def _mark_flushed(self, seqs: list[int]) -> None:
         """Note events as copied. Not fsynced: a lost mark only makes the next flush find them logged already
         (appends are idempotent per event id), and the next durable commit carries the mark to disk anyway."""
-        self._conn.execute("PRAGMA synchronous = OFF")
-        try:
-            with self.transaction() as conn:
-                conn.execute(
-                    "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
-                    (json.dumps(seqs),),
-                )
-        finally:
-            self._conn.execute("PRAGMA synchronous = FULL")
+        with self.transaction(durable=False) as conn:
+            conn.execute(
+                "UPDATE hitl_events SET flushed = 1 WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps(seqs),),
+            )
 
     # -- resuming -----------------------------------------------------------------------------------------------
 
@@ -471,8 +535,9 @@ class DecisionLedger:
             return cur.rowcount > 0
 
     def set_phase(self, batch: Sequence[LedgerRow], phase: str) -> None:
-        """Durably note how far a resume got, so a restarted resumer knows what may have run."""
-        with self.transaction() as conn:
+        """Note how far a resume got, so a restarted resumer knows what may have run. Relaxed: a process crash
+        never loses it; after an OS crash the resumer doesn't rely on phases (the claim itself is durable)."""
+        with self.transaction(durable=False) as conn:
             conn.execute(
                 "UPDATE hitl_decisions SET phase = ? WHERE decision_id IN (SELECT value FROM json_each(?))",
                 (phase, json.dumps([r.decision_id for r in batch])),
@@ -488,10 +553,11 @@ class DecisionLedger:
             )
 
     def finish(self, batch: Sequence[LedgerRow], state: DecisionState, *, error: str | None = None,
-               note: str | None = None, actor: Operator | None = None) -> None:
-        """Record how a resume ended (and its audit event) for every decision in the batch."""
+               note: str | None = None, actor: Operator | None = None) -> list[LedgerRow]:
+        """Record how a resume ended (and its audit event) for every decision in the batch. Relaxed, like phases:
+        if an OS crash takes it back, a restarted resumer records what the thread shows, or in doubt."""
         now = self.now()
-        with self.transaction() as conn:
+        with self.transaction(durable=False) as conn:
             for row in batch:
                 conn.execute(
                     "UPDATE hitl_decisions SET state = ?, phase = NULL, finished_at = ?, error = ? "
@@ -515,6 +581,7 @@ class DecisionLedger:
                     "error": error,
                     "text": note,
                 }, event_id=f"{row.decision_id}:outcome")
+        return [replace(r, state=state, phase=None, finished_at=now.isoformat(), error=error) for r in batch]
 
     def acknowledge(self, decision_id: str, operator: Operator, note: str | None = None) -> LedgerRow:
         """Record that a person checked an in-doubt resume, so its thread can be decided again."""
@@ -550,6 +617,13 @@ class DecisionLedger:
     def batch(self, batch_id: str) -> list[LedgerRow]:
         return [_row(v) for v in self._conn.execute(
             f"SELECT {_COLUMNS} FROM hitl_decisions WHERE batch_id = ? ORDER BY rowid", (batch_id,))]
+
+    def waiting_on(self, thread_id: str) -> list[tuple[str, str | None]]:
+        """(decision id, graph) of the decisions on a thread that wait for a resumer, oldest first."""
+        return self._conn.execute(
+            "SELECT decision_id, graph_id FROM hitl_decisions WHERE thread_id = ? AND state = 'decided' ORDER BY rowid",
+            (thread_id,),
+        ).fetchall()
 
     def in_state(self, *states: DecisionState) -> list[LedgerRow]:
         marks = ", ".join("?" * len(states))

@@ -7,6 +7,11 @@ Crash safety. A claim moves through durable phases: `claimed` (nothing has run),
 breakpoint's state update is stored, no node has run), `invoking` (graph code may be running). A resumer that
 finds a claim whose owner died looks at the phase and at the thread: it completes what provably never started,
 records what visibly finished, and marks the rest `in_doubt` for a person. It never re-runs blindly.
+
+The claim is committed with an fsync; the phase marks and the outcome are not (one fsync per decision instead
+of three; see ledger.py). They survive any crash of the resumer process, which is what phases are for. An OS
+crash or power cut may take them back, so a claim made before the current boot is settled without trusting its
+phase: what the thread visibly shows is recorded, everything else is in doubt.
 """
 
 from __future__ import annotations
@@ -46,25 +51,49 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def boot_id() -> str | None:
+    """This boot of the host (Linux); a claim from an earlier boot died in an OS crash or reboot."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def claimant_id() -> str:
-    """Who holds a claim: host, pid and the pid's start time."""
+    """Who holds a claim: host, pid, the pid's start time and the boot."""
     pid = os.getpid()
-    return f"{socket.gethostname()}|{pid}|{_start_time(pid)}"
+    return f"{socket.gethostname()}|{pid}|{_start_time(pid)}|{boot_id()}"
+
+
+def _parts(claimant: str) -> tuple[str, str, str, str | None]:
+    host, _, rest = claimant.partition("|")
+    pid, _, rest = rest.partition("|")
+    started, _, boot = rest.partition("|")
+    return host, pid, started, (boot if boot and boot != "None" else None)  # claims from before boot ids: None
 
 
 def claimant_alive(claimant: str | None) -> bool | None:
     """True/False for a claimant on this host; None when it is on another host (we can't tell)."""
     if not claimant:
         return False
-    host, _, rest = claimant.partition("|")
+    host, pid_text, started, boot = _parts(claimant)
     if host != socket.gethostname():
         return None
-    pid_text, _, started = rest.partition("|")
+    if boot is not None and boot != boot_id():
+        return False  # start times count from boot: a pid of an earlier boot may match by chance
     try:
         pid = int(pid_text)
     except ValueError:
         return False
     return _start_time(pid) == started and started != "None"
+
+
+def claimed_before_this_boot(claimant: str | None) -> bool:
+    """True when a claim on this host dates from an earlier boot: its relaxed phase marks may be lost."""
+    if not claimant:
+        return False
+    host, _, _, boot = _parts(claimant)
+    return host == socket.gethostname() and boot is not None and boot != boot_id()
 
 
 def _run_key(batch: Sequence[LedgerRow]) -> str:
@@ -122,7 +151,7 @@ class Resumer:
             if not batch:
                 break
             try:
-                done.append((batch, self.resume(batch)))
+                done.append((batch, self.resume(batch)[0].state))
             except GraphLoadError as err:  # released untouched by resume(); don't let it block the queue
                 if decision_id is not None:
                     raise
@@ -133,9 +162,14 @@ class Resumer:
         return done
 
     def resume(
-        self, batch: Sequence[LedgerRow], *, update_done: bool = False, note: str | None = None
-    ) -> DecisionState:
-        """Resume one claimed batch and record the outcome (with `note`, e.g. why a recovering resumer did it)."""
+        self, batch: Sequence[LedgerRow], *, update_done: bool = False, note: str | None = None,
+        checked: bool = False,
+    ) -> list[LedgerRow]:
+        """Resume one claimed batch and record the outcome (with `note`, e.g. why a recovering resumer did it);
+        returns the batch's rows as finished.
+
+        `checked`: the batch was claimed in the very commit that compared it with the thread (the desk's
+        compare-and-set), so reading the thread again here would only repeat that check."""
         _crash_point("after_claim")
         first = batch[0]
         try:
@@ -143,24 +177,21 @@ class Resumer:
         except GraphLoadError as err:
             self.ledger.release(batch)  # nothing ran; another resumer (or a fixed config) can take it
             raise err
-        thread = self._reader.thread(first.thread_id)
+        thread = None if checked else self._reader.thread(first.thread_id)
         if update_done and not self._at_own_update(batch, thread):
             # invoke(None) on whatever the thread is at now would approve it: someone else moved it on.
-            self.ledger.finish(batch, DecisionState.IN_DOUBT, actor=self.actor, note=note,
-                               error="the thread moved on after its state update was stored, before hitl-tui "
-                               "invoked it; nothing more was run here; check the agent's side effects")
-            return DecisionState.IN_DOUBT
-        if not update_done:
+            return self.ledger.finish(batch, DecisionState.IN_DOUBT, actor=self.actor, note=note,
+                                      error="the thread moved on after its state update was stored, before "
+                                      "hitl-tui invoked it; nothing more was run here; check the agent's side effects")
+        if not update_done and not checked:
             if thread is None or thread.checkpoint_id != first.checkpoint_id:
-                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
-                                   error="the thread moved on before it could be resumed; nothing was run")
-                return DecisionState.FAILED
+                return self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
+                                          error="the thread moved on before it could be resumed; nothing was run")
             pending = {i.key: i.payload_hash for i in thread.interrupts}
             missing = [r.interrupt_key for r in batch if pending.get(r.interrupt_key) != r.payload_hash]
             if missing:
-                self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
-                                   error="the interrupt is no longer pending as decided; nothing was run")
-                return DecisionState.FAILED
+                return self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
+                                          error="the interrupt is no longer pending as decided; nothing was run")
         cfg = self._run_config(batch)
         from langgraph.types import Command
 
@@ -179,14 +210,14 @@ class Resumer:
                 graph.invoke(Command(resume=resume), cfg, durability="sync")
             _crash_point("after_invoke")
         except Exception as err:  # the agent's own error: recorded, shown, never retried
-            self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
-                               error=f"{type(err).__name__}: {err}"[:2000])
+            finished = self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
+                                          error=f"{type(err).__name__}: {err}"[:2000])
             self._on_event()
-            return DecisionState.FAILED
+            return finished
         state = self._settled_state(first.thread_id) or DecisionState.IN_DOUBT
-        self.ledger.finish(batch, state, actor=self.actor, note=note)
+        finished = self.ledger.finish(batch, state, actor=self.actor, note=note)
         self._on_event()
-        return state
+        return finished
 
     def _run_config(self, batch: Sequence[LedgerRow]) -> dict[str, Any]:
         configurable: dict[str, Any] = {
@@ -242,13 +273,18 @@ class Resumer:
         thread = self._reader.thread(first.thread_id)
         moved_on = thread is None or thread.checkpoint_id != first.checkpoint_id
         note = f"recovered after resumer {first.claimed_by} died in phase {first.phase}"
-        if first.phase == "claimed":
+        phase = first.phase
+        if claimed_before_this_boot(first.claimed_by):
+            # The host went down since the claim: a later phase mark may be lost, so assume the worst one.
+            note = f"recovered after resumer {first.claimed_by} was lost with its host (noted phase {first.phase})"
+            phase = "invoking"
+        if phase == "claimed":
             if not moved_on:
-                return self.resume(batch, note=note)  # provably nothing ran: resume it now
-            if first.plan.update and self._at_own_update(batch, thread):
-                return self.resume(batch, update_done=True, note=note)  # died after update_state, before noting it
-        elif first.phase == "updated":
-            return self.resume(batch, update_done=True, note=note)
+                return self.resume(batch, note=note)[0].state  # provably nothing ran: resume it now
+            if first.plan.update and self._at_own_update(batch, thread):  # died after update_state, before noting it
+                return self.resume(batch, update_done=True, note=note)[0].state
+        elif phase == "updated":
+            return self.resume(batch, update_done=True, note=note)[0].state
         elif moved_on and not (first.plan.interrupt_id is None and self._at_own_update(batch, thread)):
             # Graph code ran. If the thread is at rest again, the run completed: record that. (A static
             # breakpoint still LOOKS paused at our own state update, since LangGraph writes no checkpoint until

@@ -459,7 +459,7 @@ def submit_then_die(config_path: str, thread_ids: list[str], die_at: str, append
 
         audit.append_many = dying_append_many  # type: ignore[method-assign]
     if die_at == "mark":
-        def dying_transaction() -> Any:
+        def dying_transaction(**_: Any) -> Any:
             os.kill(os.getpid(), signal.SIGKILL)
 
         ledger.transaction = dying_transaction  # type: ignore[method-assign]

@@ -136,3 +136,52 @@ def test_records_say_who_what_where_and_how_it_ended(env: Env) -> None:
     assert refusal["error"].startswith("Already decided (reject) by alice@console-1 at 2025-03-04 05:06:07 UTC")
     assert verify(env.audit_path).ok
     desk.close()
+
+
+def test_the_db_is_fsynced_before_the_log_holds_its_events(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outcomes commit without an fsync; an OS crash could take one back. The log must never hold an event the
+    DB then lost, so a flush fsyncs the DB's WAL before it appends."""
+    import os
+
+    import hitl_tui.ledger as ledger_module
+
+    [tid] = env.start(CRASHY)
+    thread = env.paused(tid)
+    desk = env.desk()
+    steps: list[str] = []
+    real_fsync, real_append = os.fsync, desk.audit.append_many
+
+    def fsync(fd: int) -> None:
+        steps.append("fsync " + Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(ledger_module.os, "fsync", fsync)
+    desk.audit.append_many = lambda items: steps.append(f"append {len(items)}") or real_append(items)
+    assert desk.decide(thread, thread.interrupts[0], [approve()]).records[0].state is DecisionState.FINISHED
+    ours = [s for s in steps if s.startswith(("append", f"fsync {env.db.name}"))]  # not the agent's own fsyncs
+    assert ours == [f"fsync {env.db.name}-wal", "append 2"]  # the decision and its outcome, in one append
+    check_audit_matches_ledger(env)
+    desk.close()
+
+
+def test_a_burst_of_decisions_is_logged_when_it_ends_or_at_least_every_interval(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hitl_tui.desk as desk_module
+
+    tids = env.start(CRASHY, 3)
+    desk = env.desk()
+    for tid in tids[:2]:
+        thread = env.paused(tid)
+        desk.decide(thread, thread.interrupts[0], [approve()], flush=False)
+        assert desk.flush_audit_if_due(idle=False) is False  # mid-burst, interval not reached
+    assert decision_ids_in_log(env) == [] and len(events(env.db)) == 4  # durable in the DB meanwhile
+    assert desk.flush_audit_if_due(idle=True) is True
+    assert len(decision_ids_in_log(env)) == 2
+    assert desk.flush_audit_if_due(idle=True) is False  # nothing new
+    monkeypatch.setattr(desk_module, "AUDIT_FLUSH_INTERVAL", 0.0)
+    thread = env.paused(tids[2])
+    desk.decide(thread, thread.interrupts[0], [approve()], flush=False)
+    assert desk.flush_audit_if_due(idle=False) is True  # a long burst still reaches the log
+    check_audit_matches_ledger(env)
+    desk.close()

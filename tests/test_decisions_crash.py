@@ -258,3 +258,65 @@ def test_a_worker_pass_settles_dead_claims_resumes_the_rest_and_logs_it_all(env:
     assert sorted(line["thread_id"] for line in env.outbox_lines()) == sorted([crashed, waiting])
     check_audit_matches_ledger(env)
     desk.close()
+
+
+# -- an OS crash or power cut: the claim is durable, later phase marks may not be --------------------------------
+
+REBOOT_TRIALS = [
+    # Noted phase "claimed": after a reboot that may be an "invoking" mark the power cut took back. Unless the
+    # thread shows the run completed, nothing is re-run: in doubt.
+    (CRASHY, "after_claim", D, 0),
+    (CRASHY_BREAKPOINT, "after_update", D, 0),
+    # The run completed before the host went down: recorded from what the thread shows, as after any crash.
+    (CRASHY, "after_invoke", F, 1),
+]
+
+
+def _from_an_earlier_boot(db: Any, decision_id: str) -> None:
+    """Make a dead resumer's claim look as if it was made before this boot (its host crashed and came back)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        [claimant] = conn.execute(
+            "SELECT claimed_by FROM hitl_decisions WHERE decision_id = ?", (decision_id,)).fetchone()
+        host, pid, started, _ = claimant.split("|")
+        conn.execute("UPDATE hitl_decisions SET claimed_by = ? WHERE decision_id = ?",
+                     (f"{host}|{pid}|{started}|an-earlier-boot", decision_id))
+
+
+def test_after_a_reboot_phase_marks_are_not_trusted_and_nothing_reruns(env: Env) -> None:
+    desk = env.desk(resume_in_process=False)
+    cases = []
+    for graph, point, state, effects in REBOOT_TRIALS:
+        [tid] = env.start(graph, 1, prefix=f"reboot-{point}")
+        thread = env.paused(tid)
+        did = desk.decide(thread, thread.interrupts[0], [approve()]).records[0].decision_id
+        cases.append((tid, did, state, effects))
+        assert run_children(resume_in_child, [(str(env.config_path), {CRASH_ENV: point}, did)]) == [KILLED]
+        _from_an_earlier_boot(env.db, did)
+    resumer = env.resumer()
+    assert len(resumer.recover()) == len(cases) and resumer.recover() == [] and resumer.run() == []
+    resumer.close()
+    rows = {r["decision_id"]: r for r in ledger_rows(env.db)}
+    sent = effects_per_thread(env.outbox_lines())
+    for tid, did, state, effects in cases:
+        assert (rows[did]["state"], sent.get(tid, 0)) == (state, effects), tid
+        if state == D:
+            assert "check its side effects" in rows[did]["error"]
+    desk.flush_audit()
+    notes = [r["text"] for r in _logged(env) if r["event"] == "outcome"]
+    assert len(notes) == len(cases) and all("lost with its host" in n for n in notes)
+    desk.close()
+
+
+def test_a_claimant_is_alive_only_in_the_boot_it_was_made_in() -> None:
+    from hitl_tui.resumer import claimant_alive, claimant_id, claimed_before_this_boot
+
+    me = claimant_id()
+    assert claimant_alive(me) is True and not claimed_before_this_boot(me)
+    host, pid, started, _ = me.split("|")
+    earlier = f"{host}|{pid}|{started}|an-earlier-boot"  # the same pid and start tick, in another boot
+    assert claimant_alive(earlier) is False and claimed_before_this_boot(earlier)
+    legacy = f"{host}|{pid}|{started}"  # written before claims named their boot: judged by pid and start tick
+    assert claimant_alive(legacy) is True and not claimed_before_this_boot(legacy)
+    assert claimant_alive(f"another-host|{pid}|{started}|x") is None

@@ -174,3 +174,42 @@ def test_invalid_decisions_are_refused_before_touching_the_db(env: Env, decision
     # ...and the thread can still be decided properly.
     assert desk.decide(seen, seen.interrupts[0], [approve()]).records[0].state is DecisionState.FINISHED
     desk.close()
+
+
+def test_an_answer_written_at_the_same_checkpoint_is_not_missed(env: Env) -> None:
+    """Two parallel approvals; one is answered outside hitl-tui. LangGraph stores that answer as writes on the
+    SAME checkpoint (the other approval still holds the step open), so the checkpoint id alone can't tell; the
+    view's row marks can. The answered one is refused; so is the other as seen, since its node ran again and
+    asked anew (here its payload lost the initiator); a fresh look at it goes through."""
+    [tid] = env.start("parallel_approvals")
+    seen = env.paused(tid)
+    assert len(seen.interrupts) >= 2 and seen.version is not None
+    first, second = seen.interrupts[0], seen.interrupts[1]
+    env.graph("parallel_approvals").invoke(
+        Command(resume={first.interrupt_id: {"decision": "approve"}}), {"configurable": {"thread_id": tid}})
+    now = env.paused(tid)
+    assert now.checkpoint_id == seen.checkpoint_id and now.version != seen.version
+    assert first.key not in {i.key for i in now.interrupts}
+    desk = env.desk(resume_in_process=False)
+    refused(desk, seen, [approve()], "no longer pending", interrupt=first)
+    refused(desk, seen, [approve()], "pending action changed", interrupt=second)
+    again = next(i for i in now.interrupts if i.key == second.key)
+    assert desk.decide(now, again, [approve()]).records[0].state is DecisionState.DECIDED
+    desk.close()
+
+
+def test_an_unchanged_view_is_compared_by_its_row_marks_without_reading_the_thread_again(env: Env) -> None:
+    [tid] = env.start(CRASHY)
+    seen = env.paused(tid)
+    desk = env.desk(resume_in_process=False)
+    reads: list[str] = []
+    full_read = desk.ledger._reader.thread
+    desk.ledger._reader.thread = lambda thread_id: reads.append(thread_id) or full_read(thread_id)
+    assert desk.decide(seen, seen.interrupts[0], [approve()]).records[0].state is DecisionState.DECIDED
+    assert reads == []
+    # A view built by hand (no marks) is compared field by field after a fresh read.
+    [other] = env.start(CRASHY)
+    by_hand = dataclasses.replace(env.paused(other), version=None)
+    desk.decide(by_hand, by_hand.interrupts[0], [approve()])
+    assert reads == [other]
+    desk.close()

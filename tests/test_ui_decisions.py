@@ -270,7 +270,7 @@ async def test_unwritable_audit_log_is_reported_and_the_decision_stands(demo: De
         await loaded(pilot)
         select_thread(app, "email-0001")
         await pilot.press("a")
-        await wait_for(pilot, lambda: "audit" in app.console_screen.query_one("StatusBar").problems,
+        await wait_for(pilot, lambda: "audit-write" in app.console_screen.query_one("StatusBar").problems,
                        DECIDE_TIMEOUT, "the audit problem on screen")
         assert effects(demo, "email-0001")
         rec = next(it.record for it in app.console_screen.thread_list.items if it.thread.thread_id == "email-0001")

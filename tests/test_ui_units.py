@@ -211,3 +211,54 @@ def test_a_record_arriving_with_the_change_keeps_the_row_as_decided() -> None:
     book.set_records([record("a", "0001", "z", T0, DecisionState.RESUMING)])  # as the watcher sends them: first
     book.set_threads([], changed={"a"})
     assert book.ordered()[0].status == "resuming" and not book.ordered()[0].pending
+
+
+class _BurstDesk:
+    """A desk that records what the decision thread asks of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.audit_error: str | None = None
+        self.pending = False
+
+    def decide(self, thread: object, interrupt: object, decisions: object, *, flush: bool = True) -> str:
+        self.calls.append(f"decide flush={flush}")
+        self.pending = True
+        return "ok"
+
+    def flush_audit_if_due(self, *, idle: bool) -> bool:
+        if not (self.pending and idle):
+            return False
+        self.pending = False
+        self.calls.append("flush")
+        return True
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued() -> None:
+    """Seen in CI: a warm-up queued right behind a decision left its audit events unlogged until the next one."""
+    import threading
+
+    from hitl_tui.ui.watchers import DecisionJob, DecisionOutcome, DecisionRunner, SourceProblem
+
+    desk = _BurstDesk()
+    seen: list[object] = []
+    runner = DecisionRunner(lambda: desk, seen.append)
+    paused = thread("t1", "0001", "a")
+    runner.submit(DecisionJob("k1", paused, paused.interrupts[0], ()))
+    runner.submit(DecisionJob("k2", paused, paused.interrupts[0], ()))
+    runner.warm_up()  # not a decision: the burst still ends after it
+    worker = threading.Thread(target=runner.run)
+    worker.start()
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while "flush" not in desk.calls and datetime.now(UTC) < deadline:
+        threading.Event().wait(0.01)
+    assert "flush" in desk.calls, "the burst was not logged while the decision thread waited for more"
+    runner.stop()
+    worker.join(10)
+    assert desk.calls == ["decide flush=False", "decide flush=False", "flush", "close"]
+    assert [type(e).__name__ for e in seen] == ["SourceProblem", "DecisionOutcome", "DecisionOutcome", "SourceProblem"]
+    assert isinstance(seen[-1], SourceProblem) and seen[-1].source == "audit-write" and seen[-1].message is None
+    assert isinstance(seen[1], DecisionOutcome)

@@ -419,5 +419,5 @@ class ConsoleScreen(Screen[None]):
                 self._notes[key] = f"Your approval is recorded ({len(votes)} of {needed}); waiting for more."
             audit_error = getattr(result, "audit_error", None)
             if audit_error:
-                self.apply_problem("audit", audit_error)
+                self.apply_problem("audit-write", audit_error)
         self._refresh()

@@ -46,7 +46,12 @@ class RecordFeed(Protocol):
 class Decider(Protocol):
     """The decisions layer (`DecisionDesk`): the only way a key press becomes a resumed agent."""
 
-    def decide(self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> Any: ...
+    audit_error: str | None
+
+    def decide(
+        self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision], *, flush: bool = ...
+    ) -> Any: ...
+    def flush_audit_if_due(self, *, idle: bool) -> bool: ...
     def close(self) -> None: ...
 
 
@@ -69,7 +74,7 @@ class RecordsRead:
 class SourceProblem:
     """`message` is one sentence; None means the problem went away."""
 
-    source: str  # "db" | "audit" | "desk"
+    source: str  # "db" | "audit" (reading it) | "audit-write" | "desk"
     message: str | None
 
 
@@ -336,6 +341,8 @@ class DecisionRunner:
     def run(self) -> None:
         try:
             while True:
+                if self._jobs.empty():  # a burst of decisions is over: its events go to the log before we wait
+                    self._flush_audit(idle=True)
                 job = self._jobs.get()
                 if job is _STOP:
                     return
@@ -343,15 +350,27 @@ class DecisionRunner:
                     self._desk_or_none()
                     continue
                 try:
-                    result = self._desk_or_raise().decide(job.thread, job.interrupt, job.decisions)
+                    # The audit log is appended once per burst of decisions (below), not once per decision.
+                    result = self._desk_or_raise().decide(job.thread, job.interrupt, job.decisions, flush=False)
                     self._emit(DecisionOutcome(job.key, result=result))
                 except DecisionRefused as err:
                     self._emit(DecisionOutcome(job.key, refused=err.message))
                 except Exception as err:  # InvalidDecision, a locked DB, a graph that raised...
                     self._emit(DecisionOutcome(job.key, error=_sentence(err)))
+                self._flush_audit(idle=False)  # mid-burst: only when the last copy is AUDIT_FLUSH_INTERVAL old
         finally:
             if self._desk is not None:
+                self._desk.flush_audit_if_due(idle=True)  # the last burst's events, before the window closes
                 self._desk.close()
+
+    def _flush_audit(self, *, idle: bool) -> None:
+        if self._desk is None:
+            return
+        try:
+            if self._desk.flush_audit_if_due(idle=idle):
+                self._emit(SourceProblem("audit-write", self._desk.audit_error))  # None clears an earlier problem
+        except Exception as err:  # a locked DB, say: the events wait in the DB for the next flush
+            self._emit(SourceProblem("audit-write", f"The audit log can't be updated yet: {_sentence(err)}"))
 
     def _desk_or_raise(self) -> Decider:
         if self._desk is None:
