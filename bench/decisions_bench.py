@@ -61,13 +61,16 @@ def paused(directory: Path) -> list[Any]:
 class HitlSide:
     """The console's path: one DecisionDesk, deciding and resuming in this process."""
 
-    def __init__(self, directory: Path, *, audit_fsync: bool = True, flush_each: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, audit_fsync: bool = True, flush_each: bool = False, bulk: bool = False
+    ) -> None:
         from hitl_tui.audit import AuditLog
         from hitl_tui.config import load_config
         from hitl_tui.desk import DecisionDesk
 
         config = load_config(directory / "config.toml")
         self.flush_each = flush_each
+        self.bulk = bulk
         self.threads = paused(directory)
         who = current_operator(environ={})
         audit = AuditLog(config.audit_log, operator=who, durable=audit_fsync)
@@ -78,6 +81,12 @@ class HitlSide:
     def run(self, start: int, stop: int) -> float:
         started = time.perf_counter()
         threads = self.threads[start:stop]
+        if self.bulk:  # `hitl-tui approve T1 T2 ...`: one compare-and-set commit for the whole chunk
+            results = self.desk.decide_bulk([(t, t.interrupts[0], [Decision(DecisionKind.APPROVE)]) for t in threads])
+            for thread, result in zip(threads, results, strict=True):
+                if not hasattr(result, "records") or result.records[0].state.value != "finished" or result.audit_error:
+                    raise SystemExit(f"{thread.thread_id}: {result}")
+            return time.perf_counter() - started
         for n, thread in enumerate(threads, 1):
             result = self.desk.decide(thread, thread.interrupts[0], [Decision(DecisionKind.APPROVE)],
                                       flush=self.flush_each)
@@ -142,6 +151,8 @@ def main() -> None:
                         help="diagnosis only, not a supported setting: the audit log fsync share of the overhead")
     parser.add_argument("--flush-each", action="store_true",
                         help="append the audit log after every decision (the CLI's way), not once per burst")
+    parser.add_argument("--bulk", action="store_true",
+                        help="decide each chunk with one bulk decision (`hitl-tui approve T1 T2 ...`)")
     parser.add_argument("--profile", action="store_true", help="print where the hitl-tui side spends its time")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="decisions-bench-", dir=args.dir))
@@ -150,7 +161,8 @@ def main() -> None:
         hitl_dir, direct_dir = prepare(folder, args.threads)
         setup = time.perf_counter() - started
         profile = cProfile.Profile() if args.profile else None
-        hitl_side = HitlSide(hitl_dir, audit_fsync=not args.no_audit_fsync, flush_each=args.flush_each)
+        hitl_side = HitlSide(hitl_dir, audit_fsync=not args.no_audit_fsync, flush_each=args.flush_each,
+                             bulk=args.bulk)
         direct_side = DirectSide(direct_dir)
         hitl, direct = race(hitl_side, direct_side, args.threads, args.chunk, profile)
         hitl_side.close()
@@ -163,6 +175,7 @@ def main() -> None:
         "threads": args.threads,
         "audit_fsync": float(not args.no_audit_fsync),
         "flush_each": float(args.flush_each),
+        "bulk": float(args.bulk),
         "setup_seconds": setup,
         "direct_seconds": direct,
         "hitl_seconds": hitl,

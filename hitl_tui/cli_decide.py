@@ -34,7 +34,10 @@ def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParse
     for name, text in helps.items():
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         add_common(p)
-        p.add_argument("thread", help="thread id")
+        if name == "edit":
+            p.add_argument("thread", help="thread id")
+        else:  # the same decision for many threads: one compare-and-set commit for all of them
+            p.add_argument("thread", nargs="+", help="thread id (several: each is decided on its own terms)")
         p.add_argument("--interrupt", metavar="ID", help="which interrupt, when the thread has several (id or prefix)")
         p.add_argument("--action", type=int, default=None, metavar="N",
                        help="which action of a batched pause (1-based); without it, the decision covers every action")
@@ -113,32 +116,60 @@ def _run_decide(args: argparse.Namespace) -> int:
     from hitl_tui.policy.requirements import requirements_for
     from hitl_tui.reader import CheckpointReader
 
+    thread_ids = args.thread if isinstance(args.thread, list) else [args.thread]
+    if len(thread_ids) > 1 and (args.interrupt or args.action is not None):
+        raise HitlError("--interrupt and --action pick an item of one thread; decide several threads without them.")
     config, db = resolve(args)
     reader = CheckpointReader(db, config)
     try:
-        thread = reader.thread(args.thread)
+        threads = {tid: reader.thread(tid) for tid in dict.fromkeys(thread_ids)}
     finally:
         reader.close()
-    if thread is None or thread.status is ThreadStatus.RUNNING_OR_STALLED:
-        problem = _not_waiting(config, db, args.thread, thread)
-        if isinstance(problem, DecisionRefused):
-            return _refused(args, args.thread, problem)
-        raise problem
-    interrupt = _pick_interrupt(thread, args.interrupt)
-    decisions = _decisions(args, interrupt)
-    desk = DecisionDesk(config, db, current_operator(), requirements=requirements_for(config))
-    try:
+    reports: dict[str, tuple[int, dict[str, Any], str]] = {}
+    items = []
+    for tid, thread in threads.items():
         try:
-            result = desk.decide(thread, interrupt, decisions)
+            if thread is None or thread.status is ThreadStatus.RUNNING_OR_STALLED:
+                raise _not_waiting(config, db, tid, thread)
+            interrupt = _pick_interrupt(thread, args.interrupt)
+            items.append((thread, interrupt, _decisions(args, interrupt)))
         except DecisionRefused as refusal:
-            return _refused(args, thread.thread_id, refusal)
-    finally:
-        desk.close()
+            reports[tid] = _refusal(tid, refusal)
+        except HitlError as err:
+            if len(threads) == 1:
+                raise
+            reports[tid] = (EXIT_ERROR, {"status": "error", "thread_id": tid, "error": err.message}, err.message)
+    if items:
+        desk = DecisionDesk(config, db, current_operator(), requirements=requirements_for(config))
+        try:
+            results = desk.decide_bulk(items)
+        finally:
+            desk.close()
+        for (thread, _, _), result in zip(items, results, strict=True):
+            reports[thread.thread_id] = (_refusal(thread.thread_id, result) if isinstance(result, DecisionRefused)
+                                         else _outcome(thread.thread_id, result))
+    ordered = [reports[tid] for tid in threads]
+    if len(ordered) == 1:
+        _, data, line = ordered[0]
+        _emit(args, data, line)
+    elif args.json:
+        print(json.dumps({"results": [data for _, data, _ in ordered]}))
+    else:
+        for _, data, line in ordered:
+            print(f"{data['thread_id']}: {line}")
+    warnings = {data["audit_error"] for _, data, _ in ordered if data.get("audit_error")}
+    for warning in warnings:
+        print(f"hitl-tui: warning: {warning}", file=sys.stderr)
+    codes = {code for code, _, _ in ordered}
+    return EXIT_ERROR if EXIT_ERROR in codes else EXIT_REFUSED if EXIT_REFUSED in codes else EXIT_OK
+
+
+def _outcome(thread_id: str, result: Any) -> tuple[int, dict[str, Any], str]:
+    """What became of one thread's decision: exit code, JSON and sentence."""
     if result.awaiting_approvals:
-        _emit(args, {"status": "awaiting_approvals", "thread_id": thread.thread_id,
-                     "approvals": len(result.votes), "approvals_needed": result.approvals_needed},
-              f"Approval recorded: {len(result.votes)} of {result.approvals_needed} operators have approved.")
-        return EXIT_OK
+        return EXIT_OK, {"status": "awaiting_approvals", "thread_id": thread_id, "approvals": len(result.votes),
+                         "approvals_needed": result.approvals_needed}, (
+            f"Approval recorded: {len(result.votes)} of {result.approvals_needed} operators have approved.")
     record = result.records[0]
     state = record.state
     lines = {
@@ -150,11 +181,9 @@ def _run_decide(args: argparse.Namespace) -> int:
         DecisionState.IN_DOUBT: f"Decided; the resume is in doubt: {record.error}",
         DecisionState.RESUMING: "Decided; another resumer is resuming it now.",
     }
-    _emit(args, {"status": state.value, "thread_id": thread.thread_id, "decision_id": record.decision_id,
-                 "error": record.error, "audit_error": result.audit_error}, lines[state])
-    if result.audit_error:
-        print(f"hitl-tui: warning: {result.audit_error}", file=sys.stderr)
-    return EXIT_ERROR if state is DecisionState.FAILED else EXIT_OK
+    data = {"status": state.value, "thread_id": thread_id, "decision_id": record.decision_id,
+            "error": record.error, "audit_error": result.audit_error}
+    return (EXIT_ERROR if state is DecisionState.FAILED else EXIT_OK), data, lines[state]
 
 
 def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread | None) -> HitlError:
@@ -186,9 +215,9 @@ def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread
     return HitlError(f"Thread {thread_id} is not waiting for a human in {db}.")
 
 
-def _refused(args: argparse.Namespace, thread_id: str, refusal: DecisionRefused) -> int:
-    _emit(args, {"status": "refused", "thread_id": thread_id, "reason": refusal.message}, f"Refused: {refusal.message}")
-    return EXIT_REFUSED
+def _refusal(thread_id: str, refusal: DecisionRefused) -> tuple[int, dict[str, Any], str]:
+    return EXIT_REFUSED, {"status": "refused", "thread_id": thread_id, "reason": refusal.message}, (
+        f"Refused: {refusal.message}")
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

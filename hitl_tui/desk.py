@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState
-from hitl_tui.errors import GraphLoadError
+from hitl_tui.errors import DecisionRefused, GraphLoadError
 from hitl_tui.identity import Operator
-from hitl_tui.ledger import DecisionLedger, LedgerRow, Vote
+from hitl_tui.ledger import DecisionLedger, LedgerRow, Submission, Vote
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.resume_values import InvalidDecision
 from hitl_tui.resumer import Resumer
@@ -132,26 +132,62 @@ class DecisionDesk:
         claimed = isinstance(outcome[0], LedgerRow) and outcome[0].state is DecisionState.RESUMING
         if flush and (resumer is None or not claimed):
             self.flush_audit()
+        result = self._carry_out(thread, outcome, need, resumer)
+        if flush and resumer is not None:
+            self.flush_audit()
+        return replace(result, audit_error=self.audit_error)
+
+    def decide_bulk(
+        self, items: Sequence[tuple[PendingThread, PendingInterrupt, Sequence[Decision]]], *, flush: bool = True,
+    ) -> list[DeskResult | DecisionRefused]:
+        """Decide many threads at once, each on its own terms: one compare-and-set commit (one fsync) for all,
+        then each resumed in turn, and one audit append at the end. A refused item (stale, already decided,
+        policy) is returned as its DecisionRefused and holds nothing else back; InvalidDecision for any item is
+        raised before anything is recorded."""
+        if not flush:
+            self._unflushed = True
+        needs = [self._requirements(thread, interrupt) for thread, interrupt, _ in items]
+        resumers = [self.resumer if self.can_resume(thread.graph_id) else None for thread, _, _ in items]
+        submissions = [
+            Submission(thread, ((interrupt, tuple(decisions)),), need.approvals_needed, need.initiator_uid,
+                       resumer.claimant if resumer is not None else None)
+            for (thread, interrupt, decisions), need, resumer in zip(items, needs, resumers, strict=True)
+        ]
+        results: list[DeskResult | DecisionRefused] = []
+        try:
+            outcomes = self.ledger.submit_many(submissions, self.operator)
+            for (thread, _, _), need, resumer, outcome in zip(items, needs, resumers, outcomes, strict=True):
+                if isinstance(outcome, DecisionRefused):
+                    results.append(outcome)
+                else:
+                    results.append(self._carry_out(thread, outcome, need, resumer))
+        finally:
+            if flush:
+                self.flush_audit()
+        return [replace(r, audit_error=self.audit_error) if isinstance(r, DeskResult) else r for r in results]
+
+    def _carry_out(
+        self, thread: PendingThread, outcome: list[LedgerRow] | list[Vote], need: Requirements,
+        resumer: Resumer | None,
+    ) -> DeskResult:
+        """After the compare-and-set: resume what this process can, and say what became of it."""
         if outcome and isinstance(outcome[0], Vote):
-            return DeskResult(votes=tuple(outcome), approvals_needed=need.approvals_needed,  # type: ignore[arg-type]
-                              audit_error=self.audit_error)
+            return DeskResult(votes=tuple(outcome), approvals_needed=need.approvals_needed)  # type: ignore[arg-type]
         rows: list[LedgerRow] = outcome  # type: ignore[assignment]
         resume_error = None
         finished = None
         if resumer is not None:
             try:
-                if claimed:  # claimed in the compare-and-set's own commit: no need to look at the thread again
-                    finished = resumer.resume(rows, checked=True)
+                if rows[0].state is DecisionState.RESUMING:  # claimed in the compare-and-set's own commit: no
+                    finished = resumer.resume(rows, checked=True)  # need to look at the thread again
                 else:  # someone else is resuming this thread right now; claim it if they are done
                     resumer.run(decision_id=rows[0].decision_id)
                 self._resume_waiting(thread.thread_id)
             except GraphLoadError as err:  # the decision stands (claim released); a worker may resume it
                 resume_error = err.message
-            if flush:
-                self.flush_audit()
         final = finished or self.ledger.batch(rows[0].batch_id)
         return DeskResult(records=tuple(r.as_record() for r in final), approvals_needed=need.approvals_needed,
-                          audit_error=self.audit_error, resume_error=resume_error)
+                          resume_error=resume_error)
 
     def _resume_waiting(self, thread_id: str) -> None:
         """Resume decisions on this thread that had to wait: it was being resumed when they were made (one resume

@@ -104,6 +104,17 @@ class Vote:
     voted_at: str
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One thread's decisions for `submit_many`: what the operator saw and decided, and what policy asks."""
+
+    thread: PendingThread
+    items: tuple[tuple[PendingInterrupt, Sequence[Decision]], ...]
+    approvals_needed: int = 1
+    initiator_uid: int | None = None
+    claimant: str | None = None  # claim the batch for this resumer in the same commit
+
+
 def decisions_json(decisions: Sequence[Decision]) -> str:
     return canonical_json(
         [{"kind": d.kind.value, "action_index": d.action_index, "args": d.args, "text": d.text} for d in decisions]
@@ -128,14 +139,13 @@ def _row(values: Sequence[Any]) -> LedgerRow:
     return LedgerRow(**d)
 
 
-def _values(row: LedgerRow) -> tuple[Any, ...]:
-    """A row as stored, column by column (the inverse of `_row`)."""
+def _values(row: LedgerRow, decisions_text: str, plan_text: str) -> tuple[Any, ...]:
+    """A row as stored, column by column (the inverse of `_row`), with its decisions and plan already in JSON."""
     return (
         row.decision_id, row.batch_id, row.thread_id, row.checkpoint_id, row.interrupt_key, row.interrupt_id,
-        row.graph_id, row.shape, row.node, row.action, row.payload_hash, decisions_json(row.decisions),
-        canonical_json(vars(row.plan)), row.operator, row.operator_uid, row.actor_kind, row.decided_at.isoformat(),
-        row.state.value, row.phase, row.claimed_by, row.claimed_at, row.finished_at, row.error, row.approvals,
-        row.approvals_needed,
+        row.graph_id, row.shape, row.node, row.action, row.payload_hash, decisions_text, plan_text, row.operator,
+        row.operator_uid, row.actor_kind, row.decided_at.isoformat(), row.state.value, row.phase, row.claimed_by,
+        row.claimed_at, row.finished_at, row.error, row.approvals, row.approvals_needed,
     )
 
 
@@ -236,73 +246,112 @@ class DecisionLedger:
         the refusal) when the compare-and-set lost. With `claimant`, the batch is also claimed for that
         resumer in the same commit (state resuming, phase claimed) unless the thread is being resumed already.
         """
-        if not items:
+        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant)
+        [outcome] = self.submit_many([submission], operator, event=event, extra=extra)
+        if isinstance(outcome, DecisionRefused):
+            raise outcome
+        return outcome
+
+    def submit_many(
+        self, submissions: Sequence[Submission], operator: Operator, *, event: str = "decision",
+        extra: dict[str, Any] | None = None,
+    ) -> list[list[LedgerRow] | list[Vote] | DecisionRefused]:
+        """Several submissions (threads) in ONE transaction: one fsync for all of them. Each is compared and set
+        on its own, under a savepoint: a refused one (returned as its DecisionRefused, and logged) takes nothing
+        else with it. InvalidDecision for any of them is raised before the DB is touched."""
+        planned = [self._plan(s, operator) for s in submissions]
+        now = self.now()
+        outcomes: list[list[LedgerRow] | list[Vote] | DecisionRefused] = []
+        with self.transaction() as conn:
+            for submission, plans in zip(submissions, planned, strict=True):
+                conn.execute("SAVEPOINT submission")
+                try:
+                    outcomes.append(self._submit_in(conn, submission, plans, operator, now, event, extra))
+                except DecisionRefused as refusal:
+                    conn.execute("ROLLBACK TO submission")
+                    interrupt, decisions = submission.items[0]
+                    self._event(conn, {
+                        **self._base_event("refused", submission.thread, interrupt, decisions, operator, now),
+                        "error": refusal.message,
+                    })
+                    outcomes.append(refusal)
+                conn.execute("RELEASE submission")
+        return outcomes
+
+    def _plan(self, submission: Submission, operator: Operator) -> list[tuple[str, PendingInterrupt,
+                                                                                tuple[Decision, ...], ResumePlan]]:
+        if not submission.items:
             raise InvalidDecision("No decision was given.")
-        if approvals_needed > 1 and len(items) > 1:
+        if submission.approvals_needed > 1 and len(submission.items) > 1:
             raise InvalidDecision("Items that need several approvers are decided one at a time.")
-        batch_id = uuid.uuid4().hex
-        graph = self.config.graph(thread.graph_id)
+        graph = self.config.graph(submission.thread.graph_id)
         planned = []
-        for interrupt, decisions in items:
+        for interrupt, decisions in submission.items:
             decision_id = uuid.uuid4().hex
             plan = plan_resume(interrupt, decisions, graph=graph, decision_id=decision_id, operator=operator.display)
             planned.append((decision_id, interrupt, tuple(decisions), plan))
-        now = self.now()
-        try:
-            with self.transaction() as conn:
-                for _, interrupt, _, _ in planned:
-                    self._check_current(conn, thread, interrupt)
-                approvals = 1
-                if approvals_needed > 1:
-                    decision_id, interrupt, decisions, plan = planned[0]
-                    kinds = {d.kind for d in decisions}
-                    if kinds <= {DecisionKind.APPROVE, DecisionKind.EDIT}:
-                        if operator.is_human and initiator_uid is not None and operator.uid == initiator_uid:
-                            raise DecisionRefused(
-                                f"{operator.user} started this thread and may not approve it; another operator must."
-                            )
-                        votes = self._vote(conn, thread, interrupt, decisions, operator, now)
-                        if len(votes) < approvals_needed:
-                            self._event(conn, {
-                                **self._base_event("approval", thread, interrupt, decisions, operator, now),
-                                "approvals": len(votes), "approvals_needed": approvals_needed, **(extra or {}),
-                            })
-                            return votes
-                        approvals = len(votes)
-                        # What the quorum approved is the round's edit, if the round started with one.
-                        decisions = self._round_decisions(conn, thread, interrupt) or decisions
-                        plan = plan_resume(
-                            interrupt, decisions, graph=graph, decision_id=decision_id, operator=operator.display
-                        )
-                        planned[0] = (decision_id, interrupt, decisions, plan)
-                # Claiming here saves the resumer a transaction; claim_next's rule holds: one resume per thread.
-                claim = (None, None, None) if claimant is None or conn.execute(
-                    "SELECT 1 FROM hitl_decisions WHERE thread_id = ? AND state = 'resuming' LIMIT 1",
-                    (thread.thread_id,),
-                ).fetchone() else ("claimed", claimant, now.isoformat())
-                state = DecisionState.DECIDED if claim[0] is None else DecisionState.RESUMING
-                rows = []
-                for decision_id, interrupt, decisions, plan in planned:
-                    row = LedgerRow(
-                        decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
-                        interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
-                        _action_names(interrupt, decisions), interrupt.payload_hash, tuple(decisions), plan,
-                        operator.display, operator.uid, operator.kind, now, state, phase=claim[0],
-                        claimed_by=claim[1], claimed_at=claim[2], finished_at=None, error=None,
-                        approvals=approvals, approvals_needed=approvals_needed,
+        return planned
+
+    def _submit_in(
+        self, conn: sqlite3.Connection, submission: Submission,
+        planned: list[tuple[str, PendingInterrupt, tuple[Decision, ...], ResumePlan]], operator: Operator,
+        now: datetime, event: str, extra: dict[str, Any] | None,
+    ) -> list[LedgerRow] | list[Vote]:
+        """One submission's compare-and-set, inside the caller's write transaction."""
+        thread, approvals_needed, claimant = submission.thread, submission.approvals_needed, submission.claimant
+        initiator_uid = submission.initiator_uid
+        for _, interrupt, _, _ in planned:
+            self._check_current(conn, thread, interrupt)
+        approvals = 1
+        if approvals_needed > 1:
+            decision_id, interrupt, decisions, plan = planned[0]
+            kinds = {d.kind for d in decisions}
+            if kinds <= {DecisionKind.APPROVE, DecisionKind.EDIT}:
+                if operator.is_human and initiator_uid is not None and operator.uid == initiator_uid:
+                    raise DecisionRefused(
+                        f"{operator.user} started this thread and may not approve it; another operator must."
                     )
-                    values = _values(row)
-                    conn.execute(f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})", values)
-                    rows.append(_row(values))  # as a worker would read it back: the plan's JSON round trip included
+                votes = self._vote(conn, thread, interrupt, decisions, operator, now)
+                if len(votes) < approvals_needed:
                     self._event(conn, {
-                        **self._base_event(event, thread, interrupt, decisions, operator, now),
-                        "decision_id": decision_id, "approvals": approvals, "approvals_needed": approvals_needed,
-                        **(extra or {}),
-                    }, event_id=f"{decision_id}:decided")
-        except DecisionRefused as refusal:
-            for _, interrupt, decisions, _ in planned[:1]:
-                self._log_refusal(thread, interrupt, decisions, operator, refusal.message)
-            raise
+                        **self._base_event("approval", thread, interrupt, decisions, operator, now),
+                        "approvals": len(votes), "approvals_needed": approvals_needed, **(extra or {}),
+                    })
+                    return votes
+                approvals = len(votes)
+                # What the quorum approved is the round's edit, if the round started with one.
+                decisions = self._round_decisions(conn, thread, interrupt) or decisions
+                plan = plan_resume(
+                    interrupt, decisions, graph=self.config.graph(thread.graph_id), decision_id=decision_id,
+                    operator=operator.display,
+                )
+                planned = [(decision_id, interrupt, decisions, plan)]
+        # Claiming here saves the resumer a transaction; claim_next's rule holds: one resume per thread.
+        claim = (None, None, None) if claimant is None or conn.execute(
+            "SELECT 1 FROM hitl_decisions WHERE thread_id = ? AND state = 'resuming' LIMIT 1",
+            (thread.thread_id,),
+        ).fetchone() else ("claimed", claimant, now.isoformat())
+        state = DecisionState.DECIDED if claim[0] is None else DecisionState.RESUMING
+        batch_id = uuid.uuid4().hex
+        rows = []
+        for decision_id, interrupt, decisions, plan in planned:
+            decisions_text, plan_text = decisions_json(decisions), canonical_json(vars(plan))
+            row = LedgerRow(  # as a worker would read it back: through the JSON of the stored columns
+                decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
+                interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
+                _action_names(interrupt, decisions), interrupt.payload_hash, _decisions_from(decisions_text),
+                ResumePlan(**json.loads(plan_text)), operator.display, operator.uid, operator.kind, now,
+                state, phase=claim[0], claimed_by=claim[1], claimed_at=claim[2], finished_at=None,
+                error=None, approvals=approvals, approvals_needed=approvals_needed,
+            )
+            conn.execute(f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})",
+                         _values(row, decisions_text, plan_text))
+            rows.append(row)
+            self._event(conn, {
+                **self._base_event(event, thread, interrupt, decisions, operator, now),
+                "decision_id": decision_id, "approvals": approvals, "approvals_needed": approvals_needed,
+                **(extra or {}),
+            }, event_id=f"{decision_id}:decided")
         return rows
 
     def _check_current(self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> None:
@@ -351,10 +400,8 @@ class DecisionLedger:
             i.key == interrupt.key and i.payload_hash == interrupt.payload_hash for i in thread.interrupts
         ):
             return False
-        latest = conn.execute(
-            "SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''", (thread.thread_id,)
-        ).fetchone()[0]
-        return latest == thread.checkpoint_id and thread_version(conn, thread.thread_id) == thread.version
+        latest, version = thread_version(conn, thread.thread_id)
+        return latest == thread.checkpoint_id and version == thread.version
 
     def _vote(
         self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt,
@@ -448,15 +495,6 @@ class DecisionLedger:
             "INSERT INTO hitl_events (event_id, record) VALUES (?, ?)",
             (event_id or uuid.uuid4().hex, canonical_json(record)),
         )
-
-    def _log_refusal(
-        self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision], operator: Operator,
-        why: str,
-    ) -> None:
-        with self.transaction() as conn:
-            self._event(conn, {
-                **self._base_event("refused", thread, interrupt, decisions, operator, self.now()), "error": why,
-            })
 
     def flush_audit(self, audit: Any) -> int:
         """Copy events not yet in the audit log into it, in commit order; returns how many were appended."""

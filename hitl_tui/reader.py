@@ -57,6 +57,10 @@ _BLOBS = (
     "SELECT rowid, iif(type = 'msgpack', checkpoint, NULL) FROM checkpoints "
     "WHERE rowid IN (SELECT rid FROM ({latest}))"
 )
+_BLOB_ONE = (
+    "SELECT rowid, iif(type = 'msgpack', checkpoint, NULL) FROM checkpoints "
+    "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1"
+)
 _FETCH = 2048  # rows per fetchmany of the blob scan
 _FIRST_FETCH = 100
 _ROWS = (
@@ -78,7 +82,10 @@ _MARKS = (
     "(SELECT MAX(rowid) FROM checkpoints WHERE thread_id = {tid}), "
     "(SELECT COUNT(*) FROM writes WHERE thread_id = {tid}), (SELECT MAX(rowid) FROM writes WHERE thread_id = {tid})"
 )
-_MARKS_ONE = "SELECT " + _MARKS.format(tid="?1")
+_MARKS_ONE = (  # with the latest root checkpoint id: a decision's whole compare in one statement
+    "SELECT (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ''), "
+    + _MARKS.format(tid="?1")
+)
 _MARKS_SOME = "SELECT j.value, " + _MARKS.format(tid="j.value") + " FROM json_each(?) AS j"
 
 
@@ -197,7 +204,10 @@ class CheckpointReader:
         if thread_ids is None:
             split = split_read(self) if self._should_split() else None
             return split if split is not None else self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_ALL)))
-        return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(sorted(thread_ids)),)))
+        ids = sorted(thread_ids)
+        if len(ids) == 1:  # a decision's check of one thread: a plain lookup instead of an IN list
+            return self._scan(self._conn.execute(_BLOB_ONE, ids))
+        return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(ids),)))
 
     def read_range(self, *, below: str | None = None, from_: str | None = None) -> list[PendingThread]:
         """The unfinished threads with `thread_id < below` or `>= from_` (part of a split cold read)."""
@@ -312,10 +322,10 @@ class CheckpointReader:
         return nodes
 
 
-def thread_version(conn: sqlite3.Connection, thread_id: str) -> tuple[int, int, int]:
-    """A thread's row marks now, as PendingThread.version holds them from its read."""
-    c, n, w = conn.execute(_MARKS_ONE, (thread_id,)).fetchone()
-    return c or 0, n or 0, w or 0
+def thread_version(conn: sqlite3.Connection, thread_id: str) -> tuple[str | None, tuple[int, int, int]]:
+    """A thread's latest root checkpoint id and its row marks now, as PendingThread.version holds them."""
+    latest, c, n, w = conn.execute(_MARKS_ONE, (thread_id,)).fetchone()
+    return latest, (c or 0, n or 0, w or 0)
 
 
 def _checkpoint_at(conn: sqlite3.Connection, thread_id: str, ns: str, checkpoint_id: str) -> Mapping[str, Any] | None:

@@ -144,6 +144,27 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+def test_several_threads_in_one_command_each_on_its_own_terms(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second, third = env.start(CRASHY, 3)
+    assert cli(env, capsys, "approve", second)[0] == 0  # decided already: that one is refused, the rest go on
+    code, out, err = cli(env, capsys, "approve", first, second, third, "no-such-thread")
+    assert code == 2 and err == ""  # an error outranks a refusal
+    lines = out.splitlines()
+    assert lines[0] == f"{first}: Decided and resumed; the thread ran to its end."
+    assert lines[1].startswith(f"{second}: Refused: Thread {second} is no longer waiting for a human")
+    assert lines[2] == f"{third}: Decided and resumed; the thread ran to its end."
+    assert lines[3] == f"no-such-thread: There is no thread 'no-such-thread' in {env.db}."
+    assert len(lines) == 4
+    assert sorted(line["thread_id"] for line in env.outbox_lines()) == sorted([first, second, third])
+    [fourth, fifth] = env.start(CRASHY, 2)
+    code, out, _ = cli(env, capsys, "reject", fourth, fifth, first, "--reason", "not now", "--json")
+    results = json.loads(out)["results"]
+    assert code == 3 and [r["status"] for r in results] == ["finished", "finished", "refused"]
+    assert len(env.outbox_lines()) == 3  # rejected: nothing ran
+    code, _, err = cli(env, capsys, "approve", fourth, fifth, "--interrupt", "x")
+    assert code == 2 and "decide several threads without them" in one_sentence(err)
+
+
 def test_real_processes_decide_here_resume_in_the_worker(env: Env) -> None:
     decided, unknown_ok = env.start(CRASHY, 2)
     console = write_config_without_graphs(env)
