@@ -20,7 +20,7 @@ from typing import Any
 
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
-from hitl_tui.decode import DecodeError, decode_typed
+from hitl_tui.decode import DecodeError, decode_metadata, decode_typed
 from hitl_tui.model import PendingThread
 from hitl_tui.ordered_threads import OrderedThreads
 from hitl_tui.pending import (
@@ -186,6 +186,20 @@ class CheckpointReader:
         with self._snapshot():
             found = self._read({thread_id})
         return found[0] if found else None
+
+    def run_metadata(self, thread_id: str) -> dict[str, Any]:
+        """The metadata of a thread's latest root checkpoint ({} when there is none or it doesn't decode)."""
+        try:
+            row = self._conn.execute(
+                "SELECT metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1", (thread_id,),
+            ).fetchone()
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.path, err) from None
+        try:
+            return decode_metadata(row[0]) if row else {}
+        except DecodeError:
+            return {}
 
     @property
     def threads(self) -> tuple[PendingThread, ...]:

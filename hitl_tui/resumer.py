@@ -96,6 +96,21 @@ def claimed_before_this_boot(claimant: str | None) -> bool:
     return host == socket.gethostname() and boot is not None and boot != boot_id()
 
 
+# Checkpoint metadata keys that LangGraph (or hitl-tui) writes itself, never copied from a run's configurable.
+_OWN_METADATA = frozenset({"source", "step", "parents", "writes", "graph_id", "run_id", "thread_id", "checkpoint_id",
+                           "checkpoint_ns", "hitl_decision_id", "hitl_outbox"})
+
+
+def carried_context(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What a resume passes on of the paused run's configurable: the plain values LangGraph copied into its
+    checkpoint metadata (user_id and the like), not LangGraph's own bookkeeping or a previous resume's keys."""
+    return {
+        key: value for key, value in metadata.items()
+        if key not in _OWN_METADATA and not key.startswith(("__", "checkpoint_"))
+        and isinstance(value, str | int | float | bool)
+    }
+
+
 def _run_key(batch: Sequence[LedgerRow]) -> str:
     """The id a resume passes to the graph (configurable.hitl_decision_id); it lands in checkpoint metadata."""
     return batch[0].decision_id if len(batch) == 1 else batch[0].batch_id
@@ -221,6 +236,9 @@ class Resumer:
 
     def _run_config(self, batch: Sequence[LedgerRow]) -> dict[str, Any]:
         configurable: dict[str, Any] = {
+            # The paused run's own context (its user_id, say) as LangGraph recorded it in checkpoint metadata:
+            # without it a node that runs again asks anew as nobody, and a four-eyes rule loses the initiator.
+            **carried_context(self._reader.run_metadata(batch[0].thread_id)),
             "thread_id": batch[0].thread_id,
             # An idempotency key for the agent's side effect (one per resume).
             "hitl_decision_id": _run_key(batch),

@@ -210,3 +210,25 @@ def test_shape_resumes_end_to_end_across_processes(decided: Any, name: str) -> N
 def test_every_shape_is_in_the_audit_log_once_in_order(decided: Any) -> None:
     env, *_ = decided
     check_audit_matches_ledger(env)
+
+
+def test_a_resume_keeps_the_paused_runs_context_so_a_node_asked_again_still_names_its_initiator(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Two parallel approvals started by alice; hitl-tui resumes one. LangGraph runs the other branch again and it
+    asks anew: with the run's user_id carried over it still says alice started it (four-eyes rules need that)."""
+    from helpers_decisions import approve, make_env
+
+    env = make_env(tmp_path_factory.mktemp("carry"))
+    try:
+        [tid] = env.start("parallel_approvals")
+        seen = env.paused(tid)
+        assert [i.initiator for i in seen.interrupts] == ["alice", "alice"]
+        desk = env.desk()
+        desk.decide(seen, seen.interrupts[0], [approve()])
+        desk.close()
+        now = env.paused(tid)
+        assert [i.initiator for i in now.interrupts] == ["alice"]
+        assert now.metadata.get("user_id") == "alice"
+    finally:
+        env.close()

@@ -106,21 +106,22 @@ def test_a_decision_on_a_thread_being_resumed_is_recorded_not_resumed_concurrent
         d.close()
 
 
-def test_a_queued_decision_never_lands_on_a_payload_the_agent_raised_anew(env: Env) -> None:
-    """Resuming one parallel branch re-runs its sibling, which asks again. The demo vendor agent puts the run's
-    initiator (from the run config, which a resume doesn't carry) in its payload, so the new question differs
-    from the one the second operator answered: that decision fails, runs nothing, and the new question waits."""
+def test_a_queued_decision_on_a_sibling_asked_again_unchanged_is_applied_once(env: Env) -> None:
+    """Resuming one parallel branch re-runs its sibling, which asks again. The resume carries the paused run's
+    context (user_id), so the question comes back identical (same id, same payload hash) and the decision queued
+    on it still applies: resumed once, right after the first. (A question that comes back different fails its
+    queued decision and runs nothing: test_decisions_stale.)"""
     [tid] = env.start("parallel_approvals")
     thread = env.paused(tid)
     finance, security = thread.interrupts
     b = env.desk("b", resume_in_process=False)
     queued = b.decide(thread, security, [approve()]).records[0]
+    assert queued.state is DecisionState.DECIDED
     a = env.desk("a")
     assert a.decide(thread, finance, [approve()]).records[0].state is DecisionState.PAUSED_AGAIN
     row = next(r for r in ledger_rows(env.db) if r["decision_id"] == queued.decision_id)
-    assert (row["state"], row["error"]) == ("failed", "the interrupt is no longer pending as decided; nothing was run")
-    assert [line["effect"] for line in env.outbox_lines()] == ["transfer"]
-    [asked_again] = env.paused(tid).interrupts
-    assert asked_again.key == security.key and asked_again.payload_hash != security.payload_hash
+    assert (row["state"], row["error"]) == ("finished", None)
+    assert sorted(line["effect"] for line in env.outbox_lines()) == ["grant_access", "transfer"]
+    assert env.thread(tid) is None
     a.close()
     b.close()
