@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.errors import DecisionRefused
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.resume_values import InvalidDecision
 from hitl_tui.ui.edit_json import diff_lines, editable_json, parse_edit
 from hitl_tui.ui.keys import keymap
 from hitl_tui.ui.review_items import GHOST_TTL, ItemBook, item_key
@@ -223,8 +226,17 @@ class _BurstDesk:
 
     def decide(self, thread: object, interrupt: object, decisions: object, *, flush: bool = True) -> str:
         self.calls.append(f"decide flush={flush}")
+        if decisions == ("invalid",):
+            raise InvalidDecision("No such action.")
         self.pending = True
         return "ok"
+
+    def decide_bulk(self, items: list[Any], *, flush: bool = True) -> list[Any]:
+        self.calls.append(f"decide_bulk {len(items)} flush={flush}")
+        if any(decisions == ("invalid",) for _, _, decisions in items):
+            raise InvalidDecision("No such action.")
+        self.pending = True
+        return [DecisionRefused("Already decided.") if decisions == ("taken",) else "ok" for _, _, decisions in items]
 
     def flush_audit_if_due(self, *, idle: bool) -> bool:
         if not (self.pending and idle):
@@ -237,19 +249,17 @@ class _BurstDesk:
         self.calls.append("close")
 
 
-def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued() -> None:
-    """Seen in CI: a warm-up queued right behind a decision left its audit events unlogged until the next one."""
+def _run_queued(jobs: list[Any]) -> tuple[_BurstDesk, list[Any]]:
+    """Queue the jobs, start the decision thread, wait until it has logged the burst, stop it."""
     import threading
 
-    from hitl_tui.ui.watchers import DecisionJob, DecisionOutcome, DecisionRunner, SourceProblem
+    from hitl_tui.ui.watchers import DecisionRunner
 
     desk = _BurstDesk()
-    seen: list[object] = []
+    seen: list[Any] = []
     runner = DecisionRunner(lambda: desk, seen.append)
-    paused = thread("t1", "0001", "a")
-    runner.submit(DecisionJob("k1", paused, paused.interrupts[0], ()))
-    runner.submit(DecisionJob("k2", paused, paused.interrupts[0], ()))
-    runner.warm_up()  # not a decision: the burst still ends after it
+    for job in jobs:
+        runner.submit(job) if job is not None else runner.warm_up()
     worker = threading.Thread(target=runner.run)
     worker.start()
     deadline = datetime.now(UTC) + timedelta(seconds=10)
@@ -258,7 +268,33 @@ def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued(
     assert "flush" in desk.calls, "the burst was not logged while the decision thread waited for more"
     runner.stop()
     worker.join(10)
-    assert desk.calls == ["decide flush=False", "decide flush=False", "flush", "close"]
-    assert [type(e).__name__ for e in seen] == ["SourceProblem", "DecisionOutcome", "DecisionOutcome", "SourceProblem"]
+    return desk, seen
+
+
+def _job(key: str, *decisions: Any) -> Any:
+    from hitl_tui.ui.watchers import DecisionJob
+
+    paused = thread("t1", "0001", "a")
+    return DecisionJob(key, paused, paused.interrupts[0], tuple(decisions))
+
+
+def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued() -> None:
+    """Seen in the tmux test under load: a warm-up queued right behind a decision left its audit events unlogged
+    until the next decision. And decisions waiting in the queue are recorded together (one commit)."""
+    from hitl_tui.ui.watchers import DecisionOutcome, SourceProblem
+
+    desk, seen = _run_queued([_job("k1"), _job("k2", "taken"), None])
+    assert desk.calls == ["decide_bulk 2 flush=False", "flush", "close"]
+    outcomes = [e for e in seen if isinstance(e, DecisionOutcome)]
+    assert [(o.key, o.result, o.refused) for o in outcomes] == [("k1", "ok", None), ("k2", None, "Already decided.")]
     assert isinstance(seen[-1], SourceProblem) and seen[-1].source == "audit-write" and seen[-1].message is None
-    assert isinstance(seen[1], DecisionOutcome)
+
+
+def test_an_invalid_decision_in_a_queued_group_does_not_hold_back_the_others() -> None:
+    from hitl_tui.ui.watchers import DecisionOutcome
+
+    desk, seen = _run_queued([_job("k1"), _job("k2", "invalid"), _job("k3")])
+    assert desk.calls == ["decide_bulk 3 flush=False", "decide flush=False", "decide flush=False",
+                          "decide flush=False", "flush", "close"]
+    outcomes = {o.key: (o.result, o.error) for o in seen if isinstance(o, DecisionOutcome)}
+    assert outcomes == {"k1": ("ok", None), "k2": (None, "No such action."), "k3": ("ok", None)}

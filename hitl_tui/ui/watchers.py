@@ -25,6 +25,7 @@ from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.reader import ReadResult
+from hitl_tui.resume_values import InvalidDecision
 
 RETRY_SECONDS = 1.0
 
@@ -51,6 +52,9 @@ class Decider(Protocol):
     def decide(
         self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision], *, flush: bool = ...
     ) -> Any: ...
+    def decide_bulk(
+        self, items: Sequence[tuple[PendingThread, PendingInterrupt, Sequence[Decision]]], *, flush: bool = ...
+    ) -> list[Any]: ...
     def flush_audit_if_due(self, *, idle: bool) -> bool: ...
     def close(self) -> None: ...
 
@@ -319,6 +323,9 @@ class DecisionJob:
     decisions: tuple[Decision, ...]
 
 
+GROUP_COMMIT_MAX = 100  # decisions waiting in the queue that are recorded with one commit
+
+
 class DecisionRunner:
     """Runs decisions one at a time, in the order they were made, on a desk built in this thread."""
 
@@ -339,29 +346,62 @@ class DecisionRunner:
         self._jobs.put(_STOP)  # type: ignore[arg-type]
 
     def run(self) -> None:
+        pending: DecisionJob | None = None  # a job taken off the queue but not run yet
         try:
             while True:
-                if self._jobs.empty():  # a burst of decisions is over: its events go to the log before we wait
+                if pending is None and self._jobs.empty():  # a burst is over: its events go to the log first
                     self._flush_audit(idle=True)
-                job = self._jobs.get()
+                job, pending = (pending, None) if pending is not None else (self._jobs.get(), None)
                 if job is _STOP:
                     return
                 if job is None:
                     self._desk_or_none()
                     continue
-                try:
-                    # The audit log is appended once per burst of decisions (below), not once per decision.
-                    result = self._desk_or_raise().decide(job.thread, job.interrupt, job.decisions, flush=False)
-                    self._emit(DecisionOutcome(job.key, result=result))
-                except DecisionRefused as err:
-                    self._emit(DecisionOutcome(job.key, refused=err.message))
-                except Exception as err:  # InvalidDecision, a locked DB, a graph that raised...
-                    self._emit(DecisionOutcome(job.key, error=_sentence(err)))
+                # Decisions queued behind this one (keys pressed while it ran) share its commit: group commit.
+                group = [job]
+                while len(group) < GROUP_COMMIT_MAX:
+                    try:
+                        more = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if not isinstance(more, DecisionJob):
+                        pending = more
+                        break
+                    group.append(more)
+                self._decide(group)
                 self._flush_audit(idle=False)  # mid-burst: only when the last copy is AUDIT_FLUSH_INTERVAL old
         finally:
             if self._desk is not None:
                 self._desk.flush_audit_if_due(idle=True)  # the last burst's events, before the window closes
                 self._desk.close()
+
+    def _decide(self, group: list[DecisionJob]) -> None:
+        """Run the decisions (the audit log is appended once per burst, by the caller, not once per decision)."""
+        if len(group) > 1:
+            try:
+                results = self._desk_or_raise().decide_bulk(
+                    [(j.thread, j.interrupt, j.decisions) for j in group], flush=False)
+            except InvalidDecision:  # raised before anything was recorded: decide them one by one instead
+                pass
+            except Exception as err:  # a locked DB, say: say so for each
+                for job in group:
+                    self._emit(DecisionOutcome(job.key, error=_sentence(err)))
+                return
+            else:
+                for job, result in zip(group, results, strict=True):
+                    if isinstance(result, DecisionRefused):
+                        self._emit(DecisionOutcome(job.key, refused=result.message))
+                    else:
+                        self._emit(DecisionOutcome(job.key, result=result))
+                return
+        for job in group:
+            try:
+                result = self._desk_or_raise().decide(job.thread, job.interrupt, job.decisions, flush=False)
+                self._emit(DecisionOutcome(job.key, result=result))
+            except DecisionRefused as err:
+                self._emit(DecisionOutcome(job.key, refused=err.message))
+            except Exception as err:  # InvalidDecision, a locked DB, a graph that raised...
+                self._emit(DecisionOutcome(job.key, error=_sentence(err)))
 
     def _flush_audit(self, *, idle: bool) -> None:
         if self._desk is None:
