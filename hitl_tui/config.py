@@ -25,6 +25,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "cursor_down": "j,down",
     "cursor_up": "k,up",
     "next_action": "tab",
+    "mark": "space",
 }
 
 

@@ -339,3 +339,53 @@ async def test_an_observer_sees_who_decided_and_never_writes(demo: DemoCopy) -> 
 
         record = await wait_for(pilot, bobs_record, DECIDE_TIMEOUT, "the observer showing bob's decision")
         assert record.operator == BOB.display
+
+
+def shown_row(app, thread_id: str) -> str:  # type: ignore[no-untyped-def]
+    """The thread's row as the screen shows it."""
+    return next(line for line in rendered_text(app).splitlines() if thread_id in line)
+
+
+async def test_marked_items_are_decided_together_after_one_confirmation(demo: DemoCopy) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select_thread(app, "email-0001")
+        await pilot.press("space")  # marks email-0001 and moves down to email-0002
+        assert "■ marked" in shown_row(app, "email-0001")
+        select_thread(app, "email-0002")
+        await pilot.press("space", "space")  # email-0002 marked, the next one too ...
+        select_thread(app, "email-0002")
+        await pilot.press("space")  # ... and email-0002 unmarked again
+        assert "■ marked" not in shown_row(app, "email-0002")
+        select_thread(app, "email-0002")
+        await pilot.press("space")
+        marked = sorted(app.console_screen.thread_list.marked)
+        assert len(marked) == 3
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "3 marked item(s)" in rendered_text(app)
+        await pilot.press("n")  # cancelled: nothing decided, the marks stay
+        assert demo.audit_records() == [] and sorted(app.console_screen.thread_list.marked) == marked
+        await pilot.press("a", "y")
+        threads = {item.thread.thread_id for item in app.console_screen.thread_list.items if item.key in marked}
+        await wait_for(pilot, lambda: {r["thread_id"] for r in demo.audit_records() if r["event"] == "decision"}
+                       == threads, DECIDE_TIMEOUT, "all three decisions in the audit log")
+        assert app.console_screen.thread_list.marked == set()
+        for tid in threads:
+            assert [d for e, d in audit_events(demo, tid) if e == "decision"] == ["approve"]
+
+
+async def test_marked_items_are_rejected_with_one_reason(demo: DemoCopy) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select_thread(app, "email-0001")
+        await pilot.press("space", "space")  # email-0001 and email-0002
+        await pilot.press("r")
+        assert isinstance(app.screen, RejectDialog) and "2 marked item(s)" in rendered_text(app)
+        await pilot.press(*"not today", "enter")
+        await wait_for(pilot, lambda: len([r for r in demo.audit_records() if r["event"] == "decision"]) == 2,
+                       DECIDE_TIMEOUT, "both rejections")
+        assert {r["text"] for r in demo.audit_records() if r["event"] == "decision"} == {"not today"}
+        assert effects(demo, "email-0001") == [] and effects(demo, "email-0002") == []

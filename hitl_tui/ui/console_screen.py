@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 NARROW_BELOW = 110  # columns: list above details instead of beside
 SHORT_BELOW = 30  # rows: a smaller audit pane
 AGE_TICK_SECONDS = 15.0
+# What a key does to every marked item at once (edit and feedback are one item's business).
+MARKED_KINDS = frozenset({DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKind.IGNORE})
+
+
+def _decidable(item: ReviewItem | None) -> bool:
+    """Still waiting for this console's decision: listed, undecided, nothing submitted or staged."""
+    return (item is not None and item.pending and item.interrupt is not None and item.record is None
+            and not item.local)
 FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
 EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})  # decisions that let the action run
 
@@ -233,11 +241,15 @@ class ConsoleScreen(Screen[None]):
     # -- keys --------------------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "mark":
+            return False if self.readonly else (True if _decidable(self.selected) else None)
         if action == "decide":
             if self.readonly:
                 return False  # observer mode: no decision keys at all
             item = self.selected
             kind = DecisionKind(str(parameters[0])) if parameters else None
+            if kind in MARKED_KINDS and self._marked_items():
+                return True  # acts on the marked items
             if item is None or kind is None or (item.local or "").startswith("submitting"):
                 return None
             return True if kind in item.allowed(self._index_of(item)) else None
@@ -300,8 +312,64 @@ class ConsoleScreen(Screen[None]):
 
     # -- deciding ----------------------------------------------------------------------------------------------
 
+    def action_mark(self) -> None:
+        """Mark (or unmark) the selected item and move on, so a run of items is marked key by key."""
+        item = self.selected
+        if self.readonly or not _decidable(item):
+            return
+        assert item is not None
+        self.thread_list.marked.symmetric_difference_update({item.key})
+        self.thread_list.action_cursor_down()
+        self._refresh()
+
+    def _marked_items(self) -> list[ReviewItem]:
+        """The marked items that can still be decided (marks on anything else are dropped)."""
+        items = [it for it in self.thread_list.items if it.key in self.thread_list.marked and _decidable(it)]
+        self.thread_list.marked.intersection_update(it.key for it in items)
+        return items
+
+    def _decide_marked(self, kind: DecisionKind) -> None:
+        """Approve, reject or ignore every marked item at once: one confirmation (or one reason), then each is
+        submitted on its own terms; queued together, the decision thread records them with one commit."""
+        items = self._marked_items()
+        fit = [it for it in items if all(kind in it.allowed(i) for i in range(len(it.actions)))]
+        if len(fit) < len(items):
+            self.app.notify(f"{len(items) - len(fit)} marked item(s) don't allow {kind.value}; they stay marked.",
+                            severity="warning", markup=False)
+        if not fit:
+            return
+
+        def submit(text: str | None = None) -> None:
+            for it in fit:
+                self.thread_list.marked.discard(it.key)
+                self._submit(it, [Decision(kind, i, text=text) for i in range(len(it.actions))], advance=False)
+            self._refresh()
+
+        if kind is DecisionKind.REJECT:
+            from hitl_tui.ui.dialogs.reject import RejectDialog
+
+            self.app.push_screen(RejectDialog(f"{len(fit)} marked item(s)"), lambda r: submit(r) if r else None)
+            return
+        from hitl_tui.ui.dialogs.confirm import ConfirmDialog
+
+        risky = sum(1 for it in fit if it.needs_confirmation)
+        title = Text(f"Confirm: {kind.value} {len(fit)} marked item(s)" + (f", {risky} of them high risk" if risky
+                                                                             else ""))
+        body = Text()
+        for it in fit[:12]:
+            body.append_text(safe(it.thread.thread_id, limit=40))
+            body.append("  ")
+            body.append_text(safe(it.action_label, limit=60))
+            body.append("\n")
+        if len(fit) > 12:
+            body.append(f"... and {len(fit) - 12} more\n")
+        self.app.push_screen(ConfirmDialog(title, body), lambda ok: submit() if ok else None)
+
     def action_decide(self, kind_name: str) -> None:
         kind = DecisionKind(kind_name)
+        if not self.readonly and kind in MARKED_KINDS and self._marked_items():
+            self._decide_marked(kind)
+            return
         item = self.selected
         if self.readonly or item is None or self.check_action("decide", (kind_name,)) is not True:
             return
@@ -374,13 +442,15 @@ class ConsoleScreen(Screen[None]):
 
         self.app.push_screen(ConfirmDialog(title, body), confirmed)
 
-    def _submit(self, item: ReviewItem, decisions: list[Decision]) -> None:
+    def _submit(self, item: ReviewItem, decisions: list[Decision], *, advance: bool = True) -> None:
         assert item.interrupt is not None
         self._notes.pop(item.key, None)
+        self.thread_list.marked.discard(item.key)
         self.book.set_local(item.key, "submitting…")
         self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
-        self._refresh()
-        self._advance_from(item.key)
+        if advance:
+            self._refresh()
+            self._advance_from(item.key)
 
     def _advance_from(self, key: str) -> None:
         """After a decision, move to the next item still waiting (the way through a queue is downwards)."""

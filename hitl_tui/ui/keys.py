@@ -42,6 +42,8 @@ def console_bindings() -> list[Binding]:
         Binding(_key("next_action"), "next_action", "Next action", id="next_action",
                 tooltip="Show the next action of a pause that carries several"),
         Binding(_key("filter"), "filter", "Filter", id="filter", tooltip="Filter the list by text"),
+        Binding(_key("mark"), "mark", "Mark", id="mark", show=False,
+                tooltip="Mark or unmark it; approve, reject and ignore then act on all marked"),
         Binding(_key("cursor_down"), "cursor_down", "Down", id="cursor_down", show=False),
         Binding(_key("cursor_up"), "cursor_up", "Up", id="cursor_up", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),

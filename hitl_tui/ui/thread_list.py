@@ -117,6 +117,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._items: list[ReviewItem] = []
         self._index: dict[str, int] = {}
         self.new_keys: set[str] = set()
+        self.marked: set[str] = set()  # items the operator marked to decide together
         self.now = datetime.now(UTC)
         self._lines: LRUCache[tuple[object, ...], tuple[object, Strip]] = LRUCache(1024)
         self._generation = 0  # bumped when every line must be drawn again (time, width, focus, theme)
@@ -333,6 +334,8 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _status(self, item: ReviewItem) -> tuple[str, str]:
         """The status cell's text and component class: new, decided by X, resumed, failed, due, overdue..."""
+        if item.key in self.marked and item.record is None and not item.local:
+            return "■ marked", "thread-list--new"
         if item.key in self.new_keys:
             return "● new", "thread-list--new"
         record = item.record

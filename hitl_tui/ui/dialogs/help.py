@@ -14,6 +14,7 @@ from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+from hitl_tui.config import DEFAULT_KEYS
 from hitl_tui.ui.dialogs.base import Dialog
 
 _NOT_OURS = ("scroll_", "page_left", "page_right")
@@ -83,10 +84,10 @@ class HelpScreen(Dialog[None]):
 
     def _notes(self) -> str:
         lines = [
-            "Keys are remappable in config.toml under [keys] (approve, reject, edit, feedback, ignore, filter, help,"
-            " quit, cursor_down, cursor_up, next_action).",
+            f"Keys are remappable in config.toml under [keys] ({', '.join(DEFAULT_KEYS)}).",
             "A pause with several actions: tab moves between them; each is decided on its own, and the pause is"
             " answered when every action has a decision.",
+            "Marked items: approve, reject (one reason) or ignore acts on all of them, after one confirmation.",
             "Decisions on high-risk actions ask for confirmation. \"n/a\" marks keys that don't apply to the"
             " selected item.",
         ]
