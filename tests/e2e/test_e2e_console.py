@@ -155,3 +155,22 @@ def test_edit_in_editor_then_review_the_diff_and_submit(server: str, demo: DemoC
     term.send("q")
     assert term.exit_status(DECIDE_TIMEOUT) == 0
     assert [e["args"]["to"] for e in effects(demo, "email-0001")] == ["ops@example.com"]
+
+
+def test_marked_items_approved_together_in_a_real_terminal(server: str, demo: DemoCopy) -> None:
+    term = open_console(server, "marks", demo)
+    term.wait_for(current_operator().display, START_TIMEOUT)
+    term.send("Space")  # the cursor starts on email-0001: marked, and down to email-0002
+    term.wait_for(lambda s: "marked" in row(s, "email-0001"), 10)
+    term.send("Space")
+    term.wait_for(lambda s: "marked" in row(s, "email-0002"), 10)
+    term.send("a")
+    term.wait_for("2 marked item(s)", 10)
+    term.send("y")
+    term.wait_for(lambda s: "resumed" in row(s, "email-0001") and "resumed" in row(s, "email-0002"), DECIDE_TIMEOUT)
+    term.send("q")
+    assert term.exit_status(DECIDE_TIMEOUT) == 0
+    assert len(effects(demo, "email-0001")) == 1 and len(effects(demo, "email-0002")) == 1
+    decided = sorted(r["thread_id"] for r in demo.audit_records() if r["event"] == "decision")
+    assert decided == ["email-0001", "email-0002"]
+    assert verify(demo.audit).ok
