@@ -178,8 +178,9 @@ class DecisionDesk:
         finished = None
         if resumer is not None:
             try:
-                if rows[0].state is DecisionState.RESUMING:  # claimed in the compare-and-set's own commit: no
-                    finished = resumer.resume(rows, checked=True)  # need to look at the thread again
+                if rows[0].state is DecisionState.RESUMING:
+                    # Claimed in the compare-and-set's own commit: that compare was the look at the thread.
+                    finished = resumer.resume(rows, checked=True, metadata=thread.metadata)
                 else:  # someone else is resuming this thread right now; claim it if they are done
                     resumer.run(decision_id=rows[0].decision_id)
                 self._resume_waiting(thread.thread_id)

@@ -178,13 +178,14 @@ class Resumer:
 
     def resume(
         self, batch: Sequence[LedgerRow], *, update_done: bool = False, note: str | None = None,
-        checked: bool = False,
+        checked: bool = False, metadata: dict[str, Any] | None = None,
     ) -> list[LedgerRow]:
         """Resume one claimed batch and record the outcome (with `note`, e.g. why a recovering resumer did it);
         returns the batch's rows as finished.
 
         `checked`: the batch was claimed in the very commit that compared it with the thread (the desk's
-        compare-and-set), so reading the thread again here would only repeat that check."""
+        compare-and-set), so reading the thread again here would only repeat that check; `metadata` is then that
+        thread's checkpoint metadata, as compared (the run context a resume carries on)."""
         _crash_point("after_claim")
         first = batch[0]
         try:
@@ -207,7 +208,7 @@ class Resumer:
             if missing:
                 return self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
                                           error="the interrupt is no longer pending as decided; nothing was run")
-        cfg = self._run_config(batch)
+        cfg = self._run_config(batch, metadata)
         from langgraph.types import Command
 
         try:
@@ -234,11 +235,13 @@ class Resumer:
         self._on_event()
         return finished
 
-    def _run_config(self, batch: Sequence[LedgerRow]) -> dict[str, Any]:
+    def _run_config(self, batch: Sequence[LedgerRow], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        if metadata is None:
+            metadata = self._reader.run_metadata(batch[0].thread_id)
         configurable: dict[str, Any] = {
             # The paused run's own context (its user_id, say) as LangGraph recorded it in checkpoint metadata:
             # without it a node that runs again asks anew as nobody, and a four-eyes rule loses the initiator.
-            **carried_context(self._reader.run_metadata(batch[0].thread_id)),
+            **carried_context(metadata),
             "thread_id": batch[0].thread_id,
             # An idempotency key for the agent's side effect (one per resume).
             "hitl_decision_id": _run_key(batch),
