@@ -26,6 +26,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "cursor_up": "k,up",
     "next_action": "tab",
     "mark": "space",
+    "acknowledge": "exclamation_mark",
 }
 
 

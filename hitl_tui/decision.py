@@ -57,6 +57,7 @@ class DecisionRecord:
     error: str | None = None
     approvals: int = 1
     approvals_needed: int = 1
+    acknowledged_by: str | None = None  # IN_DOUBT only: who checked the agent's side effects (`hitl-tui ack`)
 
     @property
     def summary(self) -> str:

@@ -219,6 +219,13 @@ class DecisionDesk:
         except OSError as err:
             self.audit_error = f"The audit log {self.audit.path} can't be written: {err.strerror}."
 
+    def acknowledge(self, decision_id: str, note: str | None = None) -> DecisionRecord:
+        """This operator checked an in-doubt resume's side effects (HitlError with one sentence if it isn't one);
+        the event reaches the audit log with the next flush."""
+        row = self.ledger.acknowledge(decision_id, self.operator, note)
+        self._unflushed = True
+        return replace(row.as_record(), acknowledged_by=self.operator.display)
+
     def records_for(self, thread_ids: Iterable[str]) -> list[DecisionRecord]:
         return [r.as_record() for r in self.ledger.for_threads(thread_ids)]
 

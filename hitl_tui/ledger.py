@@ -679,6 +679,21 @@ class DecisionLedger:
         return [_row(v) for v in self._conn.execute(
             f"SELECT {_COLUMNS} FROM hitl_decisions ORDER BY rowid DESC LIMIT ?", (limit,))]
 
+    def recent_records(self, limit: int = 200) -> list[DecisionRecord]:
+        """The newest decisions as the console shows them: in-doubt ones say who acknowledged them."""
+        return _with_acks(self._conn, [r.as_record() for r in self.recent(limit)])
+
+
+def _with_acks(conn: sqlite3.Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
+    doubtful = [r.decision_id for r in records if r.state is DecisionState.IN_DOUBT]
+    if not doubtful:
+        return records
+    acked = dict(conn.execute(
+        "SELECT decision_id, operator FROM hitl_acks WHERE decision_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(doubtful),),
+    ).fetchall())
+    return [replace(r, acknowledged_by=acked[r.decision_id]) if r.decision_id in acked else r for r in records]
+
 
 @contextmanager
 def _flush_lock(path: Path | None) -> Iterator[None]:
@@ -724,6 +739,13 @@ class LedgerView:
             if "no such table" in str(err):
                 return []  # nobody has decided anything in this DB yet
             raise explain_sqlite_error(self.db_path, err) from None
+
+    def recent_records(self, limit: int = 200) -> list[DecisionRecord]:
+        records = [r.as_record() for r in self.recent(limit)]
+        try:
+            return _with_acks(self._conn, records)
+        except sqlite3.OperationalError:  # an older ledger without hitl_acks: nothing was acknowledged
+            return records
 
     def close(self) -> None:
         self._conn.close()

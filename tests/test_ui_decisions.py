@@ -4,6 +4,7 @@ effect), the audit log and the checkpoint DB. Decisions go through the real desk
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -389,3 +390,41 @@ async def test_marked_items_are_rejected_with_one_reason(demo: DemoCopy) -> None
                        DECIDE_TIMEOUT, "both rejections")
         assert {r["text"] for r in demo.audit_records() if r["event"] == "decision"} == {"not today"}
         assert effects(demo, "email-0001") == [] and effects(demo, "email-0002") == []
+
+
+def _in_doubt(demo: DemoCopy, thread_id: str) -> str:
+    """A decision whose resumer died mid-run (claimed elsewhere, settled as in doubt): its thread is blocked."""
+    from hitl_tui.identity import Operator
+    from hitl_tui.ledger import DecisionLedger
+
+    reader = CheckpointReader(demo.db, demo.config)
+    thread = reader.thread(thread_id)
+    reader.close()
+    assert thread is not None
+    ledger = DecisionLedger(demo.db, demo.config)
+    who = Operator(uid=4242, user="olivia", host="elsewhere")
+    rows = ledger.submit(thread, [(thread.interrupts[0], [_approve()])], who, claimant="elsewhere|1|1|a-boot")
+    ledger.finish(rows, DecisionState.IN_DOUBT,  # type: ignore[arg-type]
+                  error="the resumer died while the agent may have been running; check its side effects")
+    ledger.close()
+    return rows[0].decision_id  # type: ignore[union-attr]
+
+
+async def test_an_in_doubt_resume_is_acknowledged_from_the_console(demo: DemoCopy) -> None:
+    decision_id = _in_doubt(demo, "email-0001")
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select_thread(app, "email-0002")  # an item that is not in doubt: nothing to acknowledge
+        assert app.screen.active_bindings["exclamation_mark"].enabled is False
+        select_thread(app, "email-0001")
+        await wait_for(pilot, lambda: "in doubt" in shown_row(app, "email-0001"), DECIDE_TIMEOUT, "the in-doubt row")
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, ConfirmDialog) and "check its side effects" in rendered_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "doubt checked" in shown_row(app, "email-0001"), DECIDE_TIMEOUT, "the ack")
+        with sqlite3.connect(demo.db) as conn:
+            assert conn.execute("SELECT decision_id FROM hitl_acks").fetchall() == [(decision_id,)]
+        await wait_for(pilot, lambda: ("acknowledged", None) in audit_events(demo, "email-0001"),
+                       DECIDE_TIMEOUT, "the acknowledgement in the audit log")
+        assert app.screen.active_bindings["exclamation_mark"].enabled is False  # once is enough

@@ -29,6 +29,8 @@ from hitl_tui.ui.keys import DECISION_KEYS, app_bindings, keymap
 from hitl_tui.ui.review_items import ReviewItem
 from hitl_tui.ui.thread_list import Escalate
 from hitl_tui.ui.watchers import (
+    AckJob,
+    Acknowledged,
     AuditRead,
     AuditWatcher,
     DBWatcher,
@@ -182,6 +184,9 @@ class ConsoleApp(App[int]):
             self._db_watcher.wake.set()
             if self._audit_watcher is not None:
                 self._audit_watcher.wake.set()
+        elif isinstance(event, Acknowledged):
+            screen.apply_acknowledged(event.key, record=event.record, error=event.error)
+            self._db_watcher.wake.set()
 
     # -- decisions ---------------------------------------------------------------------------------------------
 
@@ -194,6 +199,13 @@ class ConsoleApp(App[int]):
             return
         self._in_flight += 1
         self._runner.submit(DecisionJob(key, thread, interrupt, tuple(decisions)))
+
+    def acknowledge(self, key: str, decision_id: str) -> None:
+        """Hand a person's word that an in-doubt resume was checked to the decision thread (it writes the DB)."""
+        if self._runner is None:
+            self.console_screen.apply_acknowledged(key, error="This console can't record that (read-only).")
+            return
+        self._runner.submit(AckJob(key, decision_id))
 
     # -- keys, help and palette --------------------------------------------------------------------------------
 
@@ -233,7 +245,7 @@ class _LedgerRecords:
         self._ledger = ledger
 
     def recent(self, limit: int = 500) -> list[DecisionRecord]:
-        return [row.as_record() for row in self._ledger.recent(limit)]
+        return self._ledger.recent_records(limit)
 
     def close(self) -> None:
         self._ledger.close()

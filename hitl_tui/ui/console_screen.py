@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
-from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
 from hitl_tui.reader import ReadResult
 from hitl_tui.safe_text import visible
@@ -243,6 +243,10 @@ class ConsoleScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "mark":
             return False if self.readonly else (True if _decidable(self.selected) else None)
+        if action == "acknowledge":
+            record = self.selected.record if self.selected is not None else None
+            in_doubt = record is not None and record.state is DecisionState.IN_DOUBT and not record.acknowledged_by
+            return False if self.readonly else (True if in_doubt else None)
         if action == "decide":
             if self.readonly:
                 return False  # observer mode: no decision keys at all
@@ -320,6 +324,44 @@ class ConsoleScreen(Screen[None]):
         assert item is not None
         self.thread_list.marked.symmetric_difference_update({item.key})
         self.thread_list.action_cursor_down()
+        self._refresh()
+
+    def action_acknowledge(self) -> None:
+        """After checking the agent's side effects, say so: the in-doubt decision stops blocking its thread."""
+        item = self.selected
+        if self.readonly or item is None or self.check_action("acknowledge", ()) is not True:
+            return
+        record = item.record
+        assert record is not None
+        from hitl_tui.ui.dialogs.confirm import ConfirmDialog
+
+        title = Text("Acknowledge the in-doubt resume of ")
+        title.append_text(safe(item.thread.thread_id, limit=60))
+        body = Text("Its resumer died while the agent may have been running")
+        if record.error:
+            body.append(": ")
+            body.append_text(safe(record.error, limit=300))
+        body.append(".\nAcknowledge only after checking what the agent did (sent, paid, deleted...). The audit log "
+                    "records that you did; the thread can then be decided again.")
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.book.set_local(item.key, "acknowledging…")
+                self._refresh()
+                self.console_app.acknowledge(item.key, record.decision_id)
+
+        self.app.push_screen(ConfirmDialog(title, body), confirmed)
+
+    def apply_acknowledged(self, key: str, *, record: Any = None, error: str | None = None) -> None:
+        """What the decision thread said about an acknowledgement."""
+        self.book.set_local(key, None)
+        if error is not None:
+            self.app.notify(visible(error), title="Not acknowledged", severity="error", markup=False)
+        elif record is not None:
+            merged = {(r.thread_id, r.checkpoint_id, r.interrupt_key): r for r in self.book.records()}
+            merged[(record.thread_id, record.checkpoint_id, record.interrupt_key)] = record
+            self.book.set_records(merged.values())
+            self.app.notify("Acknowledged: the thread can be decided again.", markup=False)
         self._refresh()
 
     def _marked_items(self) -> list[ReviewItem]:

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from hitl_tui.decision import Decision
+from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.model import DecisionKind
 from hitl_tui.ui.review_items import ReviewItem
 from hitl_tui.ui.shown import age_text, json_view, message_lines, safe
@@ -198,6 +198,10 @@ class DetailsPane(VerticalScroll):
                                   style=self._style(style)))
             if record.approvals_needed > 1:
                 line.append(f" ({record.approvals} of {record.approvals_needed} approvals)")
+            if record.acknowledged_by:
+                line.append_text(safe(f"; its side effects were checked by {record.acknowledged_by}", limit=200))
+            elif record.state is DecisionState.IN_DOUBT:
+                line.append("; check what the agent did, then acknowledge it")
             if record.error:
                 line.append("\n")
                 line.append_text(self._label("Error: "))

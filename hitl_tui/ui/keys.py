@@ -44,6 +44,8 @@ def console_bindings() -> list[Binding]:
         Binding(_key("filter"), "filter", "Filter", id="filter", tooltip="Filter the list by text"),
         Binding(_key("mark"), "mark", "Mark", id="mark", show=False,
                 tooltip="Mark or unmark it; approve, reject and ignore then act on all marked"),
+        Binding(_key("acknowledge"), "acknowledge", "Acknowledge", id="acknowledge", show=False,
+                tooltip="You checked what an in-doubt resume did; its thread can be decided again"),
         Binding(_key("cursor_down"), "cursor_down", "Down", id="cursor_down", show=False),
         Binding(_key("cursor_up"), "cursor_up", "Up", id="cursor_up", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),

@@ -109,6 +109,8 @@ class ReviewItem:
                 label = f"{self.record.summary} by {self.record.operator}"
             elif self.record.state is DecisionState.FAILED and self.record.error:
                 label = "failed"
+            elif self.record.acknowledged_by:  # who checked it is in the audit log and the details
+                label = "doubt checked"
             return label
         if self.local:
             return self.local

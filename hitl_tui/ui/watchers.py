@@ -56,6 +56,7 @@ class Decider(Protocol):
         self, items: Sequence[tuple[PendingThread, PendingInterrupt, Sequence[Decision]]], *, flush: bool = ...
     ) -> list[Any]: ...
     def flush_audit_if_due(self, *, idle: bool) -> bool: ...
+    def acknowledge(self, decision_id: str, note: str | None = ...) -> Any: ...
     def close(self) -> None: ...
 
 
@@ -93,6 +94,13 @@ class DecisionOutcome:
     result: Any = None  # the desk's result (DeskResult)
     refused: str | None = None  # the desk's one-sentence refusal
     error: str | None = None  # anything else that went wrong, in one sentence
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    key: str
+    record: Any = None  # the in-doubt decision, now acknowledged
+    error: str | None = None
 
 
 Emit = Callable[[object], None]
@@ -316,6 +324,14 @@ class AuditWatcher:
 
 
 @dataclass(frozen=True)
+class AckJob:
+    """A person checked an in-doubt resume (the console's acknowledge key)."""
+
+    key: str
+    decision_id: str
+
+
+@dataclass(frozen=True)
 class DecisionJob:
     key: str
     thread: PendingThread
@@ -332,10 +348,10 @@ class DecisionRunner:
     def __init__(self, make_desk: Callable[[], Decider], emit: Emit) -> None:
         self._make_desk = make_desk
         self._emit = emit
-        self._jobs: queue.Queue[DecisionJob | None] = queue.Queue()
+        self._jobs: queue.Queue[DecisionJob | AckJob | None] = queue.Queue()
         self._desk: Decider | None = None
 
-    def submit(self, job: DecisionJob) -> None:
+    def submit(self, job: DecisionJob | AckJob) -> None:
         self._jobs.put(job)
 
     def warm_up(self) -> None:
@@ -346,17 +362,21 @@ class DecisionRunner:
         self._jobs.put(_STOP)  # type: ignore[arg-type]
 
     def run(self) -> None:
-        pending: DecisionJob | None = None  # a job taken off the queue but not run yet
+        held: list[object] = []  # a job taken off the queue (while grouping decisions) but not run yet
         try:
             while True:
-                if pending is None and self._jobs.empty():  # a burst is over: its events go to the log first
+                if not held and self._jobs.empty():  # a burst is over: its events go to the log first
                     self._flush_audit(idle=True)
-                job, pending = (pending, None) if pending is not None else (self._jobs.get(), None)
+                job = held.pop() if held else self._jobs.get()
                 if job is _STOP:
                     return
                 if job is None:
                     self._desk_or_none()
                     continue
+                if isinstance(job, AckJob):
+                    self._acknowledge(job)
+                    continue
+                assert isinstance(job, DecisionJob)
                 # Decisions queued behind this one (keys pressed while it ran) share its commit: group commit.
                 group = [job]
                 while len(group) < GROUP_COMMIT_MAX:
@@ -365,7 +385,7 @@ class DecisionRunner:
                     except queue.Empty:
                         break
                     if not isinstance(more, DecisionJob):
-                        pending = more
+                        held.append(more)
                         break
                     group.append(more)
                 self._decide(group)
@@ -374,6 +394,12 @@ class DecisionRunner:
             if self._desk is not None:
                 self._desk.flush_audit_if_due(idle=True)  # the last burst's events, before the window closes
                 self._desk.close()
+
+    def _acknowledge(self, job: AckJob) -> None:
+        try:
+            self._emit(Acknowledged(job.key, record=self._desk_or_raise().acknowledge(job.decision_id)))
+        except Exception as err:  # not in doubt (any more), acknowledged by someone else, a locked DB...
+            self._emit(Acknowledged(job.key, error=_sentence(err)))
 
     def _decide(self, group: list[DecisionJob]) -> None:
         """Run the decisions (the audit log is appended once per burst, by the caller, not once per decision)."""
