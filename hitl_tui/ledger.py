@@ -683,6 +683,24 @@ class DecisionLedger:
         """The newest decisions as the console shows them: in-doubt ones say who acknowledged them."""
         return _with_acks(self._conn, [r.as_record() for r in self.recent(limit)])
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For read-only helpers such as `decision_state.open_votes` (this thread's connection)."""
+        return self._conn
+
+    def records_for(self, keys: Iterable[tuple[str, str, str]]) -> list[DecisionRecord]:
+        """The decisions on these (thread, checkpoint, interrupt) items, acknowledgements included."""
+        return _records_for(self._conn, keys)
+
+
+def _records_for(conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]]) -> list[DecisionRecord]:
+    from hitl_tui.decision_state import keys_json
+
+    rows = [_row(v) for v in conn.execute(
+        f"SELECT {_COLUMNS} FROM hitl_decisions WHERE (thread_id, checkpoint_id, interrupt_key) IN "
+        "(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)) ORDER BY rowid", (keys_json(keys),))]
+    return _with_acks(conn, [r.as_record() for r in rows])
+
 
 def _with_acks(conn: sqlite3.Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
     doubtful = [r.decision_id for r in records if r.state is DecisionState.IN_DOUBT]
@@ -746,6 +764,18 @@ class LedgerView:
             return _with_acks(self._conn, records)
         except sqlite3.OperationalError:  # an older ledger without hitl_acks: nothing was acknowledged
             return records
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self._conn
+
+    def records_for(self, keys: Iterable[tuple[str, str, str]]) -> list[DecisionRecord]:
+        try:
+            return _records_for(self._conn, keys)
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):
+                return []  # nobody has decided anything in this DB yet (or an older ledger without hitl_acks)
+            raise explain_sqlite_error(self.db_path, err) from None
 
     def close(self) -> None:
         self._conn.close()
