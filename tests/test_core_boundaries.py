@@ -18,6 +18,7 @@ CORE_MODULES = [
     "hitl_tui.safe_text",
     "hitl_tui.agent",
     "hitl_tui.decision",
+    "hitl_tui.decision_state",
     "hitl_tui.resume_values",
     "hitl_tui.ledger",
     "hitl_tui.desk",
@@ -32,6 +33,7 @@ CORE_MODULES = [
     "hitl_tui.policy.band",
     "hitl_tui.policy.report",
     "hitl_tui.policy.report_render",
+    "hitl_tui.ui.subjects",  # what dialogs say: built without Textual
 ]
 HEAVY = ("textual", "langgraph", "openai", "langchain_core")
 

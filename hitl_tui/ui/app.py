@@ -20,6 +20,7 @@ from textual.screen import ModalScreen, Screen
 
 from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.ui.console_screen import ConsoleScreen
@@ -101,8 +102,8 @@ class ConsoleApp(App[int]):
         self.editor = editor
         self.cursor_blink = cursor_blink
         assess, escalate = policy_views(config)
-        self.console_screen = ConsoleScreen(db=db, operator=operator.display, readonly=readonly, clock=clock,
-                                            assess=assess, escalate=escalate)
+        self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
+                                            readonly=readonly, clock=clock, assess=assess, escalate=escalate)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
             AuditWatcher(sources.audit_tail, max(AUDIT_POLL_SECONDS, config.poll_interval), self._emit)
@@ -165,12 +166,12 @@ class ConsoleApp(App[int]):
             # A loop's last report can land while the app is closing and the screen's widgets are already gone.
             return
         if isinstance(event, ThreadsRead):
-            screen.apply_threads(event.result, event.records, complete=event.complete)
+            screen.apply_threads(event.result, event.ledger, complete=event.complete)
             if event.complete and not self._warmed and self._runner is not None:
                 self._warmed = True
                 self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
         elif isinstance(event, RecordsRead):
-            screen.apply_records(event.records)
+            screen.apply_ledger(event.ledger)
         elif isinstance(event, AuditRead):
             screen.apply_audit(event.records)
         elif isinstance(event, SourceProblem):
@@ -246,6 +247,12 @@ class _LedgerRecords:
 
     def recent(self, limit: int = 500) -> list[DecisionRecord]:
         return self._ledger.recent_records(limit)
+
+    def votes(self) -> dict[ItemKey, tuple[Voter, ...]]:
+        """Approvals of open four-eyes rounds, from whichever console gave them."""
+        from hitl_tui.decision_state import open_votes
+
+        return open_votes(self._ledger.connection)
 
     def close(self) -> None:
         self._ledger.close()

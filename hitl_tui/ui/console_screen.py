@@ -23,7 +23,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.decision import Decision, DecisionState
+from hitl_tui.decision_state import Voter
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
 from hitl_tui.reader import ReadResult
 from hitl_tui.safe_text import visible
@@ -33,7 +34,9 @@ from hitl_tui.ui.keys import console_bindings
 from hitl_tui.ui.review_items import ItemBook, ReviewItem
 from hitl_tui.ui.shown import safe
 from hitl_tui.ui.status_bar import StatusBar
+from hitl_tui.ui.subjects import bulk_lines, decision_subject
 from hitl_tui.ui.thread_list import Escalate, ThreadList
+from hitl_tui.ui.watchers import LedgerRead
 
 if TYPE_CHECKING:
     from hitl_tui.ui.app import ConsoleApp
@@ -60,12 +63,14 @@ class ConsoleScreen(Screen[None]):
 
     def __init__(
         self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime],
+        operator_uid: int | None = None,
         assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None,
         escalate: Escalate | None = None,
     ) -> None:
         super().__init__()
         self.db = db
         self.operator = operator
+        self.operator_uid = operator_uid  # four-eyes: this operator's own approval is already counted
         self.readonly = readonly
         self.clock = clock
         self.escalate = escalate
@@ -81,6 +86,7 @@ class ConsoleScreen(Screen[None]):
         self._details_ready = False
         self._details_shown: tuple[object, ...] | None = None
         self._keys_state: tuple[object, ...] | None = None
+        self._advance_after: set[str] = set()  # submitted with the cursor on them: move on once accepted
 
     @property
     def console_app(self) -> ConsoleApp:
@@ -124,12 +130,11 @@ class ConsoleScreen(Screen[None]):
 
     # -- data from the background loops ------------------------------------------------------------------------
 
-    def apply_threads(
-        self, result: ReadResult, records: tuple[DecisionRecord, ...] | None = None, *, complete: bool = True
-    ) -> None:
+    def apply_threads(self, result: ReadResult, ledger: LedgerRead | None = None, *, complete: bool = True) -> None:
         """What the DB watcher read: all threads (full), the changed ones, or one batch of the first read."""
-        if records is not None:  # records first: a row that just left the DB then stays, showing who decided
-            self.book.set_records(records)
+        if ledger is not None:  # records first: a row that just left the DB then stays, showing who decided
+            self.book.set_records(ledger.records)
+            self.book.set_votes(dict(ledger.votes))
         added = self.book.set_threads(result.threads, None if result.full else result.changed)
         new = added if self.loaded else set()
         first_rows = not self._painted_rows
@@ -153,8 +158,10 @@ class ConsoleScreen(Screen[None]):
         self._details_ready = True
         self._show_details()
 
-    def apply_records(self, records: tuple[DecisionRecord, ...]) -> None:
-        if self.book.set_records(records):
+    def apply_ledger(self, ledger: LedgerRead) -> None:
+        """The shared ledger changed: decisions and approvals from every console and worker."""
+        changed = self.book.set_records(ledger.records)
+        if self.book.set_votes(dict(ledger.votes)) or changed:
             self._refresh()
 
     def apply_audit(self, records: tuple[dict[str, Any], ...]) -> None:
@@ -256,6 +263,8 @@ class ConsoleScreen(Screen[None]):
                 return True  # acts on the marked items
             if item is None or kind is None or (item.local or "").startswith("submitting"):
                 return None
+            if kind is DecisionKind.APPROVE and self._approved_by_me(item):
+                return None  # a second approval must come from another operator
             return True if kind in item.allowed(self._index_of(item)) else None
         if action == "next_action":
             item = self.selected
@@ -387,24 +396,16 @@ class ConsoleScreen(Screen[None]):
                 self._submit(it, [Decision(kind, i, text=text) for i in range(len(it.actions))], advance=False)
             self._refresh()
 
+        title, body = bulk_lines(kind, fit)
         if kind is DecisionKind.REJECT:
             from hitl_tui.ui.dialogs.reject import RejectDialog
 
-            self.app.push_screen(RejectDialog(f"{len(fit)} marked item(s)"), lambda r: submit(r) if r else None)
+            title.append("\n")
+            title.append_text(body)
+            self.app.push_screen(RejectDialog(title), lambda r: submit(r) if r else None)
             return
         from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 
-        risky = sum(1 for it in fit if it.needs_confirmation)
-        title = Text(f"Confirm: {kind.value} {len(fit)} marked item(s)" + (f", {risky} of them high risk" if risky
-                                                                             else ""))
-        body = Text()
-        for it in fit[:12]:
-            body.append_text(safe(it.thread.thread_id, limit=40))
-            body.append("  ")
-            body.append_text(safe(it.action_label, limit=60))
-            body.append("\n")
-        if len(fit) > 12:
-            body.append(f"... and {len(fit) - 12} more\n")
         self.app.push_screen(ConfirmDialog(title, body), lambda ok: submit() if ok else None)
 
     def action_decide(self, kind_name: str) -> None:
@@ -430,14 +431,16 @@ class ConsoleScreen(Screen[None]):
             if args is not None:
                 self._decided(item, Decision(kind, index, args=args))
 
+        subject = decision_subject(kind, item, index)
         if kind is DecisionKind.REJECT:
-            self.app.push_screen(RejectDialog(action.name), with_text)
+            self.app.push_screen(RejectDialog(subject), with_text)
         elif kind is DecisionKind.FEEDBACK:
             question = action.description if item.interrupt and item.interrupt.shape is PayloadShape.RAW else None
-            self.app.push_screen(FeedbackDialog(action.name, question=question), with_text)
+            self.app.push_screen(FeedbackDialog(subject, question=question), with_text)
         elif kind is DecisionKind.EDIT:
             raw = item.interrupt is not None and item.interrupt.shape is PayloadShape.RAW
-            dialog = EditDialog(action.name, action.args, require_object=not raw, editor=self.console_app.editor)
+            dialog = EditDialog(action.name, action.args, require_object=not raw, editor=self.console_app.editor,
+                                subject=subject)
             self.app.push_screen(dialog, with_args)
         else:
             self._decided(item, Decision(kind, index))
@@ -469,14 +472,8 @@ class ConsoleScreen(Screen[None]):
         title.append(" risk" + (" and the policy asks for confirmation" if not item.high_risk else ""))
         body = Text()
         for d in decisions:
-            body.append(f"{d.kind.value} ")
-            body.append_text(safe(item.actions[d.action_index].name, limit=60))
+            body.append_text(decision_subject(d.kind, item, d.action_index))
             body.append("\n")
-        body.append("on thread ")
-        body.append_text(safe(item.thread.thread_id, limit=60))
-        body.append(" (")
-        body.append_text(safe(item.thread.graph_id or "unknown graph", limit=60))
-        body.append(").")
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -489,10 +486,12 @@ class ConsoleScreen(Screen[None]):
         self._notes.pop(item.key, None)
         self.thread_list.marked.discard(item.key)
         self.book.set_local(item.key, "submitting…")
-        self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
         if advance:
-            self._refresh()
-            self._advance_from(item.key)
+            # Move on only once the desk accepted it: a refused decision must leave the cursor on its item, or
+            # the next key press would decide whatever the cursor moved to.
+            self._advance_after.add(item.key)
+        self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
+        self._refresh()
 
     def _advance_from(self, key: str) -> None:
         """After a decision, move to the next item still waiting (the way through a queue is downwards)."""
@@ -501,14 +500,19 @@ class ConsoleScreen(Screen[None]):
         if start is None:
             return
         for it in items[start + 1:] + items[:start]:
-            if it.pending and it.record is None and it.local is None and it.interrupt is not None:
+            if it.decidable and it.local is None and not self._approved_by_me(it):
                 self.thread_list.select_key(it.key)
                 return
+
+    def _approved_by_me(self, item: ReviewItem) -> bool:
+        return any(v.operator_uid == self.operator_uid for v in item.voters)
 
     def apply_outcome(self, key: str, *, result: Any = None, refused: str | None = None,
                       error: str | None = None) -> None:
         """What the desk said about a submission."""
         self._staged.pop(key, None)
+        advance = key in self._advance_after and refused is None and error is None
+        self._advance_after.discard(key)
         if refused is not None:
             self.book.set_local(key, "refused")
             self._notes[key] = f"Refused: {refused}"
@@ -527,9 +531,12 @@ class ConsoleScreen(Screen[None]):
                 self.book.set_records(merged.values())
             elif votes:
                 needed = getattr(result, "approvals_needed", len(votes) + 1)
-                self.book.set_local(key, f"approved {len(votes)}/{needed}")
+                # Shown now; the next read of the shared ledger brings the same (and any other console's votes).
+                self.book.add_votes(key, tuple(Voter(v.operator, v.operator_uid) for v in votes))
                 self._notes[key] = f"Your approval is recorded ({len(votes)} of {needed}); waiting for more."
             audit_error = getattr(result, "audit_error", None)
             if audit_error:
                 self.apply_problem("audit-write", audit_error)
         self._refresh()
+        if advance and self.selected is not None and self.selected.key == key:
+            self._advance_from(key)  # only when the operator is still on it (they may have moved on meanwhile)

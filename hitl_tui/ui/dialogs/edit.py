@@ -40,9 +40,11 @@ class EditDialog(Dialog[Any]):
         Binding("enter", "submit", "Submit", show=False),
     ]
 
-    def __init__(self, action_name: str, args: Any, *, require_object: bool, editor: str | None) -> None:
+    def __init__(self, action_name: str, args: Any, *, require_object: bool, editor: str | None,
+                 subject: Text | None = None) -> None:
         super().__init__()
         self.action_name = action_name
+        self.subject = subject  # "Edit transfer on thread X (graph): amount=..." (which item this is)
         self.original = args
         self.require_object = require_object
         self.editor = editor
@@ -53,7 +55,7 @@ class EditDialog(Dialog[Any]):
         with Vertical(classes="dialog", id="edit-dialog"):
             title = Text("Edit the arguments of ")
             title.append_text(safe(self.action_name, limit=60))
-            yield Static(title, classes="dialog-title")
+            yield Static(self.subject or title, classes="dialog-title")
             with Vertical(id="edit-pane"):
                 # tab_behavior "focus": in "indent" mode the TextArea would swallow escape.
                 area = TextArea(editable_json(self.original), id="args", soft_wrap=True, show_line_numbers=True)
