@@ -27,6 +27,12 @@ DEFAULT_KEYS: dict[str, str] = {
     "next_action": "tab",
     "mark": "space",
     "acknowledge": "exclamation_mark",
+    "zoom": "plus",
+    "details_down": "ctrl+d",
+    "details_up": "ctrl+u",
+    "sort": "s",
+    "newest_first": "n",
+    "hide_decided": "h",
 }
 
 

@@ -34,6 +34,7 @@ CORE_MODULES = [
     "hitl_tui.policy.report",
     "hitl_tui.policy.report_render",
     "hitl_tui.ui.subjects",  # what dialogs say: built without Textual
+    "hitl_tui.ui.list_shape",
 ]
 HEAVY = ("textual", "langgraph", "openai", "langchain_core")
 

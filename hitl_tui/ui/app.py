@@ -22,11 +22,11 @@ from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
-from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
+from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
-from hitl_tui.ui.keys import DECISION_KEYS, app_bindings, keymap
+from hitl_tui.ui.keys import app_bindings, keymap
 from hitl_tui.ui.review_items import ReviewItem
 from hitl_tui.ui.thread_list import Escalate
 from hitl_tui.ui.watchers import (
@@ -228,15 +228,31 @@ class ConsoleApp(App[int]):
         console = self.console_screen
         if screen is not console:
             return
-        for kind, label in DECISION_KEYS:
-            if console.check_action("decide", (kind.value,)):
-                yield SystemCommand(label, f"{label} the selected action", self._decide_callback(kind))
-        yield SystemCommand("Filter", "Filter the list by text", console.action_filter)
+        # Every action that has a key, generated from the same bindings (so nothing is missing or worded twice),
+        # offered when it applies to the selected item now.
+        seen: set[str] = set()
+        for binding in [*console.BINDINGS, *self.BINDINGS]:
+            if not isinstance(binding, Binding) or not binding.id or binding.action in seen or binding.id == "quit":
+                continue
+            seen.add(binding.action)
+            name, parameters = _parse_action(binding.action)
+            owner: Any = console if binding in console.BINDINGS else self
+            if owner.check_action(name, parameters) is True:
+                yield SystemCommand(binding.description, binding.tooltip or binding.description,
+                                    _run(owner, binding.action))
         yield SystemCommand("Clear filter", "Show every item again", console.action_clear_filter)
-        yield SystemCommand("Help", "Every key and what it does", self.action_help)
 
-    def _decide_callback(self, kind: DecisionKind) -> Callable[[], None]:
-        return lambda: self.console_screen.action_decide(kind.value)
+
+def _parse_action(action: str) -> tuple[str, tuple[object, ...]]:
+    """`decide('approve')` -> ("decide", ("approve",)), as Textual's binding actions are written."""
+    from textual.actions import parse
+
+    _, name, parameters = parse(action)
+    return name, parameters
+
+
+def _run(owner: Any, action: str) -> Callable[[], Any]:
+    return lambda: owner.run_action(action)
 
 
 class _LedgerRecords:

@@ -31,8 +31,9 @@ from hitl_tui.safe_text import visible
 from hitl_tui.ui.audit_pane import AuditPane
 from hitl_tui.ui.details import DetailsPane
 from hitl_tui.ui.keys import console_bindings
+from hitl_tui.ui.list_shape import ListShape
 from hitl_tui.ui.review_items import ItemBook, ReviewItem
-from hitl_tui.ui.shown import safe
+from hitl_tui.ui.shown import age_text, deadline_text, safe
 from hitl_tui.ui.status_bar import StatusBar
 from hitl_tui.ui.subjects import bulk_lines, decision_subject
 from hitl_tui.ui.thread_list import Escalate, ThreadList
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 NARROW_BELOW = 110  # columns: list above details instead of beside
 SHORT_BELOW = 30  # rows: a smaller audit pane
-AGE_TICK_SECONDS = 15.0
+AGE_TICK_SECONDS = 5.0  # "waited" and the details' relative times move on this often
 # What a key does to every marked item at once (edit and feedback are one item's business).
 MARKED_KINDS = frozenset({DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKind.IGNORE})
 
@@ -52,6 +53,7 @@ def _decidable(item: ReviewItem | None) -> bool:
     """Still waiting for this console's decision: listed, undecided, nothing submitted or staged."""
     return (item is not None and item.pending and item.interrupt is not None and item.record is None
             and not item.local)
+ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
 EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})  # decisions that let the action run
 
@@ -76,6 +78,8 @@ class ConsoleScreen(Screen[None]):
         self.escalate = escalate
         self.book = ItemBook(clock=clock, assess=assess)
         self.filter_text = ""
+        self.shape = ListShape()  # sort order, newest first, decided hidden
+        self.zoom = 0  # index into ZOOMS
         self.loaded = False
         self._action_index: dict[str, int] = {}
         self._staged: dict[str, dict[int, Decision]] = {}
@@ -188,14 +192,17 @@ class ConsoleScreen(Screen[None]):
     # -- redrawing ---------------------------------------------------------------------------------------------
 
     def _refresh(self, new_keys: set[str] | None = None) -> None:
+        now = self.clock()
         items = self.book.ordered()
         if self.filter_text:
             items = [it for it in items if it.matches(self.filter_text)]
-        self.thread_list.show(items, now=self.clock(), new_keys=new_keys)
+        items = self.shape.apply(items, now, self.escalate)
+        self.thread_list.show(items, now=now, new_keys=new_keys)
         status = self.query_one(StatusBar)
         status.loading = not self.loaded
         status.counts = self.book.counts()
         status.filter_text = self.filter_text
+        status.shape_text = "" if self.shape == ListShape() else self.shape.describe()
         status.shown = len(items)
         status.new = len(self.thread_list.new_keys)
         status.redraw()
@@ -213,12 +220,15 @@ class ConsoleScreen(Screen[None]):
         index = self._index_of(item) if item else 0
         staged = dict(self._staged.get(item.key, {})) if item else None
         note = self._notes.get(item.key) if item else None
-        # Re-rendering highlighted JSON is the costliest thing on screen: only when something shown changed.
-        shown = (item, index, staged, note, empty, self.readonly, now.replace(second=0, microsecond=0))
+        pressure = self.escalate(item, now) if item is not None and item.pending and self.escalate else None
+        # Re-rendering highlighted JSON is the costliest thing on screen: only when something shown changed,
+        # relative times included (as the list shows them, so the two never disagree).
+        times = (age_text(item.thread.paused_at, now) if item else None,
+                 deadline_text(pressure.deadline_at, now) if pressure is not None else None)
+        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None))
         if shown == self._details_shown:
             return
         self._details_shown = shown
-        pressure = self.escalate(item, now) if item is not None and item.pending and self.escalate else None
         self.query_one(DetailsPane).show(
             item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty,
             pressure=pressure,
@@ -284,6 +294,39 @@ class ConsoleScreen(Screen[None]):
         self._action_index[item.key] = (self._index_of(item) + 1) % len(item.actions)
         self._show_details()
         self._refresh_keys()
+
+    # -- shaping the list and the layout ------------------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        self._reshape(self.shape.next_order())
+
+    def action_newest_first(self) -> None:
+        self._reshape(self.shape.flipped())
+
+    def action_hide_decided(self) -> None:
+        self._reshape(self.shape.toggled_decided())
+
+    def _reshape(self, shape: ListShape) -> None:
+        self.shape = shape
+        self._refresh()  # the status line says how the list is shaped
+
+    def action_zoom(self) -> None:
+        """Like lazygit's `+`: both panes, the list alone, the details alone (80x24 shows little of each)."""
+        if ZOOMS[self.zoom]:
+            self.remove_class(ZOOMS[self.zoom])
+        self.zoom = (self.zoom + 1) % len(ZOOMS)
+        if ZOOMS[self.zoom]:
+            self.add_class(ZOOMS[self.zoom])
+        if ZOOMS[self.zoom] != "-zoom-details":
+            self.thread_list.focus()  # j/k move the list whichever pane shows (they are the screen's keys)
+
+    def action_details_down(self) -> None:
+        details = self.query_one(DetailsPane)
+        details.scroll_relative(y=max(1, details.size.height // 2), animate=False)
+
+    def action_details_up(self) -> None:
+        details = self.query_one(DetailsPane)
+        details.scroll_relative(y=-max(1, details.size.height // 2), animate=False)
 
     # -- filter ------------------------------------------------------------------------------------------------
 
