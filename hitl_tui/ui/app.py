@@ -7,7 +7,8 @@ and snapshots are deterministic; by default they are the real ones, built lazily
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
 from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.notify import Notice, Notifier, encode
 from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
@@ -91,8 +93,12 @@ class ConsoleApp(App[int]):
         sources: Sources,
         editor: str | None,
         cursor_blink: bool = True,
+        terminal_write: Callable[[str], None] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self._terminal_write = terminal_write  # None: the terminal itself (tests inject a recorder)
+        self._environ = os.environ if environ is None else environ
         self.config = config
         self.db = db
         self.operator = operator
@@ -103,7 +109,8 @@ class ConsoleApp(App[int]):
         self.cursor_blink = cursor_blink
         assess, escalate = policy_views(config)
         self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
-                                            readonly=readonly, clock=clock, assess=assess, escalate=escalate)
+                                            readonly=readonly, clock=clock, assess=assess, escalate=escalate,
+                                            notifier=Notifier(config.notify) if config.notify.enabled else None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
             AuditWatcher(sources.audit_tail, max(AUDIT_POLL_SECONDS, config.poll_interval), self._emit)
@@ -207,6 +214,18 @@ class ConsoleApp(App[int]):
             self.console_screen.apply_acknowledged(key, error="This console can't record that (read-only).")
             return
         self._runner.submit(AckJob(key, decision_id))
+
+    # -- telling the operator ----------------------------------------------------------------------------------
+
+    def tell(self, notices: list[Notice]) -> None:
+        """Write what hitl_tui.notify decided (bell, desktop notification) to the terminal; nothing else here."""
+        data = encode(notices, self.config.notify, self._environ)
+        if not data:
+            return
+        if self._terminal_write is not None:
+            self._terminal_write(data)
+        elif not self.is_headless and self._driver is not None:
+            self._driver.write(data)  # as App.bell does: through the driver, never interleaved with a frame
 
     # -- keys, help and palette --------------------------------------------------------------------------------
 
@@ -335,8 +354,10 @@ def build_app(
     sources: Sources | None = None,
     editor: str | None = "env",
     cursor_blink: bool = True,
+    terminal_write: Callable[[str], None] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ConsoleApp:
-    """The console for `db`; tests inject the clock, operator, sources and editor."""
+    """The console for `db`; tests inject the clock, operator, sources, editor and where notifications go."""
     who = operator or current_operator()
     return ConsoleApp(
         config=config,
@@ -347,4 +368,6 @@ def build_app(
         sources=sources or default_sources(config, db, who, readonly=readonly),
         editor=editor_command() if editor == "env" else editor,
         cursor_blink=cursor_blink,
+        terminal_write=terminal_write,
+        environ=environ,
     )

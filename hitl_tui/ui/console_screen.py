@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, Label
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.decision_state import Voter
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
+from hitl_tui.notify import Notifier, WatchedItem
 from hitl_tui.reader import ReadResult
 from hitl_tui.safe_text import visible
 from hitl_tui.ui.audit_pane import AuditPane
@@ -68,8 +69,10 @@ class ConsoleScreen(Screen[None]):
         operator_uid: int | None = None,
         assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None,
         escalate: Escalate | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         super().__init__()
+        self.notifier = notifier  # None: notifications are off (config [notify])
         self.db = db
         self.operator = operator
         self.operator_uid = operator_uid  # four-eyes: this operator's own approval is already counted
@@ -146,6 +149,7 @@ class ConsoleScreen(Screen[None]):
         first = complete and not self.loaded
         self.loaded = self.loaded or complete
         self._refresh(new_keys=new)
+        self._notify()
         if first_rows or first:
             # The list is painted before the details: their highlighter is not needed for the first frame.
             self.app.call_after_refresh(self._details_after_first_paint)
@@ -188,6 +192,21 @@ class ConsoleScreen(Screen[None]):
     def _tick(self) -> None:
         self.thread_list.tick(self.clock())
         self._show_details()
+        self._notify()
+
+    def _notify(self) -> None:
+        """New items and escalations since the last look: hitl_tui.notify decides, the app writes."""
+        if self.notifier is None or not self.loaded:
+            return  # the first complete read is the baseline: what already waited rings nothing
+        now = self.clock()
+        watched = [
+            WatchedItem(it.key, it.thread.thread_id, it.action_label,
+                    getattr(self.escalate(it, now), "level", None) if self.escalate else None)
+            for it in self.book.items.values() if it.decidable
+        ]
+        notices = self.notifier.observe(watched)
+        if notices:
+            self.console_app.tell(notices)
 
     # -- redrawing ---------------------------------------------------------------------------------------------
 
