@@ -212,7 +212,7 @@ class DetailsPane(VerticalScroll):
                 line.append_text(self._label("Error: "))
                 line.append_text(safe(record.error, keep_newlines=True, style=self._style("details--bad")))
         elif item.voters and not item.local:
-            line.append_text(safe(f"{item.status}: approved by {shared.who()}", limit=300,
+            line.append_text(safe(f"{item.status} by {shared.who()}", limit=300,
                                   style=self._style("details--warn")))
             line.append(f" ({len(item.voters)} of {item.approvals_needed} approvals; a different operator must "
                         "approve too)")
