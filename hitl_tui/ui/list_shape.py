@@ -49,6 +49,8 @@ class ListShape:
 
     def apply(self, items: Sequence[ReviewItem], now: datetime, escalate: Escalate | None = None) -> list[ReviewItem]:
         """The items as this shape shows them (`items` come oldest pause first)."""
+        if self == DEFAULT:
+            return list(items)  # the order they come in: nothing to do on every refresh of 10,000 rows
         shown = [it for it in items if not (self.hide_decided and is_decided(it))]
         if self.newest_first:
             shown.reverse()
@@ -62,6 +64,9 @@ class ListShape:
         elif self.order == "deadline":
             shown.sort(key=lambda it: _deadline_key(it, now, escalate, position[it.key]))
         return shown
+
+
+DEFAULT = ListShape()
 
 
 def is_decided(item: ReviewItem) -> bool:

@@ -155,7 +155,10 @@ class ThreadList(ScrollView, can_focus=True):
             self.new_keys |= new_keys
         self.new_keys &= self._index.keys()
         self.now = now  # the "waited" text is part of each line's cache key
-        longest = max((len(it.status) for it in self._items), default=0)
+        # Waiting items all say "waiting" (or a deadline, bounded by DEADLINE_STATUS): only the others can be longer,
+        # and skipping them keeps this cheap with 10,000 rows.
+        longest = max((len(it.status) for it in self._items if it.record is not None or it.local or it.voters),
+                      default=0)
         if max(longest, len(DEADLINE_STATUS)) != self._status_width:
             self._status_width = max(longest, len(DEADLINE_STATUS))
             self._generation += 1  # every line is laid out again
