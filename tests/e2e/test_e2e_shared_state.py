@@ -21,6 +21,14 @@ def row(screen: str, thread_id: str) -> str:
     return next((line for line in screen.splitlines() if f" {thread_id} " in line and "filter" not in line), "")
 
 
+def filter_to(term: Terminal, text: str) -> None:
+    """Open the filter and type into it once it has the focus (typed too early, letters would be list keys)."""
+    term.send("/")
+    term.wait_for("filter: words that must all appear", 10)
+    term.type(text)
+    term.wait_for(f"/ {text}", 10)
+
+
 @pytest.fixture
 def server() -> Iterator[str]:
     name = unique_server()
@@ -39,8 +47,7 @@ def test_a_four_eyes_vote_shows_in_both_consoles(server: str, demo: DemoCopy) ->
     second = open_console(server, "second", demo)
     assert "waiting" in row(second.screen(), FOUR_EYES)
 
-    first.send("/")
-    first.type(FOUR_EYES)
+    filter_to(first, FOUR_EYES)
     first.send("Enter")
     first.wait_for(f"Thread {FOUR_EYES}", 10)
     first.send("a")
@@ -52,8 +59,7 @@ def test_a_four_eyes_vote_shows_in_both_consoles(server: str, demo: DemoCopy) ->
     first.wait_for("approved 1/2 by", 10)  # the details say who (exactly: tests/test_ui_hazards.py)
 
     # The same operator in the second console may not approve again: the key is off, nothing is recorded.
-    second.send("/")
-    second.type(FOUR_EYES)
+    filter_to(second, FOUR_EYES)
     second.send("Enter")
     second.wait_for("approved 1/2 by", 10)
     second.send("a")
