@@ -5,12 +5,14 @@ shows the first console's approval (read from the ledger, not from the console's
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from ui_fixtures import (
     ALICE,
     BOB,
+    FROZEN,
     DemoCopy,
     details_text,
     frozen_clock,
@@ -216,3 +218,31 @@ async def test_a_second_console_shows_the_first_consoles_four_eyes_approval(demo
         await pilot_two.pause()
         assert "alice@console" in details_text(second) and "1 of 2 approvals" in details_text(second)
         assert second.console_screen.check_action("decide", ("approve",)) is True  # bob may approve
+
+
+async def test_the_details_follow_the_clock_like_the_list(demo: DemoCopy) -> None:
+    """No frozen "paused 24s ago" next to a list saying 31s: both are redrawn from the same clock tick."""
+    from datetime import timedelta
+
+    clock = [FROZEN]
+    db = Path("checkpoints.db")
+    app = build_app(demo.config, db, operator=ALICE, clock=lambda: clock[0], editor=None, cursor_blink=False,
+                    sources=default_sources(demo.config, db, ALICE, readonly=True), readonly=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select_thread(app, "email-0001")
+        item = app.console_screen.selected
+        clock[0] = item.thread.paused_at + timedelta(seconds=24)
+        app.console_screen._tick()
+        await pilot.pause()
+        assert "paused 24s ago" in details_text(app) and " 24s " in rendered_text(app)
+        clock[0] += timedelta(seconds=7)
+        app.console_screen._tick()
+        await pilot.pause()
+        assert "paused 31s ago" in details_text(app) and " 31s " in rendered_text(app)
+        # Deadlines: time of day and relative ("in ...", later "overdue ...").
+        assert re.search(r"deadline \d\d:\d\d:\d\d UTC \(in 23h59m", details_text(app))
+        clock[0] += timedelta(days=1)
+        app.console_screen._tick()
+        await pilot.pause()
+        assert re.search(r"deadline \d\d:\d\d:\d\d UTC \(overdue \d+s\)", details_text(app))

@@ -52,8 +52,7 @@ MARKED_KINDS = frozenset({DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKin
 
 def _decidable(item: ReviewItem | None) -> bool:
     """Still waiting for this console's decision: listed, undecided, nothing submitted or staged."""
-    return (item is not None and item.pending and item.interrupt is not None and item.record is None
-            and not item.local)
+    return item is not None and item.decidable and not item.local
 ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
 EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})  # decisions that let the action run
