@@ -81,17 +81,19 @@ class ItemState:
                 return f"approved {len(self.voters)}/{max(approvals_needed, len(self.voters) + 1)}"
             return "waiting"
         if record.state is DecisionState.DECIDED:
-            return self.decided_by()
+            return self.decided_by(short=True)
         if record.state is DecisionState.IN_DOUBT and record.acknowledged_by:
             return "doubt checked"
         return _AFTER.get(record.state, record.state.value)
 
-    def decided_by(self) -> str:
-        """"approved by alice", "rejected by policy:timeout" ("" before a decision)."""
+    def decided_by(self, *, short: bool = False) -> str:
+        """"approved by alice@host", "rejected by policy:timeout" ("" before a decision); `short` drops the host,
+        for a status column (the details and the audit log keep it)."""
         if self.record is None:
             return ""
         kinds = sorted({d.kind.value for d in self.record.decisions})
-        return "+".join(PAST.get(k, k) for k in kinds) + f" by {self.record.operator}"
+        who = self.record.operator.split("@", 1)[0] if short else self.record.operator
+        return "+".join(PAST.get(k, k) for k in kinds) + f" by {who}"
 
     def who(self) -> str:
         """Who acted: the approvers so far, or who decided."""
