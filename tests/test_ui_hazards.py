@@ -17,6 +17,7 @@ from ui_fixtures import (
     details_text,
     frozen_clock,
     loaded,
+    loaded_on,
     make_app,
     rendered_text,
     select_thread,
@@ -87,9 +88,7 @@ def item_of(app: ConsoleApp, thread_id: str) -> ReviewItem:
 async def test_a_refused_decision_keeps_the_cursor_on_its_item(demo: DemoCopy) -> None:
     app = lagging_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:
-        await loaded(pilot)
-        select_thread(app, "email-0001")
-        await pilot.pause()
+        await loaded_on(pilot, "email-0001")
         decide_elsewhere(demo, "email-0001")  # this console doesn't know; its `a` is still enabled
         key = app.console_screen.selected.key
         await pilot.press("a")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from test_ui_hazards import decide_elsewhere
-from ui_fixtures import DemoCopy, loaded, make_app, rendered_text, select_thread, wait_for
+from ui_fixtures import DemoCopy, loaded, loaded_on, make_app, rendered_text, select_thread, wait_for
 
 from hitl_tui.config import DEFAULT_KEYS
 from hitl_tui.model import DecisionKind
@@ -81,9 +81,7 @@ async def test_zoom_cycles_the_layout_and_the_list_keys_keep_working(demo: DemoC
 async def test_ctrl_d_and_ctrl_u_scroll_the_details_from_the_list(demo: DemoCopy) -> None:
     app = make_app(demo)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot)
-        select_thread(app, "email-0001")
-        await pilot.pause()
+        await loaded_on(pilot, "email-0001")
         details = app.console_screen.query_one(DetailsPane)
         await wait_for(pilot, lambda: details.max_scroll_y > 0, 5, "details longer than their pane")
         await pilot.press("ctrl+d")
@@ -107,9 +105,7 @@ async def test_new_keys_are_remappable(demo: DemoCopy) -> None:
 async def test_the_palette_offers_every_action_that_applies(demo: DemoCopy) -> None:
     app = make_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:
-        await loaded(pilot)
-        select_thread(app, "email-0001")
-        await pilot.pause()
+        await loaded_on(pilot, "email-0001")
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Approve", "Reject", "Edit", "Feedback", "Mark", "Filter", "Zoom", "Details down", "Details up",
                 "Sort", "Newest first", "Hide decided", "Down", "Up", "Help", "Clear filter"} <= titles
