@@ -245,3 +245,19 @@ async def test_the_details_follow_the_clock_like_the_list(demo: DemoCopy) -> Non
         app.console_screen._tick()
         await pilot.pause()
         assert re.search(r"deadline \d\d:\d\d:\d\d UTC \(overdue \d+s\)", details_text(app))
+
+
+async def test_letters_typed_right_after_slash_never_decide(demo: DemoCopy) -> None:
+    """`/approve` arriving in one burst (a fast typist, a paste, tmux send-keys): before the fix the letters after
+    `/` reached the list and `a` approved the selected item. They must never act as decision keys."""
+    from textual import events
+
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded_on(pilot, "email-0001")
+        for ch in "/approve":
+            app.post_message(events.Key("slash" if ch == "/" else ch, ch))
+        await wait_for(pilot, lambda: app.focused is app.console_screen.query_one("#filter"), 5, "the filter")
+        await pilot.pause()  # every key handled (a submission would show at once as "submitting…")
+        assert app.screen is app.console_screen  # no reject or edit dialog either
+        assert app.console_screen.selected.local is None and demo.audit_records() == []

@@ -351,7 +351,9 @@ class ConsoleScreen(Screen[None]):
     def action_filter(self) -> None:
         bar = self.query_one("#filter-bar")
         bar.add_class("-active")
-        self.query_one("#filter", Input).focus()
+        # Focus now, not after this message (Widget.focus defers): letters typed right after `/` must reach the
+        # filter, never the list, where they are decision keys.
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         bar = self.query_one("#filter-bar")
