@@ -58,6 +58,7 @@ class DecisionRecord:
     approvals: int = 1
     approvals_needed: int = 1
     acknowledged_by: str | None = None  # IN_DOUBT only: who checked the agent's side effects (`hitl-tui ack`)
+    reopened: bool = False  # FAILED only: the agent saved nothing, so the interrupt can be decided again
 
     @property
     def summary(self) -> str:

@@ -29,6 +29,9 @@ from hitl_tui.resumer import Resumer
 
 Clock = Callable[[], datetime]
 
+# What became of one submission in a bulk commit.
+Outcome = list[LedgerRow] | list[Vote] | DecisionRefused
+
 # During a long burst of decisions, the audit log is still appended at least this often (seconds).
 AUDIT_FLUSH_INTERVAL = 1.0
 
@@ -115,6 +118,7 @@ class DecisionDesk:
         ):
             # Four-eyes votes are counted per item: deciding it in a batch would skip the quorum.
             raise InvalidDecision("An item that needs several approvers must be decided on its own, not together.")
+        self._check_resumable(thread)
         resumer = self.resumer if self.can_resume(thread.graph_id) else None
         try:
             outcome = self.ledger.submit(
@@ -155,7 +159,7 @@ class DecisionDesk:
         ]
         results: list[DeskResult | DecisionRefused] = []
         try:
-            outcomes = self.ledger.submit_many(submissions, self.operator)
+            outcomes = self._submit_resumable(submissions)
             for (thread, _, _), need, resumer, outcome in zip(items, needs, resumers, outcomes, strict=True):
                 if isinstance(outcome, DecisionRefused):
                     results.append(outcome)
@@ -165,6 +169,31 @@ class DecisionDesk:
             if flush:
                 self.flush_audit()
         return [replace(r, audit_error=self.audit_error) if isinstance(r, DeskResult) else r for r in results]
+
+    def _check_resumable(self, thread: PendingThread) -> None:
+        """Refuse, before anything is recorded, a decision that nobody could carry out: the thread names no graph
+        config.toml knows, so neither this process nor a worker would ever resume it (a silent, endless wait)."""
+        if self.config.graph(thread.graph_id) is not None:
+            return
+        named = f"its graph {thread.graph_id!r} is not" if thread.graph_id else "it names no graph, so it is not"
+        raise DecisionRefused(
+            f"Nobody can resume thread {thread.thread_id}: {named} in config.toml [graphs]; add it (README: "
+            "\"Naming your graph\") and decide again. Nothing was decided."
+        )
+
+    def _submit_resumable(self, submissions: Sequence[Submission]) -> list[Outcome]:
+        """submit_many for the threads someone can resume; the others are refused without being recorded."""
+        outcomes: list[Outcome | None] = []
+        resumable = []
+        for submission in submissions:
+            try:
+                self._check_resumable(submission.thread)
+                outcomes.append(None)
+                resumable.append(submission)
+            except DecisionRefused as refused:
+                outcomes.append(refused)
+        submitted = iter(self.ledger.submit_many(resumable, self.operator) if resumable else [])
+        return [next(submitted) if o is None else o for o in outcomes]
 
     def _carry_out(
         self, thread: PendingThread, outcome: list[LedgerRow] | list[Vote], need: Requirements,

@@ -72,10 +72,14 @@ def _deleted_db_files_held() -> list[str]:
 def test_console_connections_survive_other_processes_deciding_resuming_and_running_agents(env: Env) -> None:
     by_cli = env.start(CRASHY, 10, prefix="cli")
     by_console = env.start(CRASHY, 10, prefix="console")
-    desk = env.desk("console-operator")  # the console's own connections: ledger (two), reader, resumer's saver
+    env.close()  # the demo's saver was the last connection: SQLite folds the WAL back and deletes it
+    assert not Path(f"{env.db}-wal").exists()  # so the console starts as the steps have it: no WAL yet
+    # The console's own connections, in the order it opens them: its list's reader first, then the desk (ledger,
+    # relaxed ledger, the ledger's reader, the resumer's reader and saver).
     reader = CheckpointReader(env.db, env.config)
+    reader.read_all()
+    desk = env.desk("console-operator")
     try:
-        reader.read_all()
         wal = _wal_identity(env.db)
         agents = subprocess.Popen([sys.executable, "-c", _AGENT, str(env.db), "15", str(GRAPH_FILE.parent)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -111,7 +115,6 @@ def test_console_connections_survive_other_processes_deciding_resuming_and_runni
     finally:
         reader.close()
         desk.close()
-    env.close()
     with sqlite3.connect(env.db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = ledger_rows(env.db)
