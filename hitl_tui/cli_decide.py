@@ -18,6 +18,7 @@ from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.safe_text import visible
 
 DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker", "ack"}
 EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 2, 3
@@ -44,6 +45,9 @@ def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParse
         p.add_argument("--others", choices=("approve", "reject"),
                        help="with --action on a batched pause: what happens to the other actions (required there)")
         p.add_argument("--json", action="store_true", help="machine-readable result")
+        p.add_argument("--yes", action="store_true",
+                       help="confirm letting an action run that the policy wants confirmed (high risk or confirm = "
+                       "true); without it that is refused, or asked about when stdin is a terminal")
         if name == "reject":
             p.add_argument("--reason", required=True, help="why (sent to the agent and written to the audit log)")
         if name == "edit":
@@ -132,7 +136,9 @@ def _run_decide(args: argparse.Namespace) -> int:
             if thread is None or thread.status is ThreadStatus.RUNNING_OR_STALLED:
                 raise _not_waiting(config, db, tid, thread)
             interrupt = _pick_interrupt(thread, args.interrupt)
-            items.append((thread, interrupt, _decisions(args, interrupt)))
+            decisions = _decisions(args, interrupt)
+            _confirmed(args, config, thread, interrupt, decisions)
+            items.append((thread, interrupt, decisions))
         except DecisionRefused as refusal:
             reports[tid] = _refusal(tid, refusal)
         except HitlError as err:
@@ -162,6 +168,28 @@ def _run_decide(args: argparse.Namespace) -> int:
         print(f"hitl-tui: warning: {warning}", file=sys.stderr)
     codes = {code for code, _, _ in ordered}
     return EXIT_ERROR if EXIT_ERROR in codes else EXIT_REFUSED if EXIT_REFUSED in codes else EXIT_OK
+
+
+def _confirmed(args: argparse.Namespace, config: Config, thread: PendingThread, interrupt: PendingInterrupt,
+               decisions: list[Decision]) -> None:
+    """The console's "are you sure?" holds here too: an action the policy wants confirmed (judged on what will run,
+    edits included) needs --yes, or a yes typed at a terminal; otherwise it is refused before anything is recorded."""
+    from hitl_tui.decision import as_decided
+    from hitl_tui.policy.rules import EXECUTES, assess
+
+    if getattr(args, "yes", False) or not any(d.kind in EXECUTES for d in decisions):
+        return
+    assessment = assess(config, thread, as_decided(interrupt, decisions))
+    if not assessment.asks_confirmation:
+        return
+    names = ", ".join(visible(interrupt.actions[d.action_index].name) for d in decisions if d.kind in EXECUTES)
+    what = f"{names} on thread {visible(thread.thread_id)} ({assessment.risk} risk)"
+    if sys.stdin.isatty() and not getattr(args, "json", False):
+        answer = input(f"Confirm: let {what} run? [y/N] ")
+        if answer.strip().lower() in ("y", "yes"):
+            return
+        raise DecisionRefused(f"Not confirmed: {what} was not decided.")
+    raise DecisionRefused(f"The policy asks confirmation for {what}; pass --yes to confirm. Nothing was decided.")
 
 
 def _outcome(thread_id: str, result: Any) -> tuple[int, dict[str, Any], str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.decision import Decision, DecisionRecord, DecisionState, as_decided
 from hitl_tui.errors import DecisionRefused, GraphLoadError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger import DecisionLedger, LedgerRow, Submission, Vote
@@ -42,6 +42,7 @@ class Requirements:
 
     approvals_needed: int = 1
     initiator_uid: int | None = None
+    risk: str | None = None  # the policy's risk for what will run (None: no policy said; the agent's own is kept)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class DecisionDesk:
         if not flush:
             self._unflushed = True
         who = actor or self.operator
-        needs = [self._requirements(thread, interrupt) for interrupt, _ in items]
+        needs = [self._requirements(thread, as_decided(interrupt, ds)) for interrupt, ds in items]
         need = needs[0] if len(items) == 1 else Requirements()
         if len(items) > 1 and any(
             n.approvals_needed > 1 and any(d.kind in (DecisionKind.APPROVE, DecisionKind.EDIT) for d in ds)
@@ -123,7 +124,7 @@ class DecisionDesk:
         try:
             outcome = self.ledger.submit(
                 thread, items, who, approvals_needed=need.approvals_needed,
-                initiator_uid=need.initiator_uid, event=event, extra=extra,
+                initiator_uid=need.initiator_uid, event=event, extra=extra, risk=need.risk,
                 claimant=resumer.claimant if resumer is not None else None,  # claimed in the same commit
             )
         except BaseException:
@@ -150,11 +151,11 @@ class DecisionDesk:
         raised before anything is recorded."""
         if not flush:
             self._unflushed = True
-        needs = [self._requirements(thread, interrupt) for thread, interrupt, _ in items]
+        needs = [self._requirements(thread, as_decided(interrupt, ds)) for thread, interrupt, ds in items]
         resumers = [self.resumer if self.can_resume(thread.graph_id) else None for thread, _, _ in items]
         submissions = [
             Submission(thread, ((interrupt, tuple(decisions)),), need.approvals_needed, need.initiator_uid,
-                       resumer.claimant if resumer is not None else None)
+                       resumer.claimant if resumer is not None else None, need.risk)
             for (thread, interrupt, decisions), need, resumer in zip(items, needs, resumers, strict=True)
         ]
         results: list[DeskResult | DecisionRefused] = []

@@ -116,6 +116,7 @@ class Submission:
     approvals_needed: int = 1
     initiator_uid: int | None = None
     claimant: str | None = None  # claim the batch for this resumer in the same commit
+    risk: str | None = None  # the policy's risk for what will run, for the audit record
 
 
 def decisions_json(decisions: Sequence[Decision]) -> str:
@@ -248,6 +249,7 @@ class DecisionLedger:
         event: str = "decision",
         extra: dict[str, Any] | None = None,
         claimant: str | None = None,
+        risk: str | None = None,
     ) -> list[LedgerRow] | list[Vote]:
         """Record decisions on one or more interrupts of a thread in one compare-and-set transaction.
 
@@ -256,7 +258,7 @@ class DecisionLedger:
         the refusal) when the compare-and-set lost. With `claimant`, the batch is also claimed for that
         resumer in the same commit (state resuming, phase claimed) unless the thread is being resumed already.
         """
-        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant)
+        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant, risk)
         [outcome] = self.submit_many([submission], operator, event=event, extra=extra)
         if isinstance(outcome, DecisionRefused):
             raise outcome
@@ -281,7 +283,8 @@ class DecisionLedger:
                     conn.execute("ROLLBACK TO submission")
                     interrupt, decisions = submission.items[0]
                     self._event(conn, {
-                        **self._base_event("refused", submission.thread, interrupt, decisions, operator, now),
+                        **self._base_event("refused", submission.thread, interrupt, decisions, operator, now,
+                                           risk=submission.risk),
                         "error": refusal.message,
                     })
                     outcomes.append(refusal)
@@ -324,7 +327,8 @@ class DecisionLedger:
                 votes = self._vote(conn, thread, interrupt, decisions, operator, now)
                 if len(votes) < approvals_needed:
                     self._event(conn, {
-                        **self._base_event("approval", thread, interrupt, decisions, operator, now),
+                        **self._base_event("approval", thread, interrupt, decisions, operator, now,
+                                           risk=submission.risk),
                         "approvals": len(votes), "approvals_needed": approvals_needed, **(extra or {}),
                     })
                     return votes
@@ -362,7 +366,7 @@ class DecisionLedger:
             )
             rows.append(row)
             self._event(conn, {
-                **self._base_event(event, thread, interrupt, decisions, operator, now),
+                **self._base_event(event, thread, interrupt, decisions, operator, now, risk=submission.risk),
                 "decision_id": decision_id, "approvals": approvals, "approvals_needed": approvals_needed,
                 **(extra or {}),
             }, event_id=f"{decision_id}:decided")
@@ -481,8 +485,11 @@ class DecisionLedger:
 
     def _base_event(
         self, event: str, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision],
-        operator: Operator, now: datetime,
+        operator: Operator, now: datetime, *, risk: str | None = None,
     ) -> dict[str, Any]:
+        """What every decision event says. `risk` is the policy's risk for what will run (edits included), the
+        agent's own claim is kept beside it; edited arguments are recorded themselves, so a reviewer of the log
+        sees what ran, and hashed as before."""
         edited = [d.args for d in decisions if d.kind is DecisionKind.EDIT]
         texts = [d.text for d in decisions if d.text]
         return {
@@ -497,11 +504,14 @@ class DecisionLedger:
             "payload_hash": interrupt.payload_hash,
             "shape": interrupt.shape.value,
             "confidence": interrupt.confidence,
-            "risk": interrupt.risk,
+            "risk": risk if risk is not None else interrupt.risk,
+            "agent_risk": interrupt.risk,
             "decision": "+".join(d.kind.value for d in sorted(decisions, key=lambda d: d.action_index)),
             "decisions": [{"action_index": d.action_index, "kind": d.kind.value} for d in decisions],
             "text": " | ".join(texts) if texts else None,
             "args_hash": value_hash(edited) if edited else None,
+            "edited_args": [{"action_index": d.action_index, "args": d.args}
+                            for d in decisions if d.kind is DecisionKind.EDIT] or None,
         }
 
     def _event(self, conn: sqlite3.Connection, record: dict[str, Any], *, event_id: str | None = None) -> None:

@@ -97,6 +97,9 @@ def test_several_interrupts_need_interrupt_and_are_answered_one_at_a_time(
     assert one_sentence(err) == (f"Thread {tid} has 2 pending interrupts; pick one with --interrupt "
                                  f"({first.key}, {second.key}).")
     code, out, _ = cli(env, capsys, "approve", tid, "--interrupt", first.key[:8])
+    assert code == 3 and "asks confirmation" in out and "pass --yes" in out  # the demo's rules want a yes
+    assert env.outbox_lines() == [] and ledger_rows(env.db) == []
+    code, out, _ = cli(env, capsys, "approve", tid, "--interrupt", first.key[:8], "--yes")
     assert (code, out) == (0, "Decided and resumed; the thread is waiting for a human again.\n")
     code, out, _ = cli(env, capsys, "reject", tid, "--interrupt", second.key, "--reason", "no access")
     assert (code, out) == (0, "Decided and resumed; the thread ran to its end.\n")
@@ -113,7 +116,10 @@ def test_batched_pause_decides_the_named_action_and_what_the_operator_says_of_th
     assert code == 2
     assert "--others approve or --others reject" in one_sentence(err)
     assert env.outbox_lines() == []
-    assert cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve")[0] == 0
+    code, out, _ = cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve")
+    assert code == 3 and "pass --yes" in out  # approving the others lets a high-risk action run
+    assert cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve",
+               "--yes")[0] == 0
     assert sorted(line["effect"] for line in env.outbox_lines()) == sorted([names[0], names[2]])
 
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from hitl_tui.decision import DecisionRecord, DecisionState
 from hitl_tui.model import ActionRequest, DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.policy.rules import HIGH_RISK
 from hitl_tui.ui.shown import bounded
 
 GHOST_TTL = timedelta(minutes=10)  # how long a decided item stays listed after it left the DB's pending set
-HIGH_RISK = frozenset({"high", "critical"})
 _SEP = "\x1f"  # never shown; thread ids may contain anything printable
 
 
@@ -107,6 +107,8 @@ class ReviewItem:
             label = _STATE_LABELS.get(self.record.state, self.record.state.value)
             if self.record.state is DecisionState.DECIDED:
                 label = f"{self.record.summary} by {self.record.operator}"
+            elif self.record.state is DecisionState.FAILED and self.record.reopened:
+                label = "failed, decide again"  # the agent saved nothing: the interrupt takes a new decision
             elif self.record.state is DecisionState.FAILED and self.record.error:
                 label = "failed"
             elif self.record.acknowledged_by:  # who checked it is in the audit log and the details
