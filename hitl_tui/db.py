@@ -80,6 +80,26 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         raise CheckpointDBError(f"{path} is empty; no LangGraph agent has written to it yet.")
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}" + ("?mode=ro" if readonly else "")
     try:
+        return _open(uri, path, readonly=readonly)
+    except CheckpointDBError as err:
+        if not (readonly and _needs_immutable(path, err)):
+            raise
+    # A user who may read the DB but not write its folder can't create the -wal/-shm files a WAL database needs
+    # for locking. When no agent has the DB open there are none, and the file alone is the whole, settled DB:
+    # read it as immutable (no locks, no side files). The README notes what this costs: such an observer sees
+    # changes only when it opens the DB again (`list` does every run; the console on each reopen).
+    return _open(uri + "&immutable=1", path, readonly=True)
+
+
+def _needs_immutable(path: Path, err: CheckpointDBError) -> bool:
+    """The read-only open failed only because SQLite could not create the WAL's side files beside the DB."""
+    text = err.message
+    cannot_write_beside = "read-only" in text or "cannot be opened" in text
+    return cannot_write_beside and not os.access(path.parent, os.W_OK) and not os.path.exists(f"{path}-wal")
+
+
+def _open(uri: str, path: Path, *, readonly: bool) -> sqlite3.Connection:
+    try:
         conn = sqlite3.connect(
             uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
