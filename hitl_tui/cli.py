@@ -7,6 +7,7 @@ Heavy imports (Textual, LangGraph, openai) happen inside the subcommand that nee
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -36,7 +37,15 @@ def resolve(args: argparse.Namespace) -> tuple[Config, Path]:
     db = getattr(args, "db", None) or config.db
     if db is None:
         raise ConfigError("No checkpoint DB given: pass --db PATH or set console.db in config.toml.")
-    return config, Path(db)
+    return _audit_beside_db(config, Path(db)), Path(db)
+
+
+def _audit_beside_db(config: Config, db: Path) -> Config:
+    """Without a config file, the audit log lives next to the DB, not in whatever folder a console was started
+    from: every console, CLI call and worker on one DB then writes one log."""
+    if config.source is not None:
+        return config
+    return dataclasses.replace(config, audit_log=db.resolve().parent / "decisions.jsonl")
 
 
 def _add_common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
@@ -95,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
     v.add_argument("--config", type=Path, help="config.toml to use")
+    v.add_argument("--db", type=Path, help="checkpoint DB whose decisions the log records: also reports events "
+                   "recorded there but not yet copied to the log (default: console.db in the config)")
     v.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser(
@@ -126,10 +137,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from hitl_tui.audit import verify_command
 
-    path = args.path
-    if path is None:
-        path = load_config(_find_config(args.config)).audit_log
-    return verify_command(path, args.json, sys.stdout)
+    config = load_config(_find_config(args.config))
+    db = args.db or config.db
+    if db is not None:
+        config = _audit_beside_db(config, Path(db))
+    path = args.path or config.audit_log
+    return verify_command(path, args.json, sys.stdout, db=Path(db) if db is not None else None)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.resume_values import InvalidDecision, edit_problem
 from hitl_tui.safe_text import visible
 
 DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker", "ack"}
@@ -137,6 +138,9 @@ def _run_decide(args: argparse.Namespace) -> int:
                 raise _not_waiting(config, db, tid, thread)
             interrupt = _pick_interrupt(thread, args.interrupt)
             decisions = _decisions(args, interrupt)
+            for d in decisions:  # a wrong type in an edit is an error to fix, before any "are you sure?"
+                if d.kind is DecisionKind.EDIT and (why := edit_problem(interrupt.actions[d.action_index], d.args)):
+                    raise InvalidDecision(why)
             _confirmed(args, config, thread, interrupt, decisions)
             items.append((thread, interrupt, decisions))
         except DecisionRefused as refusal:
@@ -153,7 +157,7 @@ def _run_decide(args: argparse.Namespace) -> int:
             desk.close()
         for (thread, _, _), result in zip(items, results, strict=True):
             reports[thread.thread_id] = (_refusal(thread.thread_id, result) if isinstance(result, DecisionRefused)
-                                         else _outcome(thread.thread_id, result))
+                                         else _outcome(thread.thread_id, result, config))
     ordered = [reports[tid] for tid in threads]
     if len(ordered) == 1:
         _, data, line = ordered[0]
@@ -164,9 +168,10 @@ def _run_decide(args: argparse.Namespace) -> int:
         for _, data, line in ordered:
             print(f"{data['thread_id']}: {line}")
     warnings = {data["audit_error"] for _, data, _ in ordered if data.get("audit_error")}
-    for warning in warnings:
-        print(f"hitl-tui: warning: {warning}", file=sys.stderr)
-    codes = {code for code, _, _ in ordered}
+    for warning in warnings:  # decided, but its trail isn't in the log yet: not a success
+        print(f"hitl-tui: {warning} The decision is recorded in the DB; the next flush copies it to the log.",
+              file=sys.stderr)
+    codes = {code for code, _, _ in ordered} | ({EXIT_ERROR} if warnings else set())
     return EXIT_ERROR if EXIT_ERROR in codes else EXIT_REFUSED if EXIT_REFUSED in codes else EXIT_OK
 
 
@@ -192,7 +197,7 @@ def _confirmed(args: argparse.Namespace, config: Config, thread: PendingThread, 
     raise DecisionRefused(f"The policy asks confirmation for {what}; pass --yes to confirm. Nothing was decided.")
 
 
-def _outcome(thread_id: str, result: Any) -> tuple[int, dict[str, Any], str]:
+def _outcome(thread_id: str, result: Any, config: Config) -> tuple[int, dict[str, Any], str]:
     """What became of one thread's decision: exit code, JSON and sentence."""
     if result.awaiting_approvals:
         return EXIT_OK, {"status": "awaiting_approvals", "thread_id": thread_id, "approvals": len(result.votes),
@@ -202,7 +207,9 @@ def _outcome(thread_id: str, result: Any) -> tuple[int, dict[str, Any], str]:
     state = record.state
     lines = {
         DecisionState.DECIDED: "Decided; a worker will resume the thread"
-        + (f" ({result.resume_error})" if result.resume_error else "") + ".",
+        + (f" ({result.resume_error})" if result.resume_error else "")
+        + (f" (run `hitl-tui worker` with a config that names graph {record.graph_id!r})"
+           if not result.resume_error and config.graph(record.graph_id) is None else "") + ".",
         DecisionState.PAUSED_AGAIN: "Decided and resumed; the thread is waiting for a human again.",
         DecisionState.FINISHED: "Decided and resumed; the thread ran to its end.",
         DecisionState.FAILED: f"Decided, but resuming failed: {record.error}",

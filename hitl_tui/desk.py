@@ -20,7 +20,7 @@ from pathlib import Path
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState, as_decided
-from hitl_tui.errors import DecisionRefused, GraphLoadError
+from hitl_tui.errors import DecisionRefused, GraphLoadError, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger import DecisionLedger, LedgerRow, Submission, Vote
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
@@ -120,6 +120,7 @@ class DecisionDesk:
             # Four-eyes votes are counted per item: deciding it in a batch would skip the quorum.
             raise InvalidDecision("An item that needs several approvers must be decided on its own, not together.")
         self._check_resumable(thread)
+        self._check_audit_writable()
         resumer = self.resumer if self.can_resume(thread.graph_id) else None
         try:
             outcome = self.ledger.submit(
@@ -151,6 +152,7 @@ class DecisionDesk:
         raised before anything is recorded."""
         if not flush:
             self._unflushed = True
+        self._check_audit_writable()
         needs = [self._requirements(thread, as_decided(interrupt, ds)) for thread, interrupt, ds in items]
         resumers = [self.resumer if self.can_resume(thread.graph_id) else None for thread, _, _ in items]
         submissions = [
@@ -171,15 +173,29 @@ class DecisionDesk:
                 self.flush_audit()
         return [replace(r, audit_error=self.audit_error) if isinstance(r, DeskResult) else r for r in results]
 
+    def _check_audit_writable(self) -> None:
+        """The rule when the audit log can't be written: decide nothing. A decision recorded now would resume
+        (run its side effect) with no line in the log, and report success; refusing up front runs nothing."""
+        try:
+            self.audit.check_writable()
+        except AuditLogError as err:
+            self.audit_error = str(err)
+            raise HitlError(f"{err} Nothing was decided: no action may run while its audit trail can't be "
+                            "written; fix the log (`hitl-tui doctor` helps) and decide again.") from None
+
     def _check_resumable(self, thread: PendingThread) -> None:
-        """Refuse, before anything is recorded, a decision that nobody could carry out: the thread names no graph
-        config.toml knows, so neither this process nor a worker would ever resume it (a silent, endless wait)."""
-        if self.config.graph(thread.graph_id) is not None:
+        """Refuse, before anything is recorded, a decision that nobody could carry out (a silent, endless wait): a
+        thread that names no graph, which no resumer can ever pick up, or a graph the config in use doesn't know.
+        (With no config file at all, a worker elsewhere may know it: that decision is taken and left to it.)"""
+        if thread.graph_id is not None and (self.config.graph(thread.graph_id) or self.config.source is None):
             return
-        named = f"its graph {thread.graph_id!r} is not" if thread.graph_id else "it names no graph, so it is not"
+        if thread.graph_id is None:
+            named = "it names no graph (no graph_id in its checkpoint metadata)"
+        else:
+            named = f"its graph {thread.graph_id!r} is not in {self.config.source} [graphs]"
         raise DecisionRefused(
-            f"Nobody can resume thread {thread.thread_id}: {named} in config.toml [graphs]; add it (README: "
-            "\"Naming your graph\") and decide again. Nothing was decided."
+            f"Nobody can resume thread {thread.thread_id}: {named}; name the graph (README: \"Naming your graph\") "
+            "and decide again. Nothing was decided."
         )
 
     def _submit_resumable(self, submissions: Sequence[Submission]) -> list[Outcome]:

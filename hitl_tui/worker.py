@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from hitl_tui.audit import AuditLogError
 from hitl_tui.config import Config
 from hitl_tui.decision import DecisionState
 from hitl_tui.desk import DecisionDesk
@@ -60,6 +61,11 @@ class Worker:
 
     def run_pass(self) -> WorkerReport:
         report = WorkerReport()
+        try:
+            self.desk.audit.check_writable()
+        except AuditLogError as err:  # the same rule as deciding: nothing runs while its trail can't be written
+            report.errors.append(f"{err} Nothing was resumed; decided threads wait until the log can be written.")
+            return report
         try:
             for _, state in self.resumer.recover():
                 report.recovered[state.value] = report.recovered.get(state.value, 0) + 1

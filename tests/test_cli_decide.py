@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers_decisions import CRASHY, Env, ledger_rows
+from helpers_decisions import CRASHY, Env, check_audit_matches_ledger, ledger_rows
 
 from hitl_tui.cli import main
 
@@ -192,3 +192,19 @@ def test_real_processes_decide_here_resume_in_the_worker(env: Env) -> None:
     assert code == 0 and out.startswith("resumed: none;")
     assert [line["thread_id"] for line in env.outbox_lines()] == [decided]
     assert [r["state"] for r in ledger_rows(env.db)] == ["finished"]
+
+
+def test_an_unwritable_audit_log_decides_nothing_and_runs_nothing(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rule: no action runs while its audit trail can't be written. Refused up front, exit 2, one sentence."""
+    [tid] = env.start(CRASHY)
+    env.audit_path.unlink(missing_ok=True)
+    env.audit_path.mkdir()  # the log's path is now a folder: it can't be opened for appending
+    code, out, err = cli(env, capsys, "approve", tid)
+    assert code == 2 and out == ""
+    sentence = one_sentence(err)
+    assert sentence.startswith("Cannot open the audit log") and "Nothing was decided" in sentence
+    assert env.outbox_lines() == [] and ledger_rows(env.db) == []
+    env.audit_path.rmdir()  # fixed: the same decision goes through, and the log has it
+    assert cli(env, capsys, "approve", tid)[0] == 0
+    assert len(env.outbox_lines()) == 1
+    check_audit_matches_ledger(env)

@@ -69,20 +69,22 @@ def test_a_crash_around_the_append_loses_nothing_and_duplicates_nothing(
     desk.close()
 
 
-def test_an_unwritable_log_holds_decisions_back_until_it_can_be_written(env: Env, tmp_path: Path) -> None:
+def test_an_unwritable_log_decides_nothing_until_it_can_be_written(env: Env, tmp_path: Path) -> None:
+    """No side effect runs while its audit trail can't be written: the decision is refused before it is
+    recorded (it used to stand, run the agent and only warn)."""
+    from hitl_tui.errors import HitlError
+
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the log's folder should be")
     [tid] = env.start(CRASHY, 1)
     desk = env.desk(audit=AuditLog(blocker / "decisions.jsonl"))
     thread = env.paused(tid)
-    result = desk.decide(thread, thread.interrupts[0], [approve()])
-    # The decision stands and ran; the log problem is reported, not fatal, and nothing is lost.
-    assert result.records[0].state is DecisionState.FINISHED and len(env.outbox_lines()) == 1
-    assert result.audit_error and "not-a-folder" in result.audit_error
-    assert all(e["flushed"] == 0 for e in events(env.db))
+    with pytest.raises(HitlError, match=r"not-a-folder.*Nothing was decided"):
+        desk.decide(thread, thread.interrupts[0], [approve()])
+    assert env.outbox_lines() == [] and ledger_rows(env.db) == [] and events(env.db) == []
     desk.close()
     healthy = env.desk()
-    healthy.flush_audit()
+    assert healthy.decide(thread, thread.interrupts[0], [approve()]).records[0].state is DecisionState.FINISHED
     assert [r["event"] for r in audit_records(env.audit_path)] == ["decision", "outcome"]
     check_audit_matches_ledger(env)
     healthy.close()

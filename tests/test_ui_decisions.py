@@ -263,19 +263,23 @@ def _approve():  # type: ignore[no-untyped-def]
     return Decision(DecisionKind.APPROVE, 0)
 
 
-async def test_unwritable_audit_log_is_reported_and_the_decision_stands(demo: DemoCopy) -> None:
+async def test_unwritable_audit_log_decides_nothing_and_says_why(demo: DemoCopy) -> None:
+    """No side effect runs while its audit trail can't be written: the console is told why, nothing is recorded."""
     blocked = demo.directory / "audit-is-a-folder"
     blocked.mkdir()
     app = make_app(demo, config=dataclasses.replace(demo.config, audit_log=blocked))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         select_thread(app, "email-0001")
+        screen = app.console_screen
+        key = screen.selected.key
         await pilot.press("a")
-        await wait_for(pilot, lambda: "audit-write" in app.console_screen.query_one("StatusBar").problems,
-                       DECIDE_TIMEOUT, "the audit problem on screen")
-        assert effects(demo, "email-0001")
-        rec = next(it.record for it in app.console_screen.thread_list.items if it.thread.thread_id == "email-0001")
-        assert rec is not None and rec.state in (DecisionState.FINISHED, DecisionState.DECIDED, DecisionState.RESUMING)
+        await wait_for(pilot, lambda: "Nothing was decided" in screen._notes.get(key, ""),
+                       DECIDE_TIMEOUT, "the refusal on screen")
+        assert "audit-is-a-folder" in screen._notes[key]
+        assert not effects(demo, "email-0001")
+        rec = next(it.record for it in screen.thread_list.items if it.thread.thread_id == "email-0001")
+        assert rec is None
 
 
 def test_decisions_never_use_a_path_of_their_own() -> None:

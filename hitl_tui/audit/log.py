@@ -142,6 +142,14 @@ class AuditLog:
         finally:
             os.close(lock_fd)  # closing the descriptor releases the flock
 
+    def check_writable(self) -> None:
+        """Raise AuditLogUnwritable (one sentence) unless the log and its lock file can be opened for writing now.
+        Asked before a decision is recorded: no side effect may run while its trail can't be written."""
+        fd = self._open_log()
+        os.close(fd)
+        with self._locked():
+            pass
+
     def _open_log(self) -> int:
         try:
             return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
