@@ -208,3 +208,16 @@ def test_an_unwritable_audit_log_decides_nothing_and_runs_nothing(env: Env, caps
     assert cli(env, capsys, "approve", tid)[0] == 0
     assert len(env.outbox_lines()) == 1
     check_audit_matches_ledger(env)
+
+
+def test_a_worker_says_which_decisions_wait_for_a_graph_it_cannot_load(env: Env) -> None:
+    [tid] = env.start(CRASHY)
+    console = write_config_without_graphs(env)
+    assert finish(run_real(env, "approve", tid, config=console))[0] == 0  # decided, left for a worker
+    bare = env.directory / "worker-without-graphs.toml"
+    bare.write_text(f'[console]\ndb = "{env.db}"\naudit_log = "{env.audit_path}"\n', encoding="utf-8")
+    code, out, _ = finish(run_real(env, "worker", "--once", config=bare))
+    assert code == 0 and "decisions waiting for a graph this worker has no code for: 'crashy' (1)" in out
+    assert env.outbox_lines() == []
+    code, out, _ = finish(run_real(env, "worker", "--once"))  # the agent's own config: resumed, nothing waits
+    assert code == 0 and out.startswith("resumed: 1 finished") and "waiting for a graph" not in out
