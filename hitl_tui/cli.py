@@ -11,13 +11,20 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hitl_tui import __version__
+from hitl_tui.cli_globals import add_global_options, merge_global_options
 from hitl_tui.config import Config, load_config
 from hitl_tui.errors import ConfigError, HitlError
 
 EXIT_OK, EXIT_TAMPERED, EXIT_ERROR, EXIT_REFUSED = 0, 1, 2, 3
 DEFAULT_DEMO_DIR = Path("hitl-demo")
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the audit log was tampered with (audit verify) or a check failed (doctor); 2 an error "
+    "(bad input, config or DB: one sentence on stderr); 3 a decision was refused (stale, already decided, not "
+    "allowed); 130 interrupted."
+)
 
 
 def _find_config(explicit: Path | None) -> Path | None:
@@ -30,9 +37,14 @@ def _find_config(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def resolve(args: argparse.Namespace) -> tuple[Config, Path]:
-    """The config and the checkpoint DB path a subcommand works on."""
+def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config, Path]:
+    """The config and the checkpoint DB path a subcommand works on. `resumes`: the command may load the configured
+    graphs to resume threads, so a graph module that can't be found is reported now, before anything is decided."""
     config = load_config(_find_config(getattr(args, "config", None)))
+    if resumes:
+        from hitl_tui.graph_loader import check_graph_targets
+
+        check_graph_targets(config)
     db = getattr(args, "db", None) or config.db
     if db is None:
         raise ConfigError("No checkpoint DB given: pass --db PATH or set console.db in config.toml.")
@@ -49,12 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hitl-tui",
         description="Terminal approval console for human-in-the-loop LangGraph agents. "
-        "With no command, opens the console on the configured checkpoint DB.",
+        "With no command, opens the console on the configured checkpoint DB. --config, --db and --readonly may "
+        "stand before a command or after it, with the same meaning.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"hitl-tui {__version__}")
-    _add_common(parser)
-    parser.add_argument("--readonly", action="store_true", help="observer mode: see everything, decide nothing")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_global_options(parser)
+    sub = _ExitCodesInHelp(parser.add_subparsers(dest="command", metavar="COMMAND"))
 
     p = sub.add_parser(
         "demo",
@@ -109,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ExitCodesInHelp:
+    """The subparsers action, giving every subcommand's --help the exit codes too."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        parser: argparse.ArgumentParser = self._action.add_parser(name, **kwargs)
+        return parser
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from hitl_tui.listing import print_listing
     from hitl_tui.reader import CheckpointReader
@@ -148,7 +173,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_console(args: argparse.Namespace) -> int:
     from hitl_tui.ui.launch import run_console
 
-    config, db = resolve(args)
+    config, db = resolve(args, resumes=not args.readonly)
     return run_console(config, db, readonly=args.readonly)
 
 
@@ -157,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"list": _cmd_list, "audit": _cmd_audit, "demo": _cmd_demo, "report": _cmd_report, None: _cmd_console}
     try:
+        merge_global_options(args)
         from hitl_tui.cli_decide import DECISION_COMMANDS, run_decision_command
 
         if args.command in DECISION_COMMANDS:
