@@ -72,13 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="(re)create a demo DB with paused agents and open the console on it",
-        description="Wipe and recreate a demo checkpoint DB with every kind of paused agent, "
-        "then open the console on it.",
+        description="Create (or, with --force, wipe and recreate) a demo checkpoint DB with every kind of paused "
+        "agent, then open the console on it.",
     )
     p.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR, help="where the demo files go (default: ./hitl-demo)")
     p.add_argument("--live", action="store_true", help="keep starting new agent runs every few seconds")
     p.add_argument("--interval", type=float, default=4.0, help="seconds between new runs with --live (default: 4)")
     p.add_argument("--no-console", action="store_true", help="prepare the demo and print the paused threads only")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing demo DB (with its audit log and outbox) without asking")
     p.add_argument("--readonly", action="store_true", help="open the console in observer mode")
     p.add_argument(
         "--offline",
