@@ -137,7 +137,9 @@ class _ExitCodesInHelp:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from hitl_tui.decision_state import decision_states
     from hitl_tui.listing import print_listing
+    from hitl_tui.policy.rules import assess
     from hitl_tui.reader import CheckpointReader
 
     config, db = resolve(args)
@@ -146,7 +148,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         result = reader.read_all()
     finally:
         reader.close()
-    print_listing(result.threads, as_json=args.json, include_running=args.all, out=sys.stdout)
+    items = [(t, i) for t in result.threads for i in t.interrupts]
+    states = decision_states(db, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
+    print_listing(result.threads, as_json=args.json, include_running=args.all, out=sys.stdout, states=states)
     return EXIT_OK
 
 

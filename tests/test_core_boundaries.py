@@ -18,6 +18,7 @@ CORE_MODULES = [
     "hitl_tui.safe_text",
     "hitl_tui.agent",
     "hitl_tui.decision",
+    "hitl_tui.decision_state",
     "hitl_tui.resume_values",
     "hitl_tui.ledger",
     "hitl_tui.desk",
