@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="also show threads that are running or stalled")
 
+    p = sub.add_parser(
+        "watch",
+        help="print events as they happen: paused, decided, resumed, failed, escalated",
+        description="Print an event for each interrupt that starts waiting, each decision recorded by any console "
+        "or command and what became of its resume, and each item passing 50% or 80% of its deadline or "
+        "going overdue. Reads only. Runs until interrupted (exit 0) or until its pipe's reader goes away.",
+    )
+    _add_common(p)
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per line, for scripts")
+
     from hitl_tui.cli_decide import add_decision_commands
 
     add_decision_commands(sub, _add_common)
@@ -154,6 +164,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from hitl_tui.watch_cmd import run_watch
+
+    config, db = resolve(args)
+    return run_watch(config, db, sys.stdout, sys.stderr, jsonl=args.jsonl)
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from hitl_tui.audit import verify_command
 
@@ -186,7 +203,8 @@ def _cmd_console(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"list": _cmd_list, "audit": _cmd_audit, "demo": _cmd_demo, "report": _cmd_report, None: _cmd_console}
+    handlers = {"list": _cmd_list, "watch": _cmd_watch, "audit": _cmd_audit, "demo": _cmd_demo,
+                "report": _cmd_report, None: _cmd_console}
     try:
         merge_global_options(args)
         from hitl_tui.cli_decide import DECISION_COMMANDS, run_decision_command

@@ -9,7 +9,8 @@ import pytest
 
 from hitl_tui import __version__
 
-SUBCOMMANDS = ["demo", "list", "approve", "reject", "edit", "feedback", "ignore", "ack", "worker", "audit", "report"]
+SUBCOMMANDS = ["demo", "list", "watch", "approve", "reject", "edit", "feedback", "ignore", "ack", "worker", "audit",
+               "report"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, list[str]] = {
     "ack": ["ack", "D"],
     "worker": ["worker", "--once"],
     "list": ["list"],
+    "watch": ["watch", "--jsonl"],
     "audit verify": ["audit", "verify"],
     "report": ["report"],
     "demo": ["demo", "--no-console"],

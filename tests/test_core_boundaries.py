@@ -19,6 +19,8 @@ CORE_MODULES = [
     "hitl_tui.agent",
     "hitl_tui.decision",
     "hitl_tui.decision_state",
+    "hitl_tui.watch_events",
+    "hitl_tui.watch_cmd",
     "hitl_tui.resume_values",
     "hitl_tui.ledger",
     "hitl_tui.desk",
