@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line, for scripts")
 
+    p = sub.add_parser(
+        "doctor",
+        help="check that you can read and decide on the DB and append to the audit log",
+        description="Check, for the user running it, the config, the checkpoint DB, its folder and -wal/-shm "
+        "files, the audit log and its anchor: read and write access, shared group, setgid folders, umask, and "
+        "that SQLite can take the DB's write lock. Says what to fix; exit 1 when something must be fixed.",
+    )
+    _add_common(p)
+
     from hitl_tui.cli_decide import add_decision_commands
 
     add_decision_commands(sub, _add_common)
@@ -171,6 +180,12 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return run_watch(config, db, sys.stdout, sys.stderr, jsonl=args.jsonl)
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from hitl_tui.doctor import run_doctor
+
+    return run_doctor(_find_config(args.config), args.db, sys.stdout)
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from hitl_tui.audit import verify_command
 
@@ -203,7 +218,7 @@ def _cmd_console(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"list": _cmd_list, "watch": _cmd_watch, "audit": _cmd_audit, "demo": _cmd_demo,
+    handlers = {"list": _cmd_list, "watch": _cmd_watch, "doctor": _cmd_doctor, "audit": _cmd_audit, "demo": _cmd_demo,
                 "report": _cmd_report, None: _cmd_console}
     try:
         merge_global_options(args)

@@ -10,7 +10,7 @@ import pytest
 from hitl_tui import __version__
 
 SUBCOMMANDS = ["demo", "list", "watch", "approve", "reject", "edit", "feedback", "ignore", "ack", "worker", "audit",
-               "report"]
+               "report", "doctor"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, list[str]] = {
     "worker": ["worker", "--once"],
     "list": ["list"],
     "watch": ["watch", "--jsonl"],
+    "doctor": ["doctor"],
     "audit verify": ["audit", "verify"],
     "report": ["report"],
     "demo": ["demo", "--no-console"],

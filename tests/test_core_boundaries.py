@@ -21,6 +21,7 @@ CORE_MODULES = [
     "hitl_tui.decision_state",
     "hitl_tui.watch_events",
     "hitl_tui.watch_cmd",
+    "hitl_tui.doctor",
     "hitl_tui.resume_values",
     "hitl_tui.ledger",
     "hitl_tui.desk",
