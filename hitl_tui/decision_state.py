@@ -20,8 +20,8 @@ from hitl_tui.model import PendingInterrupt, PendingThread
 
 _SEP = "\x1f"  # never shown; thread ids may contain anything printable
 
-# What a recorded decision's state is called on an item (resumed ones have left the pending set already).
-_STATUS = {
+# What a recorded decision's state is called on an item and in `watch` events.
+STATUS_OF = {
     RecordState.DECIDED: "decided",
     RecordState.RESUMING: "resuming",
     RecordState.PAUSED_AGAIN: "resumed",
@@ -137,7 +137,7 @@ def _read(conn: sqlite3.Connection, wanted: dict[str, Item], votes_needed: Votes
             continue
         record_state = RecordState(state)
         states[key] = DecisionState(
-            _STATUS[record_state], decision="+".join(sorted({d["kind"] for d in json.loads(kinds)})),
+            STATUS_OF[record_state], decision="+".join(sorted({d["kind"] for d in json.loads(kinds)})),
             decided_by=operator, decided_at=decided_at, decision_id=decision_id, votes=approvals,
             votes_needed=approvals_needed, voters=tuple(voters.get(key, ())), error=error,
             acknowledged_by=acks.get(decision_id),

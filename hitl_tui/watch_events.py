@@ -21,20 +21,12 @@ from typing import Any
 from hitl_tui.config import Config
 from hitl_tui.decision import DecisionRecord
 from hitl_tui.decision import DecisionState as RecordState
-from hitl_tui.decision_state import item_key
+from hitl_tui.decision_state import STATUS_OF, item_key
 from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.policy.timeouts import LEVEL_RANK, Escalation, escalation_for
 
 Event = dict[str, Any]
 _LEVEL_NAMES = {"half": "50%", "urgent": "80%", "overdue": "overdue"}
-_RECORD_EVENTS = {
-    RecordState.DECIDED: "decided",
-    RecordState.RESUMING: "resuming",
-    RecordState.PAUSED_AGAIN: "resumed",
-    RecordState.FINISHED: "resumed",
-    RecordState.FAILED: "failed",
-    RecordState.IN_DOUBT: "in_doubt",
-}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -155,7 +147,7 @@ class EventTracker:
             self._states[record.decision_id] = record.state
             if before is None and record.state is not RecordState.DECIDED:
                 events.append(self._decision("decided", record, now))  # it moved on between two looks
-            events.append(self._decision(_RECORD_EVENTS[record.state], record, now))
+            events.append(self._decision(STATUS_OF[record.state], record, now))
         return events
 
     @staticmethod

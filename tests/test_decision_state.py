@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from demo_fixtures import clean_env
-from test_policy_fixtures import PolicyEnv, make_env, no_config_env, person
+from test_policy_fixtures import PolicyEnv, no_config_env
+from test_policy_four_eyes import ALICE, BOB, CAROL, REQUEST, env
 
 from hitl_tui.cli import main
 from hitl_tui.decision import Decision, DecisionState
@@ -21,17 +20,8 @@ from hitl_tui.ledger import DecisionLedger
 from hitl_tui.model import DecisionKind
 from hitl_tui.policy.rules import assess
 
-FIXTURES = (clean_env, no_config_env)
-RULES = '[[policy.rule]]\naction = "send_email"\napprovals = 2\n'
-REQUEST = "Send an email to dana@example.com saying the Q3 report is ready for review"
-ALICE, BOB, CAROL = person(2001, "alice"), person(2002, "bob"), person(2003, "carol")
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[PolicyEnv]:
-    e = make_env(tmp_path, RULES)
-    yield e
-    e.close()
+FIXTURES = (clean_env, no_config_env, env)  # pytest finds fixtures by module attribute; `env` has send_email
+# needing two approvals (four eyes)
 
 
 def decide(env: PolicyEnv, thread_id: str, *who: object, kind: DecisionKind = DecisionKind.APPROVE) -> None:
