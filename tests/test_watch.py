@@ -154,3 +154,15 @@ def test_each_change_of_a_decision_is_one_event_and_history_is_not_news() -> Non
     fresh.records_read(())
     assert [e["event"] for e in fresh.records_read((record(DecisionState.IN_DOUBT, error="resumer died"),))] == [
         "decided", "in_doubt"]  # decided and given up between two looks: both are said
+
+
+def test_agent_text_in_events_cant_reach_the_terminal_raw() -> None:
+    from hitl_tui.watch_cmd import as_line
+
+    hostile = "send\x1b]52;c;aGk=\x07\x9b2J\u202eevil[bold]"
+    event = {"event": "paused", "at": "2026-01-03T04:05:06+00:00", "thread_id": "t\x1b[2J-1", "action": hostile}
+    for jsonl in (True, False):
+        line = as_line(event, jsonl=jsonl)
+        assert not any(ch in line for ch in "\x1b\x07\x9b\u202e"), repr(line)
+    assert json.loads(as_line(event, jsonl=True))["action"] == hostile  # the data itself is intact
+    assert as_line(event, jsonl=False).startswith("04:05:06 paused    t")
