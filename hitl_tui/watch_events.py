@@ -7,7 +7,8 @@ The console's `DBWatcher` (hitl_tui/ui/watchers.py, itself Textual-free) polls t
   `"backlog": true`);
 - `decided`, `resumed`, `failed`, `in_doubt`: a decision recorded in the shared ledger, by any console, CLI or
   policy, and what became of its resume (`resuming` while a resumer works on it);
-- `escalated`: a waiting item passed 50% or 80% of its deadline, or is overdue (`level`: "50%", "80%", "overdue").
+- `escalated`: a waiting item passed 50% or 80% of its deadline, or is overdue (`level`: "50%", "80%", "overdue");
+  a `paused` event carries the level the item had already reached when first seen (or null).
 
 Decisions made before the watch started are history, not news: they produce no events.
 """
@@ -90,6 +91,7 @@ class EventTracker:
             "risk": interrupt.risk,
             "confidence": interrupt.confidence,
             "deadline_at": _iso(pressure.deadline_at) if pressure else None,
+            "level": _LEVEL_NAMES.get(pressure.level) if pressure else None,  # already past 50%, 80%, overdue
             "backlog": backlog,
         }
 
