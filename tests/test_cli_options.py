@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +144,12 @@ def test_a_typo_in_a_graph_module_is_reported_before_anything_is_decided(
     assert ledger_rows(env.db) == [] and env.outbox_lines() == []
     # Commands that never resume don't need the agents' code.
     assert main(["list", "--config", str(config), "--db", str(env.db)]) == 0
+
+
+def test_the_console_reports_a_typo_in_a_graph_module_before_it_opens(env: Env) -> None:
+    config = config_naming_another_db(env, "hitl_tui.demo.emial_agent:build_graph")
+    done = subprocess.run([sys.executable, "-m", "hitl_tui", "--config", str(config), "--db", str(env.db)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"hitl-tui: Config file {config}: graphs.{CRASHY}.graph names the module ")
+    assert len(done.stderr.splitlines()) == 1
