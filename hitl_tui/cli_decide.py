@@ -52,7 +52,8 @@ def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParse
         if name == "reject":
             p.add_argument("--reason", required=True, help="why (sent to the agent and written to the audit log)")
         if name == "edit":
-            p.add_argument("--args", required=True, metavar="JSON", help="the new arguments as a JSON object")
+            p.add_argument("--args", required=True, metavar="JSON",
+                           help="the new arguments as a JSON object, or @FILE to read them from a file")
         if name == "feedback":
             p.add_argument("--text", required=True, help="what to tell the agent")
     p = sub.add_parser("ack", help="acknowledge an in-doubt resume after checking its side effects",
@@ -84,6 +85,25 @@ def _pick_interrupt(thread: PendingThread, wanted: str | None) -> PendingInterru
     return matches[0]
 
 
+def _edited_args(text: str) -> Any:
+    """--args as JSON text, or `@file.json` for arguments too long or awkward to quote on a command line."""
+    where = "--args"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        where = f"--args file {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise HitlError(f"{where} does not exist.") from None
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
+            raise HitlError(f"{where} can't be read: {reason}.") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise HitlError(f"{where} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") from None
+
+
 def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[Decision]:
     kind = DecisionKind(args.command)
     count = len(interrupt.actions)
@@ -92,10 +112,7 @@ def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[De
         raise HitlError(f"This pause has {count} action(s); --action must be 1 to {count}.")
     new_args = None
     if kind is DecisionKind.EDIT:
-        try:
-            new_args = json.loads(args.args)
-        except json.JSONDecodeError as err:
-            raise HitlError(f"--args is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") from None
+        new_args = _edited_args(args.args)
     text = getattr(args, "reason", None) or getattr(args, "text", None)
     if count == 1:
         return [Decision(kind, 0, new_args, text)]
@@ -124,7 +141,7 @@ def _run_decide(args: argparse.Namespace) -> int:
     thread_ids = args.thread if isinstance(args.thread, list) else [args.thread]
     if len(thread_ids) > 1 and (args.interrupt or args.action is not None):
         raise HitlError("--interrupt and --action pick an item of one thread; decide several threads without them.")
-    config, db = resolve(args)
+    config, db = resolve(args, resumes=True)
     reader = CheckpointReader(db, config)
     try:
         threads = {tid: reader.thread(tid) for tid in dict.fromkeys(thread_ids)}
@@ -266,7 +283,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     from hitl_tui.cli import resolve
     from hitl_tui.worker import Worker
 
-    config, db = resolve(args)
+    config, db = resolve(args, resumes=True)
     worker = Worker(config, db)
     try:
         if args.once:
