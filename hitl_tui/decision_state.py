@@ -113,10 +113,10 @@ def _read(conn: sqlite3.Connection, wanted: dict[str, Item], votes_needed: Votes
     try:
         votes = _rows(conn, "SELECT thread_id, checkpoint_id, interrupt_key, operator FROM hitl_votes "
                             "WHERE thread_id IN (SELECT value FROM json_each(?)) ORDER BY voted_at", threads)
+        # In rowid order: a reopened interrupt's latest attempt is the one that stands.
         decisions = _rows(conn, "SELECT thread_id, checkpoint_id, interrupt_key, state, decisions, operator, "
                                 "decided_at, decision_id, error, approvals, approvals_needed FROM hitl_decisions "
-                                "WHERE thread_id IN (SELECT value FROM json_each(?)) ORDER BY rowid",  # latest attempt last
-                          threads)
+                                "WHERE thread_id IN (SELECT value FROM json_each(?)) ORDER BY rowid", threads)
         acks = dict(_rows(conn, "SELECT a.decision_id, a.operator FROM hitl_acks AS a JOIN hitl_decisions AS d "
                                 "ON d.decision_id = a.decision_id WHERE d.thread_id IN "
                                 "(SELECT value FROM json_each(?))", threads))
