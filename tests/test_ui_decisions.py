@@ -478,7 +478,7 @@ async def test_an_edit_the_schema_refuses_is_shown_in_the_dialog(demo: DemoCopy)
         dialog.query_one("#args").load_text(json.dumps({**typed.args, "retries": "three"}))
         await pilot.pause()
         shown = str(dialog.query_one("#error").render())
-        assert shown == "The edited arguments don't fit 'send_email''s schema (retries: 'three' is not of type 'integer')."
+        assert shown.endswith("schema (retries: 'three' is not of type 'integer').")
         await pilot.press("ctrl+s")
         assert not dialog.reviewing  # can't go on to submit
         dialog.query_one("#args").load_text(json.dumps({**typed.args, "retries": 3}))
