@@ -68,7 +68,7 @@ class EditDialog(Dialog[Any]):
                 area.cursor_blink = self.blink
                 yield area
                 yield Static(Text(""), id="error", classes="dialog-error")
-                yield Static(Text(""), id="outlook")
+                yield Static(Text(""), id="outlook")  # the policy's view of the edited arguments
                 keys = "ctrl+s: review changes   " + ("ctrl+o: open $EDITOR   " if self.editor else "") + "esc: cancel"
                 yield Static(Text(keys), classes="dialog-keys")
             with Vertical(id="review-pane"):
@@ -98,8 +98,10 @@ class EditDialog(Dialog[Any]):
         self._parsed = ParsedEdit(error=problem) if problem else parsed
         self._show_error(self._parsed.error)
         outlook = Text(self.outlook(parsed.value)) if self._parsed.ok and self.outlook is not None else Text("")
-        self.query_one("#outlook", Static).update(outlook)
-        self.query_one("#review-outlook", Static).update(outlook)
+        for pane in ("#outlook", "#review-outlook"):
+            shown = self.query_one(pane, Static)
+            shown.update(outlook)
+            shown.display = bool(outlook.plain)  # no blank row when there is nothing to say
 
     def _show_error(self, message: str | None) -> None:
         self.query_one("#error", Static).update(Text(message or ""))
