@@ -90,6 +90,17 @@ def test_an_unwritable_log_decides_nothing_until_it_can_be_written(env: Env, tmp
     healthy.close()
 
 
+def test_a_log_in_a_folder_not_made_yet_is_writable(env: Env, tmp_path: Path) -> None:
+    """The writability check creates the log's folder as an append would: a first decision is not refused."""
+    [tid] = env.start(CRASHY, 1)
+    log = tmp_path / "logs" / "ops" / "decisions.jsonl"
+    desk = env.desk(audit=AuditLog(log))
+    thread = env.paused(tid)
+    assert desk.decide(thread, thread.interrupts[0], [approve()]).records[0].state is DecisionState.FINISHED
+    assert [r["event"] for r in audit_records(log)] == ["decision", "outcome"]
+    desk.close()
+
+
 def test_concurrent_appenders_keep_the_chain_valid(env: Env, tmp_path: Path) -> None:
     workers, per_worker = 4, 15
     ids = env.start(CRASHY, workers * per_worker)

@@ -145,10 +145,8 @@ class AuditLog:
     def check_writable(self) -> None:
         """Raise AuditLogUnwritable (one sentence) unless the log and its lock file can be opened for writing now.
         Asked before a decision is recorded: no side effect may run while its trail can't be written."""
-        fd = self._open_log()
-        os.close(fd)
-        with self._locked():
-            pass
+        with self._locked():  # creates the log's folder first, as an append would
+            os.close(self._open_log())
 
     def _open_log(self) -> int:
         try:
