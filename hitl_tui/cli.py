@@ -7,17 +7,25 @@ Heavy imports (Textual, LangGraph, openai) happen inside the subcommand that nee
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hitl_tui import __version__
+from hitl_tui.cli_globals import add_global_options, merge_global_options
 from hitl_tui.config import Config, load_config
 from hitl_tui.errors import ConfigError, HitlError
 
 EXIT_OK, EXIT_TAMPERED, EXIT_ERROR, EXIT_REFUSED = 0, 1, 2, 3
 DEFAULT_DEMO_DIR = Path("hitl-demo")
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the audit log was tampered with (audit verify) or a check failed (doctor); 2 an error "
+    "(bad input, config or DB: one sentence on stderr); 3 a decision was refused (stale, already decided, not "
+    "allowed); 130 interrupted."
+)
 
 
 def _find_config(explicit: Path | None) -> Path | None:
@@ -30,13 +38,26 @@ def _find_config(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def resolve(args: argparse.Namespace) -> tuple[Config, Path]:
-    """The config and the checkpoint DB path a subcommand works on."""
+def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config, Path]:
+    """The config and the checkpoint DB path a subcommand works on. `resumes`: the command may load the configured
+    graphs to resume threads, so a graph module that can't be found is reported now, before anything is decided."""
     config = load_config(_find_config(getattr(args, "config", None)))
+    if resumes:
+        from hitl_tui.graph_loader import check_graph_targets
+
+        check_graph_targets(config)
     db = getattr(args, "db", None) or config.db
     if db is None:
         raise ConfigError("No checkpoint DB given: pass --db PATH or set console.db in config.toml.")
-    return config, Path(db)
+    return _audit_beside_db(config, Path(db)), Path(db)
+
+
+def _audit_beside_db(config: Config, db: Path) -> Config:
+    """Without a config file, the audit log lives next to the DB, not in whatever folder a console was started
+    from: every console, CLI call and worker on one DB then writes one log."""
+    if config.source is not None:
+        return config
+    return dataclasses.replace(config, audit_log=db.resolve().parent / "decisions.jsonl")
 
 
 def _add_common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
@@ -49,23 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hitl-tui",
         description="Terminal approval console for human-in-the-loop LangGraph agents. "
-        "With no command, opens the console on the configured checkpoint DB.",
+        "With no command, opens the console on the configured checkpoint DB. --config, --db and --readonly may "
+        "stand before a command or after it, with the same meaning.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"hitl-tui {__version__}")
-    _add_common(parser)
-    parser.add_argument("--readonly", action="store_true", help="observer mode: see everything, decide nothing")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_global_options(parser)
+    sub = _ExitCodesInHelp(parser.add_subparsers(dest="command", metavar="COMMAND"))
 
     p = sub.add_parser(
         "demo",
         help="(re)create a demo DB with paused agents and open the console on it",
-        description="Wipe and recreate a demo checkpoint DB with every kind of paused agent, "
-        "then open the console on it.",
+        description="Create (or, with --force, wipe and recreate) a demo checkpoint DB with every kind of paused "
+        "agent, then open the console on it.",
     )
     p.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR, help="where the demo files go (default: ./hitl-demo)")
     p.add_argument("--live", action="store_true", help="keep starting new agent runs every few seconds")
     p.add_argument("--interval", type=float, default=4.0, help="seconds between new runs with --live (default: 4)")
     p.add_argument("--no-console", action="store_true", help="prepare the demo and print the paused threads only")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing demo DB (with its audit log and outbox) without asking")
     p.add_argument("--readonly", action="store_true", help="open the console in observer mode")
     p.add_argument(
         "--offline",
@@ -82,6 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="also show threads that are running or stalled")
 
+    p = sub.add_parser(
+        "watch",
+        help="print events as they happen: paused, decided, resumed, failed, escalated",
+        description="Print an event for each interrupt that starts waiting, each decision recorded by any console "
+        "or command and what became of its resume, and each item passing 50% or 80% of its deadline or "
+        "going overdue. Reads only. Runs until interrupted (exit 0) or until its pipe's reader goes away.",
+    )
+    _add_common(p)
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per line, for scripts")
+
+    p = sub.add_parser(
+        "doctor",
+        help="check that you can read and decide on the DB and append to the audit log",
+        description="Check, for the user running it, the config, the checkpoint DB, its folder and -wal/-shm "
+        "files, the audit log and its anchor: read and write access, shared group, setgid folders, umask, and "
+        "that SQLite can take the DB's write lock. Says what to fix; exit 1 when something must be fixed.",
+    )
+    _add_common(p)
+
     from hitl_tui.cli_decide import add_decision_commands
 
     add_decision_commands(sub, _add_common)
@@ -95,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
     v.add_argument("--config", type=Path, help="config.toml to use")
+    v.add_argument("--db", type=Path, help="checkpoint DB whose decisions the log records: also reports events "
+                   "recorded there but not yet copied to the log (default: console.db in the config)")
     v.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser(
@@ -109,8 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ExitCodesInHelp:
+    """The subparsers action, giving every subcommand's --help the exit codes too."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        parser: argparse.ArgumentParser = self._action.add_parser(name, **kwargs)
+        return parser
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
+    from hitl_tui.decision_state import decision_states
     from hitl_tui.listing import print_listing
+    from hitl_tui.policy.rules import assess
     from hitl_tui.reader import CheckpointReader
 
     config, db = resolve(args)
@@ -119,17 +178,34 @@ def _cmd_list(args: argparse.Namespace) -> int:
         result = reader.read_all()
     finally:
         reader.close()
-    print_listing(result.threads, as_json=args.json, include_running=args.all, out=sys.stdout)
+    items = [(t, i) for t in result.threads for i in t.interrupts]
+    states = decision_states(db, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
+    print_listing(result.threads, as_json=args.json, include_running=args.all, out=sys.stdout, states=states)
     return EXIT_OK
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from hitl_tui.watch_cmd import run_watch
+
+    config, db = resolve(args)
+    return run_watch(config, db, sys.stdout, sys.stderr, jsonl=args.jsonl)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from hitl_tui.doctor import run_doctor
+
+    return run_doctor(_find_config(args.config), args.db, sys.stdout)
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from hitl_tui.audit import verify_command
 
-    path = args.path
-    if path is None:
-        path = load_config(_find_config(args.config)).audit_log
-    return verify_command(path, args.json, sys.stdout)
+    config = load_config(_find_config(args.config))
+    db = args.db or config.db
+    if db is not None:
+        config = _audit_beside_db(config, Path(db))
+    path = args.path or config.audit_log
+    return verify_command(path, args.json, sys.stdout, db=Path(db) if db is not None else None)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -148,15 +224,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_console(args: argparse.Namespace) -> int:
     from hitl_tui.ui.launch import run_console
 
-    config, db = resolve(args)
+    config, db = resolve(args, resumes=not args.readonly)
     return run_console(config, db, readonly=args.readonly)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"list": _cmd_list, "audit": _cmd_audit, "demo": _cmd_demo, "report": _cmd_report, None: _cmd_console}
+    handlers = {"list": _cmd_list, "watch": _cmd_watch, "doctor": _cmd_doctor, "audit": _cmd_audit, "demo": _cmd_demo,
+                "report": _cmd_report, None: _cmd_console}
     try:
+        merge_global_options(args)
         from hitl_tui.cli_decide import DECISION_COMMANDS, run_decision_command
 
         if args.command in DECISION_COMMANDS:

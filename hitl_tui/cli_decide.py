@@ -18,6 +18,8 @@ from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.resume_values import InvalidDecision, edit_problem
+from hitl_tui.safe_text import visible
 
 DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker", "ack"}
 EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 2, 3
@@ -44,10 +46,14 @@ def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParse
         p.add_argument("--others", choices=("approve", "reject"),
                        help="with --action on a batched pause: what happens to the other actions (required there)")
         p.add_argument("--json", action="store_true", help="machine-readable result")
+        p.add_argument("--yes", action="store_true",
+                       help="confirm letting an action run that the policy wants confirmed (high risk or confirm = "
+                       "true); without it that is refused, or asked about when stdin is a terminal")
         if name == "reject":
             p.add_argument("--reason", required=True, help="why (sent to the agent and written to the audit log)")
         if name == "edit":
-            p.add_argument("--args", required=True, metavar="JSON", help="the new arguments as a JSON object")
+            p.add_argument("--args", required=True, metavar="JSON",
+                           help="the new arguments as a JSON object, or @FILE to read them from a file")
         if name == "feedback":
             p.add_argument("--text", required=True, help="what to tell the agent")
     p = sub.add_parser("ack", help="acknowledge an in-doubt resume after checking its side effects",
@@ -79,6 +85,25 @@ def _pick_interrupt(thread: PendingThread, wanted: str | None) -> PendingInterru
     return matches[0]
 
 
+def _edited_args(text: str) -> Any:
+    """--args as JSON text, or `@file.json` for arguments too long or awkward to quote on a command line."""
+    where = "--args"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        where = f"--args file {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise HitlError(f"{where} does not exist.") from None
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
+            raise HitlError(f"{where} can't be read: {reason}.") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise HitlError(f"{where} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") from None
+
+
 def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[Decision]:
     kind = DecisionKind(args.command)
     count = len(interrupt.actions)
@@ -87,10 +112,7 @@ def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[De
         raise HitlError(f"This pause has {count} action(s); --action must be 1 to {count}.")
     new_args = None
     if kind is DecisionKind.EDIT:
-        try:
-            new_args = json.loads(args.args)
-        except json.JSONDecodeError as err:
-            raise HitlError(f"--args is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}.") from None
+        new_args = _edited_args(args.args)
     text = getattr(args, "reason", None) or getattr(args, "text", None)
     if count == 1:
         return [Decision(kind, 0, new_args, text)]
@@ -119,7 +141,7 @@ def _run_decide(args: argparse.Namespace) -> int:
     thread_ids = args.thread if isinstance(args.thread, list) else [args.thread]
     if len(thread_ids) > 1 and (args.interrupt or args.action is not None):
         raise HitlError("--interrupt and --action pick an item of one thread; decide several threads without them.")
-    config, db = resolve(args)
+    config, db = resolve(args, resumes=True)
     reader = CheckpointReader(db, config)
     try:
         threads = {tid: reader.thread(tid) for tid in dict.fromkeys(thread_ids)}
@@ -132,7 +154,12 @@ def _run_decide(args: argparse.Namespace) -> int:
             if thread is None or thread.status is ThreadStatus.RUNNING_OR_STALLED:
                 raise _not_waiting(config, db, tid, thread)
             interrupt = _pick_interrupt(thread, args.interrupt)
-            items.append((thread, interrupt, _decisions(args, interrupt)))
+            decisions = _decisions(args, interrupt)
+            for d in decisions:  # a wrong type in an edit is an error to fix, before any "are you sure?"
+                if d.kind is DecisionKind.EDIT and (why := edit_problem(interrupt.actions[d.action_index], d.args)):
+                    raise InvalidDecision(why)
+            _confirmed(args, config, thread, interrupt, decisions)
+            items.append((thread, interrupt, decisions))
         except DecisionRefused as refusal:
             reports[tid] = _refusal(tid, refusal)
         except HitlError as err:
@@ -147,7 +174,7 @@ def _run_decide(args: argparse.Namespace) -> int:
             desk.close()
         for (thread, _, _), result in zip(items, results, strict=True):
             reports[thread.thread_id] = (_refusal(thread.thread_id, result) if isinstance(result, DecisionRefused)
-                                         else _outcome(thread.thread_id, result))
+                                         else _outcome(thread.thread_id, result, config))
     ordered = [reports[tid] for tid in threads]
     if len(ordered) == 1:
         _, data, line = ordered[0]
@@ -158,13 +185,36 @@ def _run_decide(args: argparse.Namespace) -> int:
         for _, data, line in ordered:
             print(f"{data['thread_id']}: {line}")
     warnings = {data["audit_error"] for _, data, _ in ordered if data.get("audit_error")}
-    for warning in warnings:
-        print(f"hitl-tui: warning: {warning}", file=sys.stderr)
-    codes = {code for code, _, _ in ordered}
+    for warning in warnings:  # decided, but its trail isn't in the log yet: not a success
+        print(f"hitl-tui: {warning} The decision is recorded in the DB; the next flush copies it to the log.",
+              file=sys.stderr)
+    codes = {code for code, _, _ in ordered} | ({EXIT_ERROR} if warnings else set())
     return EXIT_ERROR if EXIT_ERROR in codes else EXIT_REFUSED if EXIT_REFUSED in codes else EXIT_OK
 
 
-def _outcome(thread_id: str, result: Any) -> tuple[int, dict[str, Any], str]:
+def _confirmed(args: argparse.Namespace, config: Config, thread: PendingThread, interrupt: PendingInterrupt,
+               decisions: list[Decision]) -> None:
+    """The console's "are you sure?" holds here too: an action the policy wants confirmed (judged on what will run,
+    edits included) needs --yes, or a yes typed at a terminal; otherwise it is refused before anything is recorded."""
+    from hitl_tui.decision import as_decided
+    from hitl_tui.policy.rules import EXECUTES, assess
+
+    if getattr(args, "yes", False) or not any(d.kind in EXECUTES for d in decisions):
+        return
+    assessment = assess(config, thread, as_decided(interrupt, decisions))
+    if not assessment.asks_confirmation:
+        return
+    names = ", ".join(visible(interrupt.actions[d.action_index].name) for d in decisions if d.kind in EXECUTES)
+    what = f"{names} on thread {visible(thread.thread_id)} ({assessment.risk} risk)"
+    if sys.stdin.isatty() and not getattr(args, "json", False):
+        answer = input(f"Confirm: let {what} run? [y/N] ")
+        if answer.strip().lower() in ("y", "yes"):
+            return
+        raise DecisionRefused(f"Not confirmed: {what} was not decided.")
+    raise DecisionRefused(f"The policy asks confirmation for {what}; pass --yes to confirm. Nothing was decided.")
+
+
+def _outcome(thread_id: str, result: Any, config: Config) -> tuple[int, dict[str, Any], str]:
     """What became of one thread's decision: exit code, JSON and sentence."""
     if result.awaiting_approvals:
         return EXIT_OK, {"status": "awaiting_approvals", "thread_id": thread_id, "approvals": len(result.votes),
@@ -174,7 +224,9 @@ def _outcome(thread_id: str, result: Any) -> tuple[int, dict[str, Any], str]:
     state = record.state
     lines = {
         DecisionState.DECIDED: "Decided; a worker will resume the thread"
-        + (f" ({result.resume_error})" if result.resume_error else "") + ".",
+        + (f" ({result.resume_error})" if result.resume_error else "")
+        + (f" (run `hitl-tui worker` with a config that names graph {record.graph_id!r})"
+           if not result.resume_error and config.graph(record.graph_id) is None else "") + ".",
         DecisionState.PAUSED_AGAIN: "Decided and resumed; the thread is waiting for a human again.",
         DecisionState.FINISHED: "Decided and resumed; the thread ran to its end.",
         DecisionState.FAILED: f"Decided, but resuming failed: {record.error}",
@@ -231,7 +283,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     from hitl_tui.cli import resolve
     from hitl_tui.worker import Worker
 
-    config, db = resolve(args)
+    config, db = resolve(args, resumes=True)
     worker = Worker(config, db)
     try:
         if args.once:

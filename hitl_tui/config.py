@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,34 @@ DEFAULT_KEYS: dict[str, str] = {
     "newest_first": "n",
     "hide_decided": "h",
 }
+
+
+# Textual's names for characters whose Unicode names it shortens (textual.keys.KEY_NAME_REPLACEMENTS).
+_KEY_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+                          "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+
+
+def key_name(key: str) -> str:
+    """One key as the console matches it: `?` and `question_mark` are the same key, `Ctrl+A` is `ctrl+A`."""
+    *modifiers, last = key.strip().split("+") if key.strip() != "+" else ["+"]
+    if len(last) == 1 and not last.isalnum():
+        try:
+            name = unicodedata.name(last).lower().replace("-", "_").replace(" ", "_")
+            last = _KEY_NAME_REPLACEMENTS.get(name, name)
+        except ValueError:  # a character without a Unicode name: keep it as written
+            pass
+    return "+".join([*(m.strip().lower() for m in modifiers), last])
+
+
+def check_key_clashes(keys: dict[str, str]) -> None:
+    """A key bound to two actions would silently do only one of them: refuse the config instead (ConfigError)."""
+    owner: dict[str, str] = {}
+    for action, spec in keys.items():
+        for key in {key_name(k) for k in spec.split(",") if k.strip()}:
+            if key in owner:
+                raise ConfigError(f"Key {key!r} is bound to both {owner[key]} and {action} in [keys]; give each "
+                                  "action its own key.")
+            owner[key] = action
 
 
 @dataclass(frozen=True)
@@ -199,6 +228,7 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
         if not isinstance(key, str) or not key.strip():
             raise ConfigError(f"keys.{action} must be a key name such as 'a' or 'ctrl+a'.")
         keys[action] = key
+    check_key_clashes(keys)
     kwargs["keys"] = keys
     graphs_raw = top.get("graphs", {})
     if not isinstance(graphs_raw, dict):

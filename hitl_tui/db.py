@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import urllib.parse
 from pathlib import Path
@@ -50,22 +51,22 @@ def check_schema(conn: sqlite3.Connection, path: Path) -> None:
             )
 
 
-def check_not_truncated(path: Path) -> None:
-    """Raise when the file is shorter than its own header says (a cut copy): SQLite itself only notices when a
-    query happens to touch a missing page, and a reader that skips most pages might never do so."""
-    wal = Path(f"{path}-wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        return  # pages may live in the WAL; SQLite checks those frames itself
-    with path.open("rb") as f:
-        header = f.read(100)
-        size = f.seek(0, 2)
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-        return  # not SQLite at all: sqlite3 says so in its own words
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    # The in-header size is only valid when the change counter matches "version-valid-for".
-    if pages and header[24:28] == header[92:96] and pages * page_size > size:
+def check_not_truncated(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise when the file is shorter than its own header says (a cut copy): SQLite refuses a file missing whole
+    pages, but one whose last page is cut short it reads as zeros, only noticed when a query touches that page.
+
+    SQLite reads the header for us (`page_count` is the in-header size when valid); we only stat() the files.
+    Never open() them: closing any descriptor of the DB drops every POSIX lock this process holds on it, and
+    another process then believes it is the last connection and deletes the WAL under our open connections."""
+    try:
+        wal = os.stat(f"{path}-wal").st_size
+    except FileNotFoundError:
+        wal = 0
+    if wal > 0:
+        return  # pages may live in the WAL, and SQLite checks those frames itself
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    if pages * page_size > os.stat(path).st_size:
         raise CheckpointDBError(f"{path} is damaged (it is shorter than its header says: truncated).")
 
 
@@ -77,19 +78,44 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         raise CheckpointDBError(f"{path} is a folder, not a checkpoint DB file.")
     if path.stat().st_size == 0:
         raise CheckpointDBError(f"{path} is empty; no LangGraph agent has written to it yet.")
-    try:
-        check_not_truncated(path)
-    except OSError as err:
-        raise CheckpointDBError(f"{path} cannot be read: {err.strerror}.") from None
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}" + ("?mode=ro" if readonly else "")
+    try:
+        return _open(uri, path, readonly=readonly)
+    except CheckpointDBError as err:
+        if not (readonly and _needs_immutable(path, err)):
+            raise
+    # A user who may read the DB but not write its folder can't create the -wal/-shm files a WAL database needs
+    # for locking. When no agent has the DB open there are none, and the file alone is the whole, settled DB:
+    # read it as immutable (no locks, no side files). The README notes what this costs: such an observer sees
+    # changes only when it opens the DB again (`list` does every run; the console on each reopen).
+    return _open(uri + "&immutable=1", path, readonly=True)
+
+
+def _needs_immutable(path: Path, err: CheckpointDBError) -> bool:
+    """The read-only open failed only because SQLite could not create the WAL's side files beside the DB."""
+    text = err.message
+    cannot_write_beside = "read-only" in text or "cannot be opened" in text
+    return cannot_write_beside and not os.access(path.parent, os.W_OK) and not os.path.exists(f"{path}-wal")
+
+
+def _open(uri: str, path: Path, *, readonly: bool) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(
             uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
+    except sqlite3.Error as err:
+        raise explain_sqlite_error(path, err) from None
+    try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if readonly:
             conn.execute("PRAGMA query_only = 1")
         check_schema(conn, path)
-    except sqlite3.Error as err:
-        raise explain_sqlite_error(path, err) from None
+        check_not_truncated(conn, path)
+    except BaseException as err:
+        conn.close()
+        if isinstance(err, sqlite3.Error):
+            raise explain_sqlite_error(path, err) from None
+        if isinstance(err, OSError):
+            raise CheckpointDBError(f"{path} cannot be read: {err.strerror}.") from None
+        raise
     return conn

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from hitl_tui.model import DecisionKind
+from hitl_tui.model import DecisionKind, PendingInterrupt
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,19 @@ class DecisionRecord:
     approvals: int = 1
     approvals_needed: int = 1
     acknowledged_by: str | None = None  # IN_DOUBT only: who checked the agent's side effects (`hitl-tui ack`)
+    reopened: bool = False  # FAILED only: the agent saved nothing, so the interrupt can be decided again
 
     @property
     def summary(self) -> str:
         kinds = sorted({d.kind.value for d in self.decisions})
         return "+".join(kinds)
+
+
+def as_decided(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> PendingInterrupt:
+    """The interrupt as it will run: every edited action carries its edited arguments. Policy judges this, not
+    what the agent first asked for (an edit from 800 to 50000 must meet the rule for 50000)."""
+    edited = {d.action_index: d.args for d in decisions if d.kind is DecisionKind.EDIT}
+    if not edited:
+        return interrupt
+    actions = tuple(replace(a, args=edited[i]) if i in edited else a for i, a in enumerate(interrupt.actions))
+    return replace(interrupt, actions=actions)

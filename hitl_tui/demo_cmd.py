@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import threading
+from pathlib import Path
 
 from hitl_tui.errors import HitlError
 
@@ -17,6 +18,7 @@ def run_demo(args: argparse.Namespace) -> int:
         os.environ["HITL_DEMO_OFFLINE"] = "1"
     if args.interval <= 0:
         raise HitlError("--interval must be a positive number of seconds.")
+    _may_replace(args.dir, force=args.force)
     print(f"Preparing the demo in {args.dir.resolve()} ...", file=sys.stderr, flush=True)
     try:
         env = prepare_demo(args.dir)
@@ -38,6 +40,27 @@ def run_demo(args: argparse.Namespace) -> int:
         if live is not None:
             live.join(timeout=30)
         env.close()
+
+
+def _may_replace(directory: Path, *, force: bool) -> None:
+    """Preparing a demo wipes the DB, audit log and outbox in `directory`: only with --force or a person's yes."""
+    from hitl_tui.demo.runner import DB_FILENAME
+
+    db = directory / DB_FILENAME
+    if force or not db.exists():
+        return
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        print(f"{db} exists; replace it, with the audit log and outbox beside it? [y/N] ", end="", file=sys.stderr,
+              flush=True)
+        try:
+            answer = sys.stdin.readline().strip().lower()
+        except KeyboardInterrupt:
+            answer = ""
+        if answer in ("y", "yes"):
+            return
+        raise HitlError(f"Left {db} as it was.")
+    raise HitlError(f"{db} already exists; pass --force to replace it (with its audit log and outbox), "
+                    "or choose another --dir.")
 
 
 def _print_until_stopped(env: object, live: bool, interval: float) -> int:

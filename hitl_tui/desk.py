@@ -19,8 +19,8 @@ from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState
-from hitl_tui.errors import DecisionRefused, GraphLoadError
+from hitl_tui.decision import Decision, DecisionRecord, DecisionState, as_decided
+from hitl_tui.errors import DecisionRefused, GraphLoadError, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.ledger import DecisionLedger, LedgerRow, Submission, Vote
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
@@ -28,6 +28,9 @@ from hitl_tui.resume_values import InvalidDecision
 from hitl_tui.resumer import Resumer
 
 Clock = Callable[[], datetime]
+
+# What became of one submission in a bulk commit.
+Outcome = list[LedgerRow] | list[Vote] | DecisionRefused
 
 # During a long burst of decisions, the audit log is still appended at least this often (seconds).
 AUDIT_FLUSH_INTERVAL = 1.0
@@ -39,6 +42,7 @@ class Requirements:
 
     approvals_needed: int = 1
     initiator_uid: int | None = None
+    risk: str | None = None  # the policy's risk for what will run (None: no policy said; the agent's own is kept)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class DecisionDesk:
         if not flush:
             self._unflushed = True
         who = actor or self.operator
-        needs = [self._requirements(thread, interrupt) for interrupt, _ in items]
+        needs = [self._requirements(thread, as_decided(interrupt, ds)) for interrupt, ds in items]
         need = needs[0] if len(items) == 1 else Requirements()
         if len(items) > 1 and any(
             n.approvals_needed > 1 and any(d.kind in (DecisionKind.APPROVE, DecisionKind.EDIT) for d in ds)
@@ -115,11 +119,13 @@ class DecisionDesk:
         ):
             # Four-eyes votes are counted per item: deciding it in a batch would skip the quorum.
             raise InvalidDecision("An item that needs several approvers must be decided on its own, not together.")
+        self._check_resumable(thread)
+        self._check_audit_writable()
         resumer = self.resumer if self.can_resume(thread.graph_id) else None
         try:
             outcome = self.ledger.submit(
                 thread, items, who, approvals_needed=need.approvals_needed,
-                initiator_uid=need.initiator_uid, event=event, extra=extra,
+                initiator_uid=need.initiator_uid, event=event, extra=extra, risk=need.risk,
                 claimant=resumer.claimant if resumer is not None else None,  # claimed in the same commit
             )
         except BaseException:
@@ -146,16 +152,17 @@ class DecisionDesk:
         raised before anything is recorded."""
         if not flush:
             self._unflushed = True
-        needs = [self._requirements(thread, interrupt) for thread, interrupt, _ in items]
+        self._check_audit_writable()
+        needs = [self._requirements(thread, as_decided(interrupt, ds)) for thread, interrupt, ds in items]
         resumers = [self.resumer if self.can_resume(thread.graph_id) else None for thread, _, _ in items]
         submissions = [
             Submission(thread, ((interrupt, tuple(decisions)),), need.approvals_needed, need.initiator_uid,
-                       resumer.claimant if resumer is not None else None)
+                       resumer.claimant if resumer is not None else None, need.risk)
             for (thread, interrupt, decisions), need, resumer in zip(items, needs, resumers, strict=True)
         ]
         results: list[DeskResult | DecisionRefused] = []
         try:
-            outcomes = self.ledger.submit_many(submissions, self.operator)
+            outcomes = self._submit_resumable(submissions)
             for (thread, _, _), need, resumer, outcome in zip(items, needs, resumers, outcomes, strict=True):
                 if isinstance(outcome, DecisionRefused):
                     results.append(outcome)
@@ -165,6 +172,45 @@ class DecisionDesk:
             if flush:
                 self.flush_audit()
         return [replace(r, audit_error=self.audit_error) if isinstance(r, DeskResult) else r for r in results]
+
+    def _check_audit_writable(self) -> None:
+        """The rule when the audit log can't be written: decide nothing. A decision recorded now would resume
+        (run its side effect) with no line in the log, and report success; refusing up front runs nothing."""
+        try:
+            self.audit.check_writable()
+        except AuditLogError as err:
+            self.audit_error = str(err)
+            raise HitlError(f"{err} Nothing was decided: no action may run while its audit trail can't be "
+                            "written; fix the log (`hitl-tui doctor` helps) and decide again.") from None
+
+    def _check_resumable(self, thread: PendingThread) -> None:
+        """Refuse, before anything is recorded, a decision that nobody could carry out (a silent, endless wait): a
+        thread that names no graph, which no resumer can ever pick up, or a graph the config in use doesn't know.
+        (With no config file at all, a worker elsewhere may know it: that decision is taken and left to it.)"""
+        if thread.graph_id is not None and (self.config.graph(thread.graph_id) or self.config.source is None):
+            return
+        if thread.graph_id is None:
+            named = "it names no graph (no graph_id in its checkpoint metadata)"
+        else:
+            named = f"its graph {thread.graph_id!r} is not in {self.config.source} [graphs]"
+        raise DecisionRefused(
+            f"Nobody can resume thread {thread.thread_id}: {named}; name the graph (README: \"Naming your graph\") "
+            "and decide again. Nothing was decided."
+        )
+
+    def _submit_resumable(self, submissions: Sequence[Submission]) -> list[Outcome]:
+        """submit_many for the threads someone can resume; the others are refused without being recorded."""
+        outcomes: list[Outcome | None] = []
+        resumable = []
+        for submission in submissions:
+            try:
+                self._check_resumable(submission.thread)
+                outcomes.append(None)
+                resumable.append(submission)
+            except DecisionRefused as refused:
+                outcomes.append(refused)
+        submitted = iter(self.ledger.submit_many(resumable, self.operator) if resumable else [])
+        return [next(submitted) if o is None else o for o in outcomes]
 
     def _carry_out(
         self, thread: PendingThread, outcome: list[LedgerRow] | list[Vote], need: Requirements,

@@ -23,10 +23,8 @@ def _import_target(spec: str, base: Path | None) -> Any:
     if not sep or not module_part or not attr:
         raise GraphLoadError(f"Graph {spec!r} must look like 'package.module:attribute' or 'path/file.py:attribute'.")
     try:
-        if module_part.endswith(".py") or "/" in module_part:
-            path = Path(module_part)
-            if not path.is_absolute() and base is not None:
-                path = base / path
+        path = _graph_file(module_part, base)
+        if path is not None:
             if not path.is_file():
                 raise GraphLoadError(f"Graph file {path} does not exist.")
             name = f"hitl_graph_{abs(hash(str(path.resolve())))}"
@@ -46,6 +44,44 @@ def _import_target(spec: str, base: Path | None) -> Any:
         return getattr(module, attr)
     except AttributeError:
         raise GraphLoadError(f"Graph {spec!r}: module has no attribute {attr!r}.") from None
+
+
+def _graph_file(module_part: str, base: Path | None) -> Path | None:
+    """The file a `path/file.py:attr` spec names, or None for a module spec."""
+    if not (module_part.endswith(".py") or "/" in module_part):
+        return None
+    path = Path(module_part)
+    return base / path if not path.is_absolute() and base is not None else path
+
+
+def check_graph_targets(config: Config) -> None:
+    """Every configured graph's module or file can be found (without running it): a typo is reported when the
+    config loads, in one sentence, instead of after a decision was committed and its resume failed."""
+    base = config.source.resolve().parent if config.source else None
+    where = f"Config file {config.source}" if config.source else "The config"
+    for graph in config.graphs.values():
+        if graph.graph is None:
+            continue
+        module_part, sep, attr = graph.graph.rpartition(":")
+        if not sep or not module_part or not attr:
+            raise GraphLoadError(f"{where}: graphs.{graph.name}.graph = {graph.graph!r} must look like "
+                                 "'package.module:attribute' or 'path/file.py:attribute'.")
+        path = _graph_file(module_part, base)
+        if path is not None:
+            if not path.is_file():
+                raise GraphLoadError(f"{where}: graphs.{graph.name}.graph names the file {path}, which does not "
+                                     "exist.")
+            continue
+        try:
+            found = importlib.util.find_spec(module_part) is not None
+        except (ImportError, ValueError):  # a parent package is missing, or the name is malformed
+            found = False
+        except Exception as err:  # finding a submodule imports its parent packages, which may raise
+            raise GraphLoadError(f"{where}: graphs.{graph.name}.graph: importing the package of "
+                                 f"{module_part!r} failed: {type(err).__name__}: {err}.") from None
+        if not found:
+            raise GraphLoadError(f"{where}: graphs.{graph.name}.graph names the module {module_part!r}, which "
+                                 "can't be found; check the spelling and that it is installed here.")
 
 
 def bind_graph(target: Any, checkpointer: Any, graph: GraphConfig) -> Any:

@@ -34,7 +34,7 @@ from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
-from hitl_tui.ledger_schema import SCHEMA
+from hitl_tui.ledger_schema import SCHEMA, migrate, needs_migration
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.reader import CheckpointReader, thread_version
 from hitl_tui.resume_values import InvalidDecision, ResumePlan, plan_resume
@@ -43,8 +43,9 @@ Clock = Callable[[], datetime]
 _COLUMNS = (
     "decision_id, batch_id, thread_id, checkpoint_id, interrupt_key, interrupt_id, graph_id, shape, node, action, "
     "payload_hash, decisions, plan, operator, operator_uid, actor_kind, decided_at, state, phase, claimed_by, "
-    "claimed_at, finished_at, error, approvals, approvals_needed"
+    "claimed_at, finished_at, error, approvals, approvals_needed, reopened"
 )
+_PLACEHOLDERS = ", ".join("?" * len(_COLUMNS.split(",")))
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class LedgerRow:
     error: str | None
     approvals: int
     approvals_needed: int
+    reopened: bool = False  # failed with nothing saved by the agent: the interrupt takes a new decision
 
     def as_record(self) -> DecisionRecord:
         return DecisionRecord(
@@ -92,6 +94,7 @@ class LedgerRow:
             error=self.error,
             approvals=self.approvals,
             approvals_needed=self.approvals_needed,
+            reopened=self.reopened,
         )
 
 
@@ -113,6 +116,7 @@ class Submission:
     approvals_needed: int = 1
     initiator_uid: int | None = None
     claimant: str | None = None  # claim the batch for this resumer in the same commit
+    risk: str | None = None  # the policy's risk for what will run, for the audit record
 
 
 def decisions_json(decisions: Sequence[Decision]) -> str:
@@ -136,6 +140,7 @@ def _row(values: Sequence[Any]) -> LedgerRow:
     d["decisions"] = _decisions_from(d["decisions"])
     d["decided_at"] = datetime.fromisoformat(d["decided_at"])
     d["state"] = DecisionState(d["state"])
+    d["reopened"] = bool(d["reopened"])
     return LedgerRow(**d)
 
 
@@ -145,7 +150,7 @@ def _values(row: LedgerRow, decisions_text: str, plan_text: str) -> tuple[Any, .
         row.decision_id, row.batch_id, row.thread_id, row.checkpoint_id, row.interrupt_key, row.interrupt_id,
         row.graph_id, row.shape, row.node, row.action, row.payload_hash, decisions_text, plan_text, row.operator,
         row.operator_uid, row.actor_kind, row.decided_at.isoformat(), row.state.value, row.phase, row.claimed_by,
-        row.claimed_at, row.finished_at, row.error, row.approvals, row.approvals_needed,
+        row.claimed_at, row.finished_at, row.error, row.approvals, row.approvals_needed, int(row.reopened),
     )
 
 
@@ -166,6 +171,14 @@ class DecisionLedger:
         self._conn.execute("PRAGMA busy_timeout = 30000")
         try:
             self._conn.executescript(SCHEMA)  # IF NOT EXISTS throughout: safe when several processes start at once
+            if needs_migration(self._conn):
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    migrate(self._conn)  # re-checks under the write lock: another process may have done it
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
             # NORMAL is crash-consistent only in WAL mode; in a rollback journal every commit stays FULL.
             wal = self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
         except sqlite3.Error as err:
@@ -212,18 +225,16 @@ class DecisionLedger:
                 raise explain_sqlite_error(self.db_path, err) from None
 
     def sync(self) -> None:
-        """Make every commit so far durable, relaxed ones included, by fsyncing the WAL file. (What a checkpoint
-        already moved into the main file is durable: SQLite syncs it there before the WAL is reused.)"""
+        """Make every commit so far durable, relaxed ones included: one small durable commit fsyncs the WAL, and
+        with it every frame before it. (What a checkpoint already moved into the main file is durable: SQLite
+        syncs it there before the WAL is reused.) Never os.open() the WAL for this: closing that descriptor
+        would be one more way to drop this process's POSIX locks on the DB's files."""
         if not self._wal:
             return
-        try:
-            fd = os.open(f"{self.db_path}-wal", os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO hitl_sync (id, syncs) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET syncs = syncs + 1"
+            )
 
     # -- deciding -----------------------------------------------------------------------------------------------
 
@@ -238,6 +249,7 @@ class DecisionLedger:
         event: str = "decision",
         extra: dict[str, Any] | None = None,
         claimant: str | None = None,
+        risk: str | None = None,
     ) -> list[LedgerRow] | list[Vote]:
         """Record decisions on one or more interrupts of a thread in one compare-and-set transaction.
 
@@ -246,7 +258,7 @@ class DecisionLedger:
         the refusal) when the compare-and-set lost. With `claimant`, the batch is also claimed for that
         resumer in the same commit (state resuming, phase claimed) unless the thread is being resumed already.
         """
-        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant)
+        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant, risk)
         [outcome] = self.submit_many([submission], operator, event=event, extra=extra)
         if isinstance(outcome, DecisionRefused):
             raise outcome
@@ -271,7 +283,8 @@ class DecisionLedger:
                     conn.execute("ROLLBACK TO submission")
                     interrupt, decisions = submission.items[0]
                     self._event(conn, {
-                        **self._base_event("refused", submission.thread, interrupt, decisions, operator, now),
+                        **self._base_event("refused", submission.thread, interrupt, decisions, operator, now,
+                                           risk=submission.risk),
                         "error": refusal.message,
                     })
                     outcomes.append(refusal)
@@ -314,7 +327,8 @@ class DecisionLedger:
                 votes = self._vote(conn, thread, interrupt, decisions, operator, now)
                 if len(votes) < approvals_needed:
                     self._event(conn, {
-                        **self._base_event("approval", thread, interrupt, decisions, operator, now),
+                        **self._base_event("approval", thread, interrupt, decisions, operator, now,
+                                           risk=submission.risk),
                         "approvals": len(votes), "approvals_needed": approvals_needed, **(extra or {}),
                     })
                     return votes
@@ -344,11 +358,15 @@ class DecisionLedger:
                 state, phase=claim[0], claimed_by=claim[1], claimed_at=claim[2], finished_at=None,
                 error=None, approvals=approvals, approvals_needed=approvals_needed,
             )
-            conn.execute(f"INSERT INTO hitl_decisions ({_COLUMNS}) VALUES ({', '.join('?' * 25)})",
-                         _values(row, decisions_text, plan_text))
+            # attempt: how many earlier decisions on this interrupt were reopened (their resume failed unsaved).
+            conn.execute(
+                f"INSERT INTO hitl_decisions ({_COLUMNS}, attempt) VALUES ({_PLACEHOLDERS}, (SELECT COUNT(*) "
+                "FROM hitl_decisions WHERE thread_id = ? AND checkpoint_id = ? AND interrupt_key = ?))",
+                (*_values(row, decisions_text, plan_text), row.thread_id, row.checkpoint_id, row.interrupt_key),
+            )
             rows.append(row)
             self._event(conn, {
-                **self._base_event(event, thread, interrupt, decisions, operator, now),
+                **self._base_event(event, thread, interrupt, decisions, operator, now, risk=submission.risk),
                 "decision_id": decision_id, "approvals": approvals, "approvals_needed": approvals_needed,
                 **(extra or {}),
             }, event_id=f"{decision_id}:decided")
@@ -358,7 +376,7 @@ class DecisionLedger:
         """The compare part of compare-and-set; we hold the write lock, so what we read can't change under us."""
         prior = conn.execute(
             "SELECT operator, decided_at, decisions, state FROM hitl_decisions "
-            "WHERE thread_id = ? AND checkpoint_id = ? AND interrupt_key = ?",
+            "WHERE thread_id = ? AND checkpoint_id = ? AND interrupt_key = ? AND reopened = 0",
             (thread.thread_id, thread.checkpoint_id, interrupt.key),
         ).fetchone()
         if prior is not None:
@@ -467,8 +485,11 @@ class DecisionLedger:
 
     def _base_event(
         self, event: str, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision],
-        operator: Operator, now: datetime,
+        operator: Operator, now: datetime, *, risk: str | None = None,
     ) -> dict[str, Any]:
+        """What every decision event says. `risk` is the policy's risk for what will run (edits included), the
+        agent's own claim is kept beside it; edited arguments are recorded themselves, so a reviewer of the log
+        sees what ran, and hashed as before."""
         edited = [d.args for d in decisions if d.kind is DecisionKind.EDIT]
         texts = [d.text for d in decisions if d.text]
         return {
@@ -483,11 +504,14 @@ class DecisionLedger:
             "payload_hash": interrupt.payload_hash,
             "shape": interrupt.shape.value,
             "confidence": interrupt.confidence,
-            "risk": interrupt.risk,
+            "risk": risk if risk is not None else interrupt.risk,
+            "agent_risk": interrupt.risk,
             "decision": "+".join(d.kind.value for d in sorted(decisions, key=lambda d: d.action_index)),
             "decisions": [{"action_index": d.action_index, "kind": d.kind.value} for d in decisions],
             "text": " | ".join(texts) if texts else None,
             "args_hash": value_hash(edited) if edited else None,
+            "edited_args": [{"action_index": d.action_index, "args": d.args}
+                            for d in decisions if d.kind is DecisionKind.EDIT] or None,
         }
 
     def _event(self, conn: sqlite3.Connection, record: dict[str, Any], *, event_id: str | None = None) -> None:
@@ -591,17 +615,23 @@ class DecisionLedger:
             )
 
     def finish(self, batch: Sequence[LedgerRow], state: DecisionState, *, error: str | None = None,
-               note: str | None = None, actor: Operator | None = None) -> list[LedgerRow]:
+               note: str | None = None, actor: Operator | None = None, reopened: bool = False) -> list[LedgerRow]:
         """Record how a resume ended (and its audit event) for every decision in the batch. Relaxed, like phases:
-        if an OS crash takes it back, a restarted resumer records what the thread shows, or in doubt."""
+        if an OS crash takes it back, a restarted resumer records what the thread shows, or in doubt.
+
+        `reopened` (FAILED only): the agent saved nothing, so the interrupt takes a new decision; the approvals
+        gathered for this one are cleared with it (a new round). Durable, as a decision is: it lets one happen."""
         now = self.now()
-        with self.transaction(durable=False) as conn:
+        with self.transaction(durable=reopened) as conn:
             for row in batch:
                 conn.execute(
-                    "UPDATE hitl_decisions SET state = ?, phase = NULL, finished_at = ?, error = ? "
+                    "UPDATE hitl_decisions SET state = ?, phase = NULL, finished_at = ?, error = ?, reopened = ? "
                     "WHERE decision_id = ?",
-                    (state.value, now.isoformat(), error, row.decision_id),
+                    (state.value, now.isoformat(), error, int(reopened), row.decision_id),
                 )
+                if reopened:
+                    conn.execute("DELETE FROM hitl_votes WHERE thread_id = ? AND checkpoint_id = ? AND "
+                                 "interrupt_key = ?", (row.thread_id, row.checkpoint_id, row.interrupt_key))
                 self._event(conn, {
                     "event": "outcome",
                     "at": now.isoformat(),
@@ -618,8 +648,10 @@ class DecisionLedger:
                     "outcome": state.value,
                     "error": error,
                     "text": note,
+                    **({"reopened": True} if reopened else {}),
                 }, event_id=f"{row.decision_id}:outcome")
-        return [replace(r, state=state, phase=None, finished_at=now.isoformat(), error=error) for r in batch]
+        return [replace(r, state=state, phase=None, finished_at=now.isoformat(), error=error, reopened=reopened)
+                for r in batch]
 
     def acknowledge(self, decision_id: str, operator: Operator, note: str | None = None) -> LedgerRow:
         """Record that a person checked an in-doubt resume, so its thread can be decided again."""
@@ -688,19 +720,6 @@ class DecisionLedger:
         """For read-only helpers such as `decision_state.open_votes` (this thread's connection)."""
         return self._conn
 
-    def records_for(self, keys: Iterable[tuple[str, str, str]]) -> list[DecisionRecord]:
-        """The decisions on these (thread, checkpoint, interrupt) items, acknowledgements included."""
-        return _records_for(self._conn, keys)
-
-
-def _records_for(conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]]) -> list[DecisionRecord]:
-    from hitl_tui.decision_state import keys_json
-
-    rows = [_row(v) for v in conn.execute(
-        f"SELECT {_COLUMNS} FROM hitl_decisions WHERE (thread_id, checkpoint_id, interrupt_key) IN "
-        "(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)) ORDER BY rowid", (keys_json(keys),))]
-    return _with_acks(conn, [r.as_record() for r in rows])
-
 
 def _with_acks(conn: sqlite3.Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
     doubtful = [r.decision_id for r in records if r.state is DecisionState.IN_DOUBT]
@@ -750,9 +769,11 @@ class LedgerView:
         self._conn = connect(db_path, readonly=True)
 
     def recent(self, limit: int = 200) -> list[LedgerRow]:
+        # An older ledger (not migrated: this view never writes) has no `reopened` column: nothing was reopened.
+        columns = _COLUMNS if not needs_migration(self._conn) else _COLUMNS.replace("reopened", "0 AS reopened")
         try:
             return [_row(v) for v in self._conn.execute(
-                f"SELECT {_COLUMNS} FROM hitl_decisions ORDER BY rowid DESC LIMIT ?", (limit,))]
+                f"SELECT {columns} FROM hitl_decisions ORDER BY rowid DESC LIMIT ?", (limit,))]
         except sqlite3.OperationalError as err:
             if "no such table" in str(err):
                 return []  # nobody has decided anything in this DB yet
@@ -768,14 +789,6 @@ class LedgerView:
     @property
     def connection(self) -> sqlite3.Connection:
         return self._conn
-
-    def records_for(self, keys: Iterable[tuple[str, str, str]]) -> list[DecisionRecord]:
-        try:
-            return _records_for(self._conn, keys)
-        except sqlite3.OperationalError as err:
-            if "no such table" in str(err):
-                return []  # nobody has decided anything in this DB yet (or an older ledger without hitl_acks)
-            raise explain_sqlite_error(self.db_path, err) from None
 
     def close(self) -> None:
         self._conn.close()

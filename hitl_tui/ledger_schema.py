@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hitl_decisions (
     decision_id      TEXT PRIMARY KEY,
@@ -29,7 +31,9 @@ CREATE TABLE IF NOT EXISTS hitl_decisions (
     error            TEXT,
     approvals        INTEGER NOT NULL DEFAULT 1,
     approvals_needed INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (thread_id, checkpoint_id, interrupt_key)
+    attempt          INTEGER NOT NULL DEFAULT 0, -- earlier decisions on this interrupt whose resume failed unsaved
+    reopened         INTEGER NOT NULL DEFAULT 0, -- 1: failed with nothing saved; the interrupt takes a new decision
+    UNIQUE (thread_id, checkpoint_id, interrupt_key, attempt)
 );
 CREATE INDEX IF NOT EXISTS hitl_decisions_open ON hitl_decisions(state) WHERE state IN ('decided', 'resuming');
 CREATE INDEX IF NOT EXISTS hitl_decisions_thread ON hitl_decisions(thread_id, checkpoint_id);
@@ -65,4 +69,39 @@ CREATE TABLE IF NOT EXISTS hitl_acks (
     acked_at    TEXT NOT NULL,
     note        TEXT
 );
+
+-- One row that a durable commit bumps to make every earlier relaxed commit durable too (ledger.sync): with
+-- synchronous=FULL, SQLite fsyncs the WAL at commit, which covers all frames before it. Doing it through SQLite
+-- means we never open the WAL file ourselves (closing it would drop this process's POSIX locks).
+CREATE TABLE IF NOT EXISTS hitl_sync (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    syncs INTEGER NOT NULL
+);
 """
+
+
+# Ledgers made before `attempt`/`reopened` have UNIQUE (thread, checkpoint, interrupt_key), which would forbid
+# deciding a reopened interrupt again. SQLite can't alter a constraint, so the table is rebuilt once, in one
+# write transaction (other connections re-prepare their statements when they see the new schema).
+_MIGRATE_DECISIONS = SCHEMA.split("CREATE INDEX IF NOT EXISTS hitl_decisions_open")[0].replace(
+    "CREATE TABLE IF NOT EXISTS hitl_decisions (", "CREATE TABLE hitl_decisions_new ("
+) + """
+INSERT INTO hitl_decisions_new SELECT *, 0, 0 FROM hitl_decisions;
+DROP TABLE hitl_decisions;
+ALTER TABLE hitl_decisions_new RENAME TO hitl_decisions;
+CREATE INDEX IF NOT EXISTS hitl_decisions_open ON hitl_decisions(state) WHERE state IN ('decided', 'resuming');
+CREATE INDEX IF NOT EXISTS hitl_decisions_thread ON hitl_decisions(thread_id, checkpoint_id);
+"""
+
+
+def needs_migration(conn: sqlite3.Connection) -> bool:
+    cols = {row[0] for row in conn.execute("SELECT name FROM pragma_table_info('hitl_decisions')")}
+    return bool(cols) and "attempt" not in cols
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older ledger up to SCHEMA, inside the caller's write transaction (a no-op when current)."""
+    if needs_migration(conn):
+        for statement in _MIGRATE_DECISIONS.split(";"):
+            if statement.strip():
+                conn.execute(statement)

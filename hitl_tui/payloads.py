@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hitl_tui.agent import PAYLOAD_MARKER
+from hitl_tui.answer_schema import decision_types, edit_args_schema
 from hitl_tui.canonical import value_hash
 from hitl_tui.config import GraphConfig
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
@@ -21,6 +22,8 @@ _INBOX_FLAGS = {"allow_accept": D.APPROVE, "allow_edit": D.EDIT, "allow_respond"
 
 
 _KINDS: dict[str, DecisionKind] = {d.value: d for d in DecisionKind}
+# A parser's answer: the actions and the extras (reasoning, confidence, risk), or None when it isn't its shape.
+_Parsed = tuple[tuple[ActionRequest, ...], dict[str, Any]] | None
 
 
 def _allowed(names: Any, table: Mapping[str, DecisionKind]) -> frozenset[DecisionKind]:
@@ -49,7 +52,7 @@ def _extras(value: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _hitl(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+def _hitl(value: Mapping[str, Any], response_schema: Any = None) -> _Parsed:
     if not isinstance(value.get("action"), str):
         return None
     allowed = _allowed(value.get("allowed") or _HITL_DEFAULT, _KINDS)
@@ -58,13 +61,14 @@ def _hitl(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str
         args=value.get("args", {}),
         description=_text(value.get("description")),
         allowed=allowed,
+        args_schema=value.get("args_schema") if isinstance(value.get("args_schema"), Mapping) else None,
     )
     extras = _extras(value)
     extras["initiator"] = _text(value.get("initiator"))
     return (action,), extras
 
 
-def _middleware_batch(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+def _middleware_batch(value: Mapping[str, Any], response_schema: Any = None) -> _Parsed:
     requests, configs = value.get("action_requests"), value.get("review_configs")
     if not isinstance(requests, list) or not isinstance(configs, list) or not requests:
         return None
@@ -87,17 +91,20 @@ def _middleware_batch(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ..
     return tuple(actions), _extras(value)
 
 
-def _middleware_per_call(value: Mapping[str, Any]) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+def _middleware_per_call(value: Mapping[str, Any], response_schema: Any = None) -> _Parsed:
     if value.get("type") != "tool_approval" or not isinstance(value.get("name"), str):
         return None
-    allowed = _allowed(value.get("allowed_decisions", ["approve", "edit", "reject", "respond"]), _MIDDLEWARE_DECISIONS)
+    # The middleware says what the tool allows in the interrupt's response_schema (LangGraph validates the answer
+    # against it): offering anything else strands the interrupt. Older payloads listed allowed_decisions inline.
+    names = decision_types(response_schema) or value.get("allowed_decisions", ["approve", "edit", "reject", "respond"])
     action = ActionRequest(
-        name=value["name"], args=value.get("args", {}), description=_text(value.get("description")), allowed=allowed
+        name=value["name"], args=value.get("args", {}), description=_text(value.get("description")),
+        allowed=_allowed(names, _MIDDLEWARE_DECISIONS), args_schema=edit_args_schema(response_schema),
     )
     return (action,), _extras(value)
 
 
-def _agent_inbox(value: Any) -> tuple[tuple[ActionRequest, ...], dict[str, Any]] | None:
+def _agent_inbox(value: Any, response_schema: Any = None) -> _Parsed:
     if isinstance(value, list) and len(value) == 1:  # older Agent Inbox graphs interrupt with a one-element list
         value = value[0]
     if not isinstance(value, Mapping):
@@ -127,13 +134,15 @@ _MAPPING_SHAPES = (
 )
 
 
-def detect_shape(value: Any) -> tuple[PayloadShape, tuple[ActionRequest, ...], dict[str, Any]]:
+def detect_shape(
+    value: Any, response_schema: Any = None
+) -> tuple[PayloadShape, tuple[ActionRequest, ...], dict[str, Any]]:
     """Which shape a dynamic interrupt value speaks, with its actions and extras."""
     if isinstance(value, dict | Mapping):
         # Each shape is tried only when its distinguishing key is there (the parsers check the rest).
         for shape, key, parser in _MAPPING_SHAPES:
             if key in value:
-                parsed = parser(value)
+                parsed = parser(value, response_schema)
                 if parsed:
                     return shape, parsed[0], parsed[1]
     elif isinstance(value, list):
@@ -151,7 +160,7 @@ def normalise_interrupt(
     value: Any, *, interrupt_id: str, namespace: str, node: str, response_schema: Any = None
 ) -> PendingInterrupt:
     """A dynamic `interrupt()` as the console and decisions layer see it."""
-    shape, actions, extras = detect_shape(value)
+    shape, actions, extras = detect_shape(value, response_schema)
     return PendingInterrupt(
         interrupt_id=interrupt_id,
         namespace=namespace,

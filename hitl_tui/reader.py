@@ -187,6 +187,28 @@ class CheckpointReader:
             found = self._read({thread_id})
         return found[0] if found else None
 
+    def marks(self, thread_id: str) -> tuple[str | None, tuple[int, int, int]]:
+        """The thread's latest root checkpoint and row marks now (see `thread_version`)."""
+        try:
+            return thread_version(self._conn, thread_id)
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.path, err) from None
+
+    def saved_since(self, thread_id: str, marks: tuple[str | None, tuple[int, int, int]]) -> bool:
+        """True when the agent saved anything for this thread after `marks` were taken: a checkpoint in any
+        namespace, or a write other than a failed task's error record. (LangGraph stores that record when a
+        task raises, and the next run of the task replaces it; an answer it saved as `__resume__` would instead be
+        replayed to every later resume, so that thread is not answerable again.)"""
+        _, (newest_checkpoint, _, newest_write) = marks
+        try:
+            return self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = ?1 AND rowid > ?2) "
+                "OR EXISTS (SELECT 1 FROM writes WHERE thread_id = ?1 AND rowid > ?3 AND channel != '__error__')",
+                (thread_id, newest_checkpoint, newest_write),
+            ).fetchone()[0] == 1
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.path, err) from None
+
     def run_metadata(self, thread_id: str) -> dict[str, Any]:
         """The metadata of a thread's latest root checkpoint ({} when there is none or it doesn't decode)."""
         try:

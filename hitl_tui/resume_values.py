@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hitl_tui.answer_schema import problem
 from hitl_tui.config import GraphConfig
 from hitl_tui.decision import Decision
 from hitl_tui.errors import HitlError
-from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt
+from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
 
 D = DecisionKind
 
@@ -31,6 +32,13 @@ class ResumePlan:
     resume: Any = None
     update: dict[str, Any] | None = None  # static breakpoints only; None means invoke(None) without an update
     as_node: str | None = None
+
+
+def edit_problem(action: ActionRequest, args: Any) -> str | None:
+    """One sentence on why edited arguments don't fit the tool's schema (when the payload carries one), or None.
+    The edit dialog and `hitl-tui edit` ask before anything is committed; plan_resume asks again."""
+    why = problem(args, action.args_schema)
+    return None if why is None else f"The edited arguments don't fit {action.name!r}'s schema ({why})."
 
 
 def _check(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> None:
@@ -53,6 +61,8 @@ def _check(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> None:
             raise InvalidDecision("Feedback needs some text.")
         if d.kind is D.EDIT and interrupt.shape is not PayloadShape.RAW and not isinstance(d.args, Mapping):
             raise InvalidDecision("Edited arguments must be a JSON object.")
+        if d.kind is D.EDIT and (why := edit_problem(action, d.args)):
+            raise InvalidDecision(why)
     if interrupt.shape is PayloadShape.MIDDLEWARE_BATCH and len(decisions) != len(interrupt.actions):
         raise InvalidDecision(
             f"This pause carries {len(interrupt.actions)} actions; decide every one of them before submitting."
@@ -168,4 +178,9 @@ def plan_resume(
         value = _middleware(first, name)
     else:  # RAW: free text, or a JSON value given through edit
         value = first.args if first.kind is D.EDIT else first.text
+    # LangGraph checks an answer against the interrupt's response_schema inside the agent; refused there, the
+    # decision would be recorded and the resume fail. Refuse it here instead, before anything is committed.
+    why = problem(value, interrupt.response_schema)
+    if why is not None:
+        raise InvalidDecision(f"The agent's response schema refuses this answer ({why}).")
     return ResumePlan(interrupt_id=interrupt.interrupt_id, resume=value)

@@ -211,6 +211,7 @@ class Resumer:
         cfg = self._run_config(batch, metadata)
         from langgraph.types import Command
 
+        before = self._reader.marks(first.thread_id)
         try:
             if first.plan.interrupt_id is None:  # static breakpoint: update_state, then invoke(None)
                 if not update_done:
@@ -226,8 +227,14 @@ class Resumer:
                 graph.invoke(Command(resume=resume), cfg, durability="sync")
             _crash_point("after_invoke")
         except Exception as err:  # the agent's own error: recorded, shown, never retried
+            error = f"{type(err).__name__}: {err}"[:2000]
+            # Nothing saved (same checkpoint, no write but the error record): the agent is exactly where the
+            # operator saw it, so the interrupt is reopened for a new decision instead of being stranded.
+            reopened = not update_done and not self._reader.saved_since(first.thread_id, before)
+            if reopened:
+                error += " (the agent saved nothing; the interrupt can be decided again)"
             finished = self.ledger.finish(batch, DecisionState.FAILED, actor=self.actor, note=note,
-                                          error=f"{type(err).__name__}: {err}"[:2000])
+                                          error=error, reopened=reopened)
             self._on_event()
             return finished
         state = self._settled_state(first.thread_id) or DecisionState.IN_DOUBT
@@ -248,7 +255,12 @@ class Resumer:
         }
         if self.config.outbox is not None:
             configurable["hitl_outbox"] = str(self.config.outbox)
-        return {"configurable": configurable}
+        # The run's metadata goes on too, the graph id above all: an app that names its graph only in the run's
+        # metadata (not compiled into the graph) would otherwise pause again as a thread nobody can resume.
+        run_metadata = {**carried_context(metadata)}
+        if batch[0].graph_id is not None:
+            run_metadata["graph_id"] = batch[0].graph_id
+        return {"configurable": configurable, "metadata": run_metadata}
 
     def _at_own_update(self, batch: Sequence[LedgerRow], thread: PendingThread | None) -> bool:
         """True when the thread's latest checkpoint is the state update this batch stored (and nothing after it)."""

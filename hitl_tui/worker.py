@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from hitl_tui.audit import AuditLogError
 from hitl_tui.config import Config
 from hitl_tui.decision import DecisionState
 from hitl_tui.desk import DecisionDesk
@@ -61,6 +62,11 @@ class Worker:
     def run_pass(self) -> WorkerReport:
         report = WorkerReport()
         try:
+            self.desk.audit.check_writable()
+        except AuditLogError as err:  # the same rule as deciding: nothing runs while its trail can't be written
+            report.errors.append(f"{err} Nothing was resumed; decided threads wait until the log can be written.")
+            return report
+        try:
             for _, state in self.resumer.recover():
                 report.recovered[state.value] = report.recovered.get(state.value, 0) + 1
             report.timed_out = self.timeouts.sweep()
@@ -71,10 +77,24 @@ class Worker:
             report.errors.append(err.message)
         report.errors.extend(self.resumer.load_errors)  # graphs that failed to load; their batches wait
         self.resumer.load_errors.clear()
+        orphans = self._waiting_for_unknown_graphs()
+        if orphans:
+            report.errors.append(f"decisions waiting for a graph this worker has no code for: {orphans}; name it "
+                                 "in this worker's config.toml [graphs] (README: \"Naming your graph\")")
         self.desk.flush_audit()
         if self.desk.audit_error:
             report.errors.append(self.desk.audit_error)
         return report
+
+    def _waiting_for_unknown_graphs(self) -> str:
+        """Decided threads that no run of this worker will ever resume, by graph: never a silent wait."""
+        loadable = set(self.resumer.loadable_graphs())
+        counts: dict[str, int] = {}
+        for row in self.desk.ledger.in_state(DecisionState.DECIDED):
+            if row.graph_id not in loadable:
+                name = repr(row.graph_id) if row.graph_id else "no graph named"
+                counts[name] = counts.get(name, 0) + 1
+        return ", ".join(f"{name} ({n})" for name, n in sorted(counts.items()))
 
     def close(self) -> None:
         self.timeouts.close()

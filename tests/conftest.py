@@ -5,6 +5,7 @@ UI fixtures live in tests/ui_fixtures.py, registered here as a plugin (its fixtu
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -15,6 +16,15 @@ pytest_plugins = ("ui_fixtures", "helpers_decisions")  # shared fixtures (env: a
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "snapshots"
+
+# No Python-level open of a DB file we hold a connection to, here and in every Python the tests start (see the
+# guard's doc): subprocesses import it as `sitecustomize` from PYTHONPATH, this process loads it now.
+GUARD = Path(__file__).resolve().parent / "guard"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD), os.environ.get("PYTHONPATH")]))
+_spec = importlib.util.spec_from_file_location("hitl_db_open_guard", GUARD / "sitecustomize.py")
+assert _spec is not None and _spec.loader is not None
+db_open_guard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(db_open_guard)
 
 # The env var is read when textual.constants is first imported, which happens before this file runs.
 textual.constants.TEXTUAL_ANIMATIONS = "none"  # type: ignore[misc]

@@ -459,8 +459,12 @@ def submit_then_die(config_path: str, thread_ids: list[str], die_at: str, append
 
         audit.append_many = dying_append_many  # type: ignore[method-assign]
     if die_at == "mark":
-        def dying_transaction(**_: Any) -> Any:
-            os.kill(os.getpid(), signal.SIGKILL)
+        transaction = ledger.transaction
+
+        def dying_transaction(*, durable: bool = True) -> Any:
+            if not durable:  # the flushed marks (a relaxed commit); the sync before the appends is a durable one
+                os.kill(os.getpid(), signal.SIGKILL)
+            return transaction(durable=durable)
 
         ledger.transaction = dying_transaction  # type: ignore[method-assign]
     ledger.flush_audit(audit)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers_decisions import CRASHY, Env, ledger_rows
+from helpers_decisions import CRASHY, Env, check_audit_matches_ledger, ledger_rows
 
 from hitl_tui.cli import main
 
@@ -97,6 +97,9 @@ def test_several_interrupts_need_interrupt_and_are_answered_one_at_a_time(
     assert one_sentence(err) == (f"Thread {tid} has 2 pending interrupts; pick one with --interrupt "
                                  f"({first.key}, {second.key}).")
     code, out, _ = cli(env, capsys, "approve", tid, "--interrupt", first.key[:8])
+    assert code == 3 and "asks confirmation" in out and "pass --yes" in out  # the demo's rules want a yes
+    assert env.outbox_lines() == [] and ledger_rows(env.db) == []
+    code, out, _ = cli(env, capsys, "approve", tid, "--interrupt", first.key[:8], "--yes")
     assert (code, out) == (0, "Decided and resumed; the thread is waiting for a human again.\n")
     code, out, _ = cli(env, capsys, "reject", tid, "--interrupt", second.key, "--reason", "no access")
     assert (code, out) == (0, "Decided and resumed; the thread ran to its end.\n")
@@ -113,7 +116,10 @@ def test_batched_pause_decides_the_named_action_and_what_the_operator_says_of_th
     assert code == 2
     assert "--others approve or --others reject" in one_sentence(err)
     assert env.outbox_lines() == []
-    assert cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve")[0] == 0
+    code, out, _ = cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve")
+    assert code == 3 and "pass --yes" in out  # approving the others lets a high-risk action run
+    assert cli(env, capsys, "reject", tid, "--action", "2", "--reason", "keep it", "--others", "approve",
+               "--yes")[0] == 0
     assert sorted(line["effect"] for line in env.outbox_lines()) == sorted([names[0], names[2]])
 
 
@@ -186,3 +192,32 @@ def test_real_processes_decide_here_resume_in_the_worker(env: Env) -> None:
     assert code == 0 and out.startswith("resumed: none;")
     assert [line["thread_id"] for line in env.outbox_lines()] == [decided]
     assert [r["state"] for r in ledger_rows(env.db)] == ["finished"]
+
+
+def test_an_unwritable_audit_log_decides_nothing_and_runs_nothing(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rule: no action runs while its audit trail can't be written. Refused up front, exit 2, one sentence."""
+    [tid] = env.start(CRASHY)
+    env.audit_path.unlink(missing_ok=True)
+    env.audit_path.mkdir()  # the log's path is now a folder: it can't be opened for appending
+    code, out, err = cli(env, capsys, "approve", tid)
+    assert code == 2 and out == ""
+    sentence = one_sentence(err)
+    assert sentence.startswith("Cannot open the audit log") and "Nothing was decided" in sentence
+    assert env.outbox_lines() == [] and ledger_rows(env.db) == []
+    env.audit_path.rmdir()  # fixed: the same decision goes through, and the log has it
+    assert cli(env, capsys, "approve", tid)[0] == 0
+    assert len(env.outbox_lines()) == 1
+    check_audit_matches_ledger(env)
+
+
+def test_a_worker_says_which_decisions_wait_for_a_graph_it_cannot_load(env: Env) -> None:
+    [tid] = env.start(CRASHY)
+    console = write_config_without_graphs(env)
+    assert finish(run_real(env, "approve", tid, config=console))[0] == 0  # decided, left for a worker
+    bare = env.directory / "worker-without-graphs.toml"
+    bare.write_text(f'[console]\ndb = "{env.db}"\naudit_log = "{env.audit_path}"\n', encoding="utf-8")
+    code, out, _ = finish(run_real(env, "worker", "--once", config=bare))
+    assert code == 0 and "decisions waiting for a graph this worker has no code for: 'crashy' (1)" in out
+    assert env.outbox_lines() == []
+    code, out, _ = finish(run_real(env, "worker", "--once"))  # the agent's own config: resumed, nothing waits
+    assert code == 0 and out.startswith("resumed: 1 finished") and "waiting for a graph" not in out

@@ -9,7 +9,8 @@ import pytest
 
 from hitl_tui import __version__
 
-SUBCOMMANDS = ["demo", "list", "approve", "reject", "edit", "feedback", "ignore", "ack", "worker", "audit", "report"]
+SUBCOMMANDS = ["demo", "list", "watch", "approve", "reject", "edit", "feedback", "ignore", "ack", "worker", "audit",
+               "report", "doctor"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -51,3 +52,20 @@ def test_no_db_configured_is_one_sentence(tmp_path) -> None:
     )
     assert out.returncode == 2
     assert out.stderr.strip() == "hitl-tui: No checkpoint DB given: pass --db PATH or set console.db in config.toml."
+
+
+@pytest.mark.parametrize("name", [None, *SUBCOMMANDS])
+def test_exit_codes_are_in_every_help(name: str | None) -> None:
+    out = run(*([name] if name else []), "--help")
+    text = " ".join(out.stdout.split())
+    for code in ("0 done", "1 the audit log was tampered with", "2 an error", "3 a decision was refused",
+                 "130 interrupted"):
+        assert code in text
+
+
+def test_exit_codes_are_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert ("Exit codes, for every command: `0` done; `1` the audit log was tampered with (`audit verify`) or "
+            "something must be fixed (`doctor`); `2` an error") in readme

@@ -1,91 +1,118 @@
-"""The shared decision state of pending items, read from the ledger tables of a real DB (no UI): what every console
-and `hitl-tui list` show. Four-eyes votes from one desk are visible to a reader that never saw them being cast."""
+"""Each pending item's place in the shared ledger (waiting, votes n/m, decided by, resuming, failed), read by
+`decision_states` and shown by `hitl-tui list` (DECISION column, and a `decision` object per interrupt in --json),
+whichever process decided."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import json
+import subprocess
+import sys
 
 import pytest
 from demo_fixtures import clean_env
-from test_policy_fixtures import PolicyEnv, make_env, no_config_env, person
+from test_policy_fixtures import PolicyEnv, no_config_env
+from test_policy_four_eyes import ALICE, BOB, CAROL, REQUEST, env
 
+from hitl_tui.cli import main
 from hitl_tui.decision import Decision, DecisionState
-from hitl_tui.decision_state import WAITING, ItemKey, Voter, as_json, decision_states, open_votes
-from hitl_tui.ledger import DecisionLedger, LedgerView
+from hitl_tui.decision_state import decision_states, item_key
+from hitl_tui.ledger import DecisionLedger
 from hitl_tui.model import DecisionKind
+from hitl_tui.policy.rules import assess
 
-FIXTURES = (clean_env, no_config_env)
-RULES = """
-[[policy.rule]]
-action = "send_email"
-approvals = 2
-"""
-REQUEST = "Send an email to dana@example.com saying the Q3 report is ready for review"
-ALICE, BOB = person(2001, "alice"), person(2002, "bob")
+FIXTURES = (clean_env, no_config_env, env)  # pytest finds fixtures by module attribute; `env` has send_email
+# needing two approvals (four eyes)
+
+
+def decide(env: PolicyEnv, thread_id: str, *who: object, kind: DecisionKind = DecisionKind.APPROVE) -> None:
+    """Each operator in turn decides, leaving the resume to a worker (as a console without agent code does)."""
+    for operator in who:
+        desk = env.desk(operator, resume=False)  # type: ignore[arg-type]
+        try:
+            thread = env.thread(thread_id)
+            desk.decide(thread, thread.interrupts[0], [Decision(kind, 0, None, "no" if kind.value == "reject"
+                                                                else None)])
+        finally:
+            desk.close()
+
+
+def claim(env: PolicyEnv, thread_id: str) -> list[object]:
+    ledger = DecisionLedger(env.db_path, env.config)
+    try:
+        [row] = [r for r in ledger.in_state(DecisionState.DECIDED) if r.thread_id == thread_id]
+        return ledger.claim_next("worker-test", decision_id=row.decision_id)  # type: ignore[return-value]
+    finally:
+        ledger.close()
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[PolicyEnv]:
-    e = make_env(tmp_path, RULES)
-    yield e
-    e.close()
-
-
-def key_of(env: PolicyEnv, thread_id: str) -> ItemKey:
-    thread = env.thread(thread_id)
-    return (thread.thread_id, thread.checkpoint_id, thread.interrupts[0].key)
-
-
-def decide(env: PolicyEnv, who, decision: Decision, thread_id: str) -> None:  # type: ignore[no-untyped-def]
-    desk = env.desk(who)
-    try:
-        thread = env.thread(thread_id)
-        desk.decide(thread, thread.interrupts[0], [decision])
-    finally:
-        desk.close()
-
-
-def test_nobody_acted_yet_reads_as_waiting_even_before_the_ledger_exists(env: PolicyEnv) -> None:
-    env.start("t-1", REQUEST)
-    view = LedgerView(env.db_path)  # an observer: no hitl_ tables in this DB yet
-    try:
-        assert decision_states(view, [key_of(env, "t-1")]) == {}
-        assert open_votes(view.connection) == {}
-    finally:
-        view.close()
-    assert WAITING.label(2) == "waiting" and as_json(WAITING)["state"] == "waiting"
-
-
-def test_votes_decisions_and_reasons_as_another_reader_sees_them(env: PolicyEnv) -> None:
-    for tid in ("t-1", "t-2", "t-3"):
-        env.start(tid, REQUEST)
-    keys = {tid: key_of(env, tid) for tid in ("t-1", "t-2", "t-3")}
-    decide(env, ALICE, Decision(DecisionKind.APPROVE), "t-1")  # 1 of 2
-    decide(env, BOB, Decision(DecisionKind.REJECT, text="wrong recipient"), "t-2")  # final at once
-    view = LedgerView(env.db_path)
-    try:
-        states = decision_states(view, keys.values())
-    finally:
-        view.close()
-    voted, rejected = states[keys["t-1"]], states[keys["t-2"]]
-    assert keys["t-3"] not in states
-    assert voted.voters == (Voter("alice@testhost", 2001),) and voted.record is None
-    assert voted.label(2) == "approved 1/2" and voted.who() == "alice@testhost"
-    assert as_json(voted, 2) == {
-        "state": "approving", "label": "approved 1/2", "decided_by": None, "decision": None, "reason": None,
-        "error": None, "approvals": 1, "approvals_needed": 2, "approved_by": ["alice@testhost"],
-    }
-    assert rejected.record is not None and rejected.record.state in (DecisionState.FINISHED, DecisionState.DECIDED)
-    assert rejected.reason == "wrong recipient" and rejected.decided_by() == "rejected by bob@testhost"
-    assert rejected.label() in ("rejected by bob", "resumed")  # a status column: the user, not the host
-    # The quorum closes the round: the votes are no longer "open", the decision says who approved.
-    decide(env, BOB, Decision(DecisionKind.APPROVE), "t-1")
+def scene(env: PolicyEnv) -> PolicyEnv:
+    """t-1 waiting, t-2 one vote of two, t-3 decided, t-4 resuming, t-5 failed, t-6 rejected."""
+    for n in range(1, 7):
+        env.start(f"t-{n}", REQUEST)
+    decide(env, "t-2", ALICE)
+    for tid in ("t-3", "t-4", "t-5"):
+        decide(env, tid, ALICE, BOB)
+    claim(env, "t-4")
+    batch = claim(env, "t-5")
     ledger = DecisionLedger(env.db_path, env.config)
     try:
-        done = decision_states(ledger, [keys["t-1"]])[keys["t-1"]]
-        assert keys["t-1"] not in open_votes(ledger.connection)
+        ledger.finish(batch, DecisionState.FAILED, error="SMTP server said 554")  # type: ignore[arg-type]
     finally:
         ledger.close()
-    assert done.record is not None and (done.record.approvals, done.record.approvals_needed) == (2, 2)
-    assert done.label() == "resumed" and done.decided_by() == "approved by bob@testhost"
+    decide(env, "t-6", CAROL, kind=DecisionKind.REJECT)
+    return env
+
+
+EXPECTED = {
+    "t-1": ("waiting", "waiting"),
+    "t-2": ("voting", "votes 1/2 (alice@testhost)"),
+    "t-3": ("decided", "approve by bob@testhost"),
+    "t-4": ("resuming", "resuming"),
+    "t-5": ("failed", "failed: SMTP server said 554"),
+    "t-6": ("decided", "reject by carol@testhost"),
+}
+
+
+def test_decision_states_of_every_kind(scene: PolicyEnv) -> None:
+    config = scene.config
+    items = [(t, t.interrupts[0]) for t in (scene.thread(f"t-{n}") for n in range(1, 7))]
+    states = decision_states(scene.db_path, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
+    got = {t.thread_id: states[item_key(t.thread_id, t.checkpoint_id, i.key)] for t, i in items}
+    assert {tid: (s.status, s.label) for tid, s in got.items()} == EXPECTED
+    assert (got["t-2"].votes, got["t-2"].votes_needed, got["t-2"].voters) == (1, 2, ("alice@testhost",))
+    assert (got["t-3"].votes, got["t-3"].votes_needed, got["t-3"].voters) == (2, 2, ("alice@testhost", "bob@testhost"))
+    assert got["t-5"].decision_id and got["t-5"].error == "SMTP server said 554"
+    # The same from an open ledger, and nothing at all from a DB where nobody decided yet.
+    ledger = DecisionLedger(scene.db_path, config)
+    try:
+        assert decision_states(ledger, items, votes_needed=lambda t, i: 2) == states
+    finally:
+        ledger.close()
+
+
+def test_a_db_without_ledger_tables_is_all_waiting(env: PolicyEnv) -> None:
+    env.start("t-1", REQUEST)
+    thread = env.thread("t-1")
+    [state] = decision_states(env.db_path, [(thread, thread.interrupts[0])]).values()
+    assert state.label == "waiting" and state.as_json()["votes"] == 0
+
+
+def test_list_shows_the_decision_column(scene: PolicyEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--config", str(scene.config_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0]
+    assert header.split()[-1] == "DECISION"
+    column = header.index("DECISION")
+    shown = {line.split()[0]: line[column:].strip() for line in lines[1:] if line.startswith("t-")}
+    assert shown == {tid: label for tid, (_, label) in EXPECTED.items()}
+
+
+def test_list_json_from_another_process_carries_the_decision(scene: PolicyEnv) -> None:
+    out = subprocess.run([sys.executable, "-m", "hitl_tui", "list", "--json", "--config", str(scene.config_path)],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    decisions = {t["thread_id"]: t["interrupts"][0]["decision"] for t in json.loads(out)}
+    assert {tid: d["status"] for tid, d in decisions.items()} == {tid: s for tid, (s, _) in EXPECTED.items()}
+    assert decisions["t-2"]["votes"] == 1 and decisions["t-2"]["votes_needed"] == 2
+    assert decisions["t-2"]["voters"] == ["alice@testhost"]
+    assert decisions["t-5"]["error"] == "SMTP server said 554" and decisions["t-3"]["decided_by"] == "bob@testhost"

@@ -172,3 +172,36 @@ def test_a_policy_never_counts_towards_a_quorum(env: PolicyEnv) -> None:
     finally:
         desk.close()
     assert env.decisions() == [] and env.outbox() == []
+
+
+EDIT_RULES = """
+[[policy.rule]]
+action = "send_email"
+when = { body = { contains = "wire" } }
+risk = "high"
+approvals = 2
+"""
+
+
+def test_rules_judge_the_edited_arguments_and_the_audit_says_what_will_run(tmp_path: Path) -> None:
+    """An edit that makes an action match a two-approver rule needs two approvers, though the agent's own ask
+    didn't match it; the audit record carries the policy's risk and the edited arguments themselves."""
+    env = make_env(tmp_path, EDIT_RULES)
+    try:
+        env.start("t-1", REQUEST)
+        assert decide(env, ALICE, approve()).records  # as asked: no rule matches, one operator suffices
+        env.start("t-2", REQUEST)
+        wire = edit(body="Please wire 50000 to the new account.")
+        first = decide(env, ALICE, wire, "t-2")
+        assert first.awaiting_approvals and first.approvals_needed == 2
+        assert len(env.outbox()) == 1  # only t-1's email went out
+        second = decide(env, BOB, wire, "t-2")
+        assert second.records and second.records[0].state is DecisionState.FINISHED
+        records = [r for r in iter_records(env.audit_path) if r["event"] in ("approval", "decision")]
+        plain, vote, final = records
+        assert (plain["risk"], plain["edited_args"]) == ("low", None)  # the policy's rating, not the agent's
+        for record in (vote, final):
+            assert record["risk"] == "high"
+            assert record["edited_args"] == [{"action_index": 0, "args": wire.args}]
+    finally:
+        env.close()

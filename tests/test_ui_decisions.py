@@ -4,6 +4,7 @@ effect), the audit log and the checkpoint DB. Decisions go through the real desk
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -261,19 +262,23 @@ def _approve():  # type: ignore[no-untyped-def]
     return Decision(DecisionKind.APPROVE, 0)
 
 
-async def test_unwritable_audit_log_is_reported_and_the_decision_stands(demo: DemoCopy) -> None:
+async def test_unwritable_audit_log_decides_nothing_and_says_why(demo: DemoCopy) -> None:
+    """No side effect runs while its audit trail can't be written: the console is told why, nothing is recorded."""
     blocked = demo.directory / "audit-is-a-folder"
     blocked.mkdir()
     app = make_app(demo, config=dataclasses.replace(demo.config, audit_log=blocked))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         select_thread(app, "email-0001")
+        screen = app.console_screen
+        key = screen.selected.key
         await pilot.press("a")
-        await wait_for(pilot, lambda: "audit-write" in app.console_screen.query_one("StatusBar").problems,
-                       DECIDE_TIMEOUT, "the audit problem on screen")
-        assert effects(demo, "email-0001")
-        rec = next(it.record for it in app.console_screen.thread_list.items if it.thread.thread_id == "email-0001")
-        assert rec is not None and rec.state in (DecisionState.FINISHED, DecisionState.DECIDED, DecisionState.RESUMING)
+        await wait_for(pilot, lambda: "Nothing was decided" in screen._notes.get(key, ""),
+                       DECIDE_TIMEOUT, "the refusal on screen")
+        assert "audit-is-a-folder" in screen._notes[key]
+        assert not effects(demo, "email-0001")
+        rec = next(it.record for it in screen.thread_list.items if it.thread.thread_id == "email-0001")
+        assert rec is None
 
 
 def test_decisions_never_use_a_path_of_their_own() -> None:
@@ -426,3 +431,55 @@ async def test_an_in_doubt_resume_is_acknowledged_from_the_console(demo: DemoCop
         await wait_for(pilot, lambda: ("acknowledged", None) in audit_events(demo, "email-0001"),
                        DECIDE_TIMEOUT, "the acknowledgement in the audit log")
         assert app.screen.active_bindings["exclamation_mark"].enabled is False  # once is enough
+
+
+async def test_an_edit_is_judged_by_the_policy_on_its_new_arguments(demo: DemoCopy) -> None:
+    """Editing a $2,500 transfer to $50,000: the dialog shows the resulting risk and approvals, the confirmation
+    names it, and the decision needs a second operator (the demo rule for transfers over 10,000)."""
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select_thread(app, "plan-0001")
+        item = app.console_screen.selected
+        assert item.approvals_needed == 1 and item.risk == "high"
+        edited = {**item.actions[0].args, "amount": 50000}
+        await pilot.press("e")
+        dialog = app.screen
+        assert isinstance(dialog, EditDialog)
+        dialog.query_one("#args").load_text(json.dumps(edited))
+        await pilot.pause()
+        assert "Risk with these arguments: critical; needs 2 approvers; asks for confirmation." in rendered_text(app)
+        await pilot.press("ctrl+s", "enter")
+        assert isinstance(app.screen, ConfirmDialog) and "critical" in rendered_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "approved 1/2" in row_status(app, "plan-0001"), DECIDE_TIMEOUT, "the vote")
+        assert effects(demo, "plan-0001") == []  # one operator is not enough for what would run
+
+
+async def test_an_edit_the_schema_refuses_is_shown_in_the_dialog(demo: DemoCopy) -> None:
+    """With a tool schema (a payload's args_schema), a wrong type is one sentence in the dialog as you type, and
+    the edit can't go on to review or submit."""
+    import dataclasses as dc
+
+    from hitl_tui.resume_values import edit_problem
+
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        select_thread(app, "email-0001")
+        action = app.console_screen.selected.actions[0]
+        typed = dc.replace(action, args_schema={"type": "object", "properties": {"retries": {"type": "integer"}}})
+        dialog = EditDialog(typed.name, typed.args, require_object=True, editor=None,
+                            check=lambda args: edit_problem(typed, args))
+        app.push_screen(dialog)
+        await pilot.pause()
+        dialog.query_one("#args").load_text(json.dumps({**typed.args, "retries": "three"}))
+        await pilot.pause()
+        shown = str(dialog.query_one("#error").render())
+        assert shown.endswith("schema (retries: 'three' is not of type 'integer').")
+        await pilot.press("ctrl+s")
+        assert not dialog.reviewing  # can't go on to submit
+        dialog.query_one("#args").load_text(json.dumps({**typed.args, "retries": 3}))
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        assert dialog.reviewing

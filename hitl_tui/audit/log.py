@@ -142,6 +142,12 @@ class AuditLog:
         finally:
             os.close(lock_fd)  # closing the descriptor releases the flock
 
+    def check_writable(self) -> None:
+        """Raise AuditLogUnwritable (one sentence) unless the log and its lock file can be opened for writing now.
+        Asked before a decision is recorded: no side effect may run while its trail can't be written."""
+        with self._locked():  # creates the log's folder first, as an append would
+            os.close(self._open_log())
+
     def _open_log(self) -> int:
         try:
             return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)

@@ -264,20 +264,46 @@ class _Walk:
         )
 
 
-def verify_command(path: Path, as_json: bool, out: TextIO) -> int:
-    """`hitl-tui audit verify [PATH]`: print the verdict; 0 intact, 1 tampered, 2 missing or unreadable."""
+def unflushed_events(db: Path) -> int | None:
+    """How many audit events the DB holds that were not copied to the log yet (None: no ledger, or unreadable).
+    Read through SQLite only, read-only."""
+    import sqlite3
+
+    from hitl_tui.db import connect
+    from hitl_tui.errors import HitlError
+
+    try:
+        conn = connect(db, readonly=True)
+    except HitlError:
+        return None
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM hitl_events WHERE flushed = 0").fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def verify_command(path: Path, as_json: bool, out: TextIO, *, db: Path | None = None) -> int:
+    """`hitl-tui audit verify [PATH]`: print the verdict; 0 intact, 1 tampered, 2 missing or unreadable. With the
+    DB, also how many events it holds that are not in the log yet (durable there; the next flush copies them)."""
+    pending = unflushed_events(db) if db is not None else None
+    if pending and not as_json:
+        out.write(f"note: {pending} event(s) recorded in {db} are not in the log yet; the next decision, worker "
+                  "pass or console copies them.\n")
     try:
         report = verify(path)
     except AuditLogMissing as exc:
         if as_json:
-            failure = {"path": str(path), "ok": False, "error": exc.message, "exit_code": EXIT_MISSING}
+            failure = {"path": str(path), "ok": False, "error": exc.message, "exit_code": EXIT_MISSING,
+                       "pending_in_db": pending}
             out.write(json.dumps(failure) + "\n")
         else:
             out.write(exc.message + "\n")
         return EXIT_MISSING
     code = EXIT_OK if report.ok else EXIT_TAMPERED
     if as_json:
-        out.write(json.dumps({**report.as_dict(), "exit_code": code}) + "\n")
+        out.write(json.dumps({**report.as_dict(), "exit_code": code, "pending_in_db": pending}) + "\n")
         return code
     if report.ok:
         tail = f", last seq {report.last_seq} (hash {report.last_hash[:12]})" if report.last_hash else ""

@@ -9,7 +9,8 @@
 `reject_below` (off by default) it rejects without pausing, in between it pauses with the project's payload
 (action "send_reply", with the confidence). Auto-decisions go to the audit log beside the DB. The
 thresholds come from the first run's `configurable.hitl_confidence_threshold` /
-`hitl_confidence_reject_below`, else a `[[policy.band]]` matching this graph in $HITL_TUI_CONFIG, else
+`hitl_confidence_reject_below`, else a `[[policy.band]]` matching this graph in $HITL_TUI_CONFIG or, when that
+is unset, in the demo's config.toml beside the DB (the one `hitl-tui demo` writes and opens), else
 `build_graph(..., threshold=)` (default 0.8); they are stored in state, so a resume (whose config does not
 carry them) re-evaluates the band exactly as the first run did.
 """
@@ -17,6 +18,8 @@ carry them) re-evaluates the band exactly as the first run did.
 from __future__ import annotations
 
 import operator
+import os
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -28,12 +31,13 @@ from hitl_tui.demo import planner
 from hitl_tui.demo.kit import Effects, compile_demo, configurable, initiator, message
 from hitl_tui.demo.offline import describe
 from hitl_tui.model import DecisionKind
-from hitl_tui.policy.band import band_verdict, configured_band
+from hitl_tui.policy.band import CONFIG_ENV, band_verdict, configured_band
 
 GRAPH_ID = "confidence_agent"
 ACTION = "send_reply"
 DEFAULT_THRESHOLD = 0.8
 AUDIT_FILENAME = "decisions.jsonl"  # the demo directory's audit log, beside the DB (see demo.runner)
+DEMO_CONFIG_FILENAME = "config.toml"  # the demo directory's config, beside the DB (see demo.runner)
 
 Gate = Literal["ask", "approve", "reject"]
 
@@ -58,6 +62,16 @@ class ConfidenceState(TypedDict, total=False):
     status: str  # answered | sent | rejected | ignored
 
 
+def _band_source(effects: Effects) -> Path | None:
+    """$HITL_TUI_CONFIG, else the demo's config.toml beside the DB: the band the demo's own console shows."""
+    if os.environ.get(CONFIG_ENV):
+        return None  # configured_band reads the variable itself
+    if effects.default_outbox is None:
+        return None
+    beside = effects.default_outbox.parent / DEMO_CONFIG_FILENAME
+    return beside if beside.is_file() else None
+
+
 def build_graph(checkpointer: Any, *, threshold: float = DEFAULT_THRESHOLD) -> Any:
     """The compiled confidence agent; pauses when confidence < threshold."""
     effects = Effects(checkpointer)
@@ -74,7 +88,7 @@ def build_graph(checkpointer: Any, *, threshold: float = DEFAULT_THRESHOLD) -> A
         }
         if "threshold" not in state:
             conf = configurable(config)
-            band = configured_band(GRAPH_ID, ACTION)
+            band = configured_band(GRAPH_ID, ACTION, _band_source(effects))
             default_at = band.auto_approve_at if band and band.auto_approve_at is not None else threshold
             below = conf.get("hitl_confidence_reject_below", band.auto_reject_below if band else None)
             update["threshold"] = float(conf.get("hitl_confidence_threshold", default_at))

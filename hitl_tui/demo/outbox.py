@@ -63,7 +63,8 @@ def append_line(path: Path, entry: Mapping[str, Any]) -> None:
     """Append one JSON line atomically with respect to other writers (flock + one write + fsync)."""
     data = (json.dumps(entry, sort_keys=True, default=str) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    # 0o666 and let the umask decide, like the audit log: under a team's umask 002 every operator can append.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:

@@ -58,6 +58,7 @@ def requirements_for(
         return Requirements(
             approvals_needed=assessment.approvals,
             initiator_uid=resolve_uid(name) if name else None,
+            risk=assessment.risk,
         )
 
     return requirements

@@ -26,7 +26,7 @@ from typing import Any
 
 from hitl_tui.config import Config, PolicyConfig, RiskRule
 from hitl_tui.errors import ConfigError
-from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.policy.conditions import check_conditions, matches
 
 RISK_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
@@ -46,6 +46,11 @@ def risk_rank(risk: str | None) -> int:
     return RISK_ORDER.index(level) if level is not None else -1
 
 
+HIGH_RISK = frozenset({"high", "critical"})
+# Decisions that let the pending action run (the ones a confirmation guards).
+EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})
+
+
 @dataclass(frozen=True)
 class Assessment:
     """What the policy says about one pending interrupt."""
@@ -61,6 +66,12 @@ class Assessment:
     @property
     def risk_rank(self) -> int:
         return RISK_ORDER.index(self.risk)
+
+    @property
+    def asks_confirmation(self) -> bool:
+        """Letting the action run needs an explicit "yes": high or critical risk, or a rule that says so. The
+        console asks in a dialog; the command line wants --yes (or a prompt on a terminal)."""
+        return self.risk in HIGH_RISK or self.confirm
 
 
 def _glob(pattern: str | None, value: str | None) -> bool:

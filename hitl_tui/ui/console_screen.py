@@ -10,6 +10,7 @@ import gc
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,11 +24,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
-from hitl_tui.decision import Decision, DecisionState
+from hitl_tui.decision import Decision, DecisionState, as_decided
 from hitl_tui.decision_state import Voter
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
 from hitl_tui.notify import Notifier, WatchedItem
+from hitl_tui.policy.rules import EXECUTES
 from hitl_tui.reader import ReadResult
+from hitl_tui.resume_values import edit_problem
 from hitl_tui.safe_text import visible
 from hitl_tui.ui.audit_pane import AuditPane
 from hitl_tui.ui.details import DetailsPane
@@ -55,7 +58,6 @@ def _decidable(item: ReviewItem | None) -> bool:
     return item is not None and item.decidable and not item.local
 ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
-EXECUTES = frozenset({DecisionKind.APPROVE, DecisionKind.EDIT})  # decisions that let the action run
 
 
 class ConsoleScreen(Screen[None]):
@@ -78,6 +80,7 @@ class ConsoleScreen(Screen[None]):
         self.readonly = readonly
         self.clock = clock
         self.escalate = escalate
+        self.assess = assess
         self.book = ItemBook(clock=clock, assess=assess)
         self.filter_text = ""
         self.shape = ListShape()  # sort order, newest first, decided hidden
@@ -502,8 +505,12 @@ class ConsoleScreen(Screen[None]):
             self.app.push_screen(FeedbackDialog(subject, question=question), with_text)
         elif kind is DecisionKind.EDIT:
             raw = item.interrupt is not None and item.interrupt.shape is PayloadShape.RAW
-            dialog = EditDialog(action.name, action.args, require_object=not raw, editor=self.console_app.editor,
-                                subject=subject)
+            dialog = EditDialog(
+                action.name, action.args, require_object=not raw, editor=self.console_app.editor,
+                check=lambda args: edit_problem(action, args),
+                outlook=lambda args: self._outlook(self._as_decided(item, [Decision(kind, index, args=args)])),
+                subject=subject,
+            )
             self.app.push_screen(dialog, with_args)
         else:
             self._decided(item, Decision(kind, index))
@@ -524,7 +531,23 @@ class ConsoleScreen(Screen[None]):
             decisions = [decision]
         self._confirm_then_submit(item, decisions)
 
+    def _as_decided(self, item: ReviewItem, decisions: list[Decision]) -> ReviewItem:
+        """The item as the policy sees what will run: edited arguments assessed, not the agent's first ask."""
+        if self.assess is None or item.interrupt is None or not any(d.kind is DecisionKind.EDIT for d in decisions):
+            return item
+        return replace(item, assessment=self.assess(item.thread, as_decided(item.interrupt, decisions)))
+
+    @staticmethod
+    def _outlook(item: ReviewItem) -> str:
+        parts = [f"Risk with these arguments: {visible(item.risk or 'not rated')}"]
+        if item.approvals_needed > 1:
+            parts.append(f"needs {item.approvals_needed} approvers")
+        if item.needs_confirmation:
+            parts.append("asks for confirmation")
+        return "; ".join(parts) + "."
+
     def _confirm_then_submit(self, item: ReviewItem, decisions: list[Decision]) -> None:
+        item = self._as_decided(item, decisions)
         if not (item.needs_confirmation and any(d.kind in EXECUTES for d in decisions)):
             self._submit(item, decisions)
             return

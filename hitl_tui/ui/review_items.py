@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from hitl_tui.decision import DecisionRecord
-from hitl_tui.decision_state import ItemKey, ItemState, Voter
+from hitl_tui.decision import DecisionRecord, DecisionState
+from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.model import ActionRequest, DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.policy.rules import HIGH_RISK
+from hitl_tui.ui.item_state import ItemState
 from hitl_tui.ui.shown import bounded
 
 GHOST_TTL = timedelta(minutes=10)  # how long a decided item stays listed after it left the DB's pending set
-HIGH_RISK = frozenset({"high", "critical"})
 _SEP = "\x1f"  # never shown; thread ids may contain anything printable
 
 
@@ -91,10 +92,12 @@ class ReviewItem:
 
     @property
     def decidable(self) -> bool:
-        """Whether decision keys apply at all: a paused, listed item nobody has decided yet (the ledger refuses a
-        second decision on one interrupt, so offering the keys would only invite a refusal)."""
-        return (self.interrupt is not None and self.thread.status is ThreadStatus.PAUSED and self.pending
-                and self.record is None)
+        """Whether decision keys apply at all: a paused, listed item nobody has decided yet, or whose failed
+        resume was reopened (the ledger refuses any other second decision, so the keys would only invite one)."""
+        if self.interrupt is None or self.thread.status is not ThreadStatus.PAUSED or not self.pending:
+            return False
+        record = self.record  # a failed resume that saved nothing is reopened: it takes a new decision
+        return record is None or (record.state is DecisionState.FAILED and record.reopened)
 
     def allowed(self, action_index: int) -> frozenset[DecisionKind]:
         """Decisions the payload allows for one action of this item."""

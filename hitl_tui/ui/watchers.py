@@ -43,7 +43,7 @@ class RecordFeed(Protocol):
     """Where the console reads recorded decisions from (the desk's ledger)."""
 
     def recent(self, limit: int = ...) -> Sequence[Any]: ...
-    def votes(self) -> Mapping[ItemKey, tuple[Voter, ...]]: ...
+    # Optionally `votes() -> Mapping[ItemKey, tuple[Voter, ...]]`: the open four-eyes rounds (the console's feed).
 
 
 class Decider(Protocol):

@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,9 +41,16 @@ class EditDialog(Dialog[Any]):
         Binding("enter", "submit", "Submit", show=False),
     ]
 
-    def __init__(self, action_name: str, args: Any, *, require_object: bool, editor: str | None,
-                 subject: Text | None = None) -> None:
+    def __init__(
+        self, action_name: str, args: Any, *, require_object: bool, editor: str | None,
+        check: Callable[[Any], str | None] | None = None, outlook: Callable[[Any], str] | None = None,
+        subject: Text | None = None,
+    ) -> None:
+        """`check` says why edited arguments can't be sent (the tool's schema), `outlook` what the policy makes
+        of them (their risk, approvals needed): both are asked before anything is submitted."""
         super().__init__()
+        self.check = check
+        self.outlook = outlook
         self.action_name = action_name
         self.subject = subject  # "Edit transfer on thread X (graph): amount=..." (which item this is)
         self.original = args
@@ -62,10 +70,12 @@ class EditDialog(Dialog[Any]):
                 area.cursor_blink = self.blink
                 yield area
                 yield Static(Text(""), id="error", classes="dialog-error")
+                yield Static(Text(""), id="outlook")  # the policy's view of the edited arguments
                 keys = "ctrl+s: review changes   " + ("ctrl+o: open $EDITOR   " if self.editor else "") + "esc: cancel"
                 yield Static(Text(keys), classes="dialog-keys")
             with Vertical(id="review-pane"):
                 yield Static(Text("These changes will be submitted:"))
+                yield Static(Text(""), id="review-outlook")
                 with VerticalScroll(id="diff-scroll"):
                     yield Static(Text(""), id="diff")
                 yield Static(Text("enter / ctrl+s: submit the edit   esc: back to editing"), classes="dialog-keys")
@@ -85,8 +95,15 @@ class EditDialog(Dialog[Any]):
 
     @on(TextArea.Changed, "#args")
     def validate(self) -> None:
-        self._parsed = parse_edit(self.query_one("#args", TextArea).text, require_object=self.require_object)
+        parsed = parse_edit(self.query_one("#args", TextArea).text, require_object=self.require_object)
+        problem = self.check(parsed.value) if parsed.ok and self.check is not None else None
+        self._parsed = ParsedEdit(error=problem) if problem else parsed
         self._show_error(self._parsed.error)
+        outlook = Text(self.outlook(parsed.value)) if self._parsed.ok and self.outlook is not None else Text("")
+        for pane in ("#outlook", "#review-outlook"):
+            shown = self.query_one(pane, Static)
+            shown.update(outlook)
+            shown.display = bool(outlook.plain)  # no blank row when there is nothing to say
 
     def _show_error(self, message: str | None) -> None:
         self.query_one("#error", Static).update(Text(message or ""))
