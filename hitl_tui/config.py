@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.errors import ConfigError
+from hitl_tui.notify import NotifyConfig, parse_notify
 
 DEFAULT_KEYS: dict[str, str] = {
     "approve": "a",
@@ -28,6 +29,12 @@ DEFAULT_KEYS: dict[str, str] = {
     "next_action": "tab",
     "mark": "space",
     "acknowledge": "exclamation_mark",
+    "zoom": "plus",
+    "details_down": "ctrl+d",
+    "details_up": "ctrl+u",
+    "sort": "s",
+    "newest_first": "n",
+    "hide_decided": "h",
 }
 
 
@@ -118,6 +125,7 @@ class Config:
     keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYS))
     graphs: dict[str, GraphConfig] = field(default_factory=dict)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)  # bell / desktop notifications (hitl_tui.notify)
     source: Path | None = None  # the file this came from, for messages
 
     def graph(self, graph_id: str | None) -> GraphConfig | None:
@@ -199,7 +207,7 @@ def _policy(data: Any) -> PolicyConfig:
 
 def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -> Config:
     """Build a Config from parsed TOML; `base` resolves relative paths."""
-    top = _strict("top level", data, {"console", "keys", "graphs", "policy"})
+    top = _strict("top level", data, {"console", "keys", "graphs", "policy", "notify"})
     console = _strict("console", top.get("console", {}), {"db", "audit_log", "poll_interval", "outbox"})
     kwargs: dict[str, Any] = {"source": source}
     if "db" in console:
@@ -227,6 +235,7 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
         raise ConfigError("Config section [graphs] must be a table of graph names.")
     kwargs["graphs"] = {name: _graph(name, g) for name, g in graphs_raw.items()}
     kwargs["policy"] = _policy(top.get("policy", {}))
+    kwargs["notify"] = parse_notify(top.get("notify", {}))
     return Config(**kwargs)
 
 

@@ -154,3 +154,33 @@ def _rows(conn: sqlite3.Connection, query: str, threads: str) -> Sequence[tuple[
         if "no such table" in str(err):
             return []
         raise
+
+
+@dataclass(frozen=True)
+class Voter:
+    """One approval in a four-eyes round that has not reached its quorum yet."""
+
+    operator: str
+    operator_uid: int
+
+
+ItemKey = tuple[str, str, str]  # (thread_id, checkpoint_id, interrupt_key): what the ledger is unique on
+
+
+def open_votes(conn: sqlite3.Connection) -> dict[ItemKey, tuple[Voter, ...]]:
+    """Approvals of every four-eyes round still open (no decision recorded yet), oldest vote first: what the
+    console reads each tick (the rounds are few, so no list of items is needed)."""
+    try:
+        rows = conn.execute(
+            "SELECT v.thread_id, v.checkpoint_id, v.interrupt_key, v.operator, v.operator_uid FROM hitl_votes AS v "
+            "WHERE NOT EXISTS (SELECT 1 FROM hitl_decisions AS d WHERE d.thread_id = v.thread_id "
+            "AND d.checkpoint_id = v.checkpoint_id AND d.interrupt_key = v.interrupt_key) ORDER BY v.voted_at"
+        ).fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return {}  # nobody has decided anything in this DB yet
+        raise
+    votes: dict[ItemKey, list[Voter]] = {}
+    for thread_id, checkpoint_id, key, operator, uid in rows:
+        votes.setdefault((thread_id, checkpoint_id, key), []).append(Voter(operator, uid))
+    return {k: tuple(v) for k, v in votes.items()}

@@ -715,6 +715,11 @@ class DecisionLedger:
         """The newest decisions as the console shows them: in-doubt ones say who acknowledged them."""
         return _with_acks(self._conn, [r.as_record() for r in self.recent(limit)])
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For read-only helpers such as `decision_state.open_votes` (this thread's connection)."""
+        return self._conn
+
 
 def _with_acks(conn: sqlite3.Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
     doubtful = [r.decision_id for r in records if r.state is DecisionState.IN_DOUBT]
@@ -780,6 +785,10 @@ class LedgerView:
             return _with_acks(self._conn, records)
         except sqlite3.OperationalError:  # an older ledger without hitl_acks: nothing was acknowledged
             return records
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self._conn
 
     def close(self) -> None:
         self._conn.close()

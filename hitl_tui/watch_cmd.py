@@ -95,10 +95,10 @@ def run_watch(config: Config, db: Path, out: TextIO, err: TextIO, *, jsonl: bool
                 result = report.result
                 events += tracker.threads_read(result.threads, result.changed, complete=report.complete,
                                                full=result.full)
-                if report.records is not None:
-                    events += tracker.records_read(report.records)
+                if report.ledger is not None:
+                    events += tracker.records_read(report.ledger.records)
             elif isinstance(report, RecordsRead):
-                events += tracker.records_read(report.records)
+                events += tracker.records_read(report.ledger.records)
             elif isinstance(report, SourceProblem) and report.message:
                 print(f"hitl-tui watch: {report.message}", file=err, flush=True)
             events += tracker.tick()

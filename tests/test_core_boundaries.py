@@ -19,6 +19,7 @@ CORE_MODULES = [
     "hitl_tui.agent",
     "hitl_tui.decision",
     "hitl_tui.decision_state",
+    "hitl_tui.notify",
     "hitl_tui.watch_events",
     "hitl_tui.watch_cmd",
     "hitl_tui.doctor",
@@ -36,6 +37,9 @@ CORE_MODULES = [
     "hitl_tui.policy.band",
     "hitl_tui.policy.report",
     "hitl_tui.policy.report_render",
+    "hitl_tui.ui.subjects",  # what dialogs say: built without Textual
+    "hitl_tui.ui.list_shape",
+    "hitl_tui.ui.item_state",
 ]
 HEAVY = ("textual", "langgraph", "openai", "langchain_core")
 

@@ -161,7 +161,7 @@ def test_decided_by_someone_shows_who() -> None:
     book = ItemBook(clock=lambda: T0)
     book.set_threads([thread("a", "0001", "z")])
     book.set_records([record("a", "0001", "z", T0, DecisionState.DECIDED)])
-    assert book.ordered()[0].status == "approve by alice@h"
+    assert book.ordered()[0].status == "approved by alice"  # the host is in the details
     assert not book.set_records([record("a", "0001", "z", T0, DecisionState.DECIDED)])  # unchanged: no redraw
 
 

@@ -290,3 +290,10 @@ def details_text(app: ConsoleApp, width: int = 200) -> str:
     console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
     console.print(content)
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+async def loaded_on(pilot: Any, thread_id: str) -> None:
+    """Wait for the first read, then put the cursor on `thread_id` and let the screen catch up."""
+    await loaded(pilot)
+    select_thread(pilot.app, thread_id)
+    await pilot.pause()

@@ -7,7 +7,8 @@ and snapshots are deterministic; by default they are the real ones, built lazily
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +21,14 @@ from textual.screen import ModalScreen, Screen
 
 from hitl_tui.config import Config
 from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
-from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
+from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.notify import Notice, Notifier, encode
 from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
-from hitl_tui.ui.keys import DECISION_KEYS, app_bindings, keymap
+from hitl_tui.ui.keys import app_bindings, keymap
 from hitl_tui.ui.review_items import ReviewItem
 from hitl_tui.ui.thread_list import Escalate
 from hitl_tui.ui.watchers import (
@@ -90,8 +93,12 @@ class ConsoleApp(App[int]):
         sources: Sources,
         editor: str | None,
         cursor_blink: bool = True,
+        terminal_write: Callable[[str], None] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self._terminal_write = terminal_write  # None: the terminal itself (tests inject a recorder)
+        self._environ = os.environ if environ is None else environ
         self.config = config
         self.db = db
         self.operator = operator
@@ -101,8 +108,9 @@ class ConsoleApp(App[int]):
         self.editor = editor
         self.cursor_blink = cursor_blink
         assess, escalate = policy_views(config)
-        self.console_screen = ConsoleScreen(db=db, operator=operator.display, readonly=readonly, clock=clock,
-                                            assess=assess, escalate=escalate)
+        self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
+                                            readonly=readonly, clock=clock, assess=assess, escalate=escalate,
+                                            notifier=Notifier(config.notify) if config.notify.enabled else None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
             AuditWatcher(sources.audit_tail, max(AUDIT_POLL_SECONDS, config.poll_interval), self._emit)
@@ -165,12 +173,12 @@ class ConsoleApp(App[int]):
             # A loop's last report can land while the app is closing and the screen's widgets are already gone.
             return
         if isinstance(event, ThreadsRead):
-            screen.apply_threads(event.result, event.records, complete=event.complete)
+            screen.apply_threads(event.result, event.ledger, complete=event.complete)
             if event.complete and not self._warmed and self._runner is not None:
                 self._warmed = True
                 self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
         elif isinstance(event, RecordsRead):
-            screen.apply_records(event.records)
+            screen.apply_ledger(event.ledger)
         elif isinstance(event, AuditRead):
             screen.apply_audit(event.records)
         elif isinstance(event, SourceProblem):
@@ -207,6 +215,18 @@ class ConsoleApp(App[int]):
             return
         self._runner.submit(AckJob(key, decision_id))
 
+    # -- telling the operator ----------------------------------------------------------------------------------
+
+    def tell(self, notices: list[Notice]) -> None:
+        """Write what hitl_tui.notify decided (bell, desktop notification) to the terminal; nothing else here."""
+        data = encode(notices, self.config.notify, self._environ)
+        if not data:
+            return
+        if self._terminal_write is not None:
+            self._terminal_write(data)
+        elif not self.is_headless and self._driver is not None:
+            self._driver.write(data)  # as App.bell does: through the driver, never interleaved with a frame
+
     # -- keys, help and palette --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -227,15 +247,31 @@ class ConsoleApp(App[int]):
         console = self.console_screen
         if screen is not console:
             return
-        for kind, label in DECISION_KEYS:
-            if console.check_action("decide", (kind.value,)):
-                yield SystemCommand(label, f"{label} the selected action", self._decide_callback(kind))
-        yield SystemCommand("Filter", "Filter the list by text", console.action_filter)
+        # Every action that has a key, generated from the same bindings (so nothing is missing or worded twice),
+        # offered when it applies to the selected item now.
+        seen: set[str] = set()
+        for binding in [*console.BINDINGS, *self.BINDINGS]:
+            if not isinstance(binding, Binding) or not binding.id or binding.action in seen or binding.id == "quit":
+                continue
+            seen.add(binding.action)
+            name, parameters = _parse_action(binding.action)
+            owner: Any = console if binding in console.BINDINGS else self
+            if owner.check_action(name, parameters) is True:
+                yield SystemCommand(binding.description, binding.tooltip or binding.description,
+                                    _run(owner, binding.action))
         yield SystemCommand("Clear filter", "Show every item again", console.action_clear_filter)
-        yield SystemCommand("Help", "Every key and what it does", self.action_help)
 
-    def _decide_callback(self, kind: DecisionKind) -> Callable[[], None]:
-        return lambda: self.console_screen.action_decide(kind.value)
+
+def _parse_action(action: str) -> tuple[str, tuple[object, ...]]:
+    """`decide('approve')` -> ("decide", ("approve",)), as Textual's binding actions are written."""
+    from textual.actions import parse
+
+    _, name, parameters = parse(action)
+    return name, parameters
+
+
+def _run(owner: Any, action: str) -> Callable[[], Any]:
+    return lambda: owner.run_action(action)
 
 
 class _LedgerRecords:
@@ -246,6 +282,12 @@ class _LedgerRecords:
 
     def recent(self, limit: int = 500) -> list[DecisionRecord]:
         return self._ledger.recent_records(limit)
+
+    def votes(self) -> dict[ItemKey, tuple[Voter, ...]]:
+        """Approvals of open four-eyes rounds, from whichever console gave them."""
+        from hitl_tui.decision_state import open_votes
+
+        return open_votes(self._ledger.connection)
 
     def close(self) -> None:
         self._ledger.close()
@@ -312,8 +354,10 @@ def build_app(
     sources: Sources | None = None,
     editor: str | None = "env",
     cursor_blink: bool = True,
+    terminal_write: Callable[[str], None] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ConsoleApp:
-    """The console for `db`; tests inject the clock, operator, sources and editor."""
+    """The console for `db`; tests inject the clock, operator, sources, editor and where notifications go."""
     who = operator or current_operator()
     return ConsoleApp(
         config=config,
@@ -324,4 +368,6 @@ def build_app(
         sources=sources or default_sources(config, db, who, readonly=readonly),
         editor=editor_command() if editor == "env" else editor,
         cursor_blink=cursor_blink,
+        terminal_write=terminal_write,
+        environ=environ,
     )

@@ -24,8 +24,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState, as_decided
+from hitl_tui.decision import Decision, DecisionState, as_decided
+from hitl_tui.decision_state import Voter
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
+from hitl_tui.notify import Notifier, WatchedItem
 from hitl_tui.policy.rules import EXECUTES
 from hitl_tui.reader import ReadResult
 from hitl_tui.resume_values import edit_problem
@@ -33,25 +35,28 @@ from hitl_tui.safe_text import visible
 from hitl_tui.ui.audit_pane import AuditPane
 from hitl_tui.ui.details import DetailsPane
 from hitl_tui.ui.keys import console_bindings
+from hitl_tui.ui.list_shape import ListShape
 from hitl_tui.ui.review_items import ItemBook, ReviewItem
-from hitl_tui.ui.shown import safe
+from hitl_tui.ui.shown import age_text, deadline_text, safe
 from hitl_tui.ui.status_bar import StatusBar
+from hitl_tui.ui.subjects import bulk_lines, decision_subject
 from hitl_tui.ui.thread_list import Escalate, ThreadList
+from hitl_tui.ui.watchers import LedgerRead
 
 if TYPE_CHECKING:
     from hitl_tui.ui.app import ConsoleApp
 
 NARROW_BELOW = 110  # columns: list above details instead of beside
 SHORT_BELOW = 30  # rows: a smaller audit pane
-AGE_TICK_SECONDS = 15.0
+AGE_TICK_SECONDS = 5.0  # "waited" and the details' relative times move on this often
 # What a key does to every marked item at once (edit and feedback are one item's business).
 MARKED_KINDS = frozenset({DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKind.IGNORE})
 
 
 def _decidable(item: ReviewItem | None) -> bool:
     """Still waiting for this console's decision: listed, undecided, nothing submitted or staged."""
-    return (item is not None and item.pending and item.interrupt is not None and item.record is None
-            and not item.local)
+    return item is not None and item.decidable and not item.local
+ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
 
 
@@ -62,18 +67,24 @@ class ConsoleScreen(Screen[None]):
 
     def __init__(
         self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime],
+        operator_uid: int | None = None,
         assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None,
         escalate: Escalate | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         super().__init__()
+        self.notifier = notifier  # None: notifications are off (config [notify])
         self.db = db
         self.operator = operator
+        self.operator_uid = operator_uid  # four-eyes: this operator's own approval is already counted
         self.readonly = readonly
         self.clock = clock
         self.escalate = escalate
         self.assess = assess
         self.book = ItemBook(clock=clock, assess=assess)
         self.filter_text = ""
+        self.shape = ListShape()  # sort order, newest first, decided hidden
+        self.zoom = 0  # index into ZOOMS
         self.loaded = False
         self._action_index: dict[str, int] = {}
         self._staged: dict[str, dict[int, Decision]] = {}
@@ -84,6 +95,7 @@ class ConsoleScreen(Screen[None]):
         self._details_ready = False
         self._details_shown: tuple[object, ...] | None = None
         self._keys_state: tuple[object, ...] | None = None
+        self._advance_after: set[str] = set()  # submitted with the cursor on them: move on once accepted
 
     @property
     def console_app(self) -> ConsoleApp:
@@ -127,12 +139,11 @@ class ConsoleScreen(Screen[None]):
 
     # -- data from the background loops ------------------------------------------------------------------------
 
-    def apply_threads(
-        self, result: ReadResult, records: tuple[DecisionRecord, ...] | None = None, *, complete: bool = True
-    ) -> None:
+    def apply_threads(self, result: ReadResult, ledger: LedgerRead | None = None, *, complete: bool = True) -> None:
         """What the DB watcher read: all threads (full), the changed ones, or one batch of the first read."""
-        if records is not None:  # records first: a row that just left the DB then stays, showing who decided
-            self.book.set_records(records)
+        if ledger is not None:  # records first: a row that just left the DB then stays, showing who decided
+            self.book.set_records(ledger.records)
+            self.book.set_votes(dict(ledger.votes))
         added = self.book.set_threads(result.threads, None if result.full else result.changed)
         new = added if self.loaded else set()
         first_rows = not self._painted_rows
@@ -140,6 +151,7 @@ class ConsoleScreen(Screen[None]):
         first = complete and not self.loaded
         self.loaded = self.loaded or complete
         self._refresh(new_keys=new)
+        self._notify()
         if first_rows or first:
             # The list is painted before the details: their highlighter is not needed for the first frame.
             self.app.call_after_refresh(self._details_after_first_paint)
@@ -156,8 +168,10 @@ class ConsoleScreen(Screen[None]):
         self._details_ready = True
         self._show_details()
 
-    def apply_records(self, records: tuple[DecisionRecord, ...]) -> None:
-        if self.book.set_records(records):
+    def apply_ledger(self, ledger: LedgerRead) -> None:
+        """The shared ledger changed: decisions and approvals from every console and worker."""
+        changed = self.book.set_records(ledger.records)
+        if self.book.set_votes(dict(ledger.votes)) or changed:
             self._refresh()
 
     def apply_audit(self, records: tuple[dict[str, Any], ...]) -> None:
@@ -180,18 +194,36 @@ class ConsoleScreen(Screen[None]):
     def _tick(self) -> None:
         self.thread_list.tick(self.clock())
         self._show_details()
+        self._notify()
+
+    def _notify(self) -> None:
+        """New items and escalations since the last look: hitl_tui.notify decides, the app writes."""
+        if self.notifier is None or not self.loaded:
+            return  # the first complete read is the baseline: what already waited rings nothing
+        now = self.clock()
+        watched = [
+            WatchedItem(it.key, it.thread.thread_id, it.action_label,
+                    getattr(self.escalate(it, now), "level", None) if self.escalate else None)
+            for it in self.book.items.values() if it.decidable
+        ]
+        notices = self.notifier.observe(watched)
+        if notices:
+            self.console_app.tell(notices)
 
     # -- redrawing ---------------------------------------------------------------------------------------------
 
     def _refresh(self, new_keys: set[str] | None = None) -> None:
+        now = self.clock()
         items = self.book.ordered()
         if self.filter_text:
             items = [it for it in items if it.matches(self.filter_text)]
-        self.thread_list.show(items, now=self.clock(), new_keys=new_keys)
+        items = self.shape.apply(items, now, self.escalate)
+        self.thread_list.show(items, now=now, new_keys=new_keys)
         status = self.query_one(StatusBar)
         status.loading = not self.loaded
         status.counts = self.book.counts()
         status.filter_text = self.filter_text
+        status.shape_text = "" if self.shape == ListShape() else self.shape.describe()
         status.shown = len(items)
         status.new = len(self.thread_list.new_keys)
         status.redraw()
@@ -209,12 +241,15 @@ class ConsoleScreen(Screen[None]):
         index = self._index_of(item) if item else 0
         staged = dict(self._staged.get(item.key, {})) if item else None
         note = self._notes.get(item.key) if item else None
-        # Re-rendering highlighted JSON is the costliest thing on screen: only when something shown changed.
-        shown = (item, index, staged, note, empty, self.readonly, now.replace(second=0, microsecond=0))
+        pressure = self.escalate(item, now) if item is not None and item.pending and self.escalate else None
+        # Re-rendering highlighted JSON is the costliest thing on screen: only when something shown changed,
+        # relative times included (as the list shows them, so the two never disagree).
+        times = (age_text(item.thread.paused_at, now) if item else None,
+                 deadline_text(pressure.deadline_at, now) if pressure is not None else None)
+        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None))
         if shown == self._details_shown:
             return
         self._details_shown = shown
-        pressure = self.escalate(item, now) if item is not None and item.pending and self.escalate else None
         self.query_one(DetailsPane).show(
             item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty,
             pressure=pressure,
@@ -259,6 +294,8 @@ class ConsoleScreen(Screen[None]):
                 return True  # acts on the marked items
             if item is None or kind is None or (item.local or "").startswith("submitting"):
                 return None
+            if kind is DecisionKind.APPROVE and self._approved_by_me(item):
+                return None  # a second approval must come from another operator
             return True if kind in item.allowed(self._index_of(item)) else None
         if action == "next_action":
             item = self.selected
@@ -279,12 +316,47 @@ class ConsoleScreen(Screen[None]):
         self._show_details()
         self._refresh_keys()
 
+    # -- shaping the list and the layout ------------------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        self._reshape(self.shape.next_order())
+
+    def action_newest_first(self) -> None:
+        self._reshape(self.shape.flipped())
+
+    def action_hide_decided(self) -> None:
+        self._reshape(self.shape.toggled_decided())
+
+    def _reshape(self, shape: ListShape) -> None:
+        self.shape = shape
+        self._refresh()  # the status line says how the list is shaped
+
+    def action_zoom(self) -> None:
+        """Like lazygit's `+`: both panes, the list alone, the details alone (80x24 shows little of each)."""
+        if ZOOMS[self.zoom]:
+            self.remove_class(ZOOMS[self.zoom])
+        self.zoom = (self.zoom + 1) % len(ZOOMS)
+        if ZOOMS[self.zoom]:
+            self.add_class(ZOOMS[self.zoom])
+        if ZOOMS[self.zoom] != "-zoom-details":
+            self.thread_list.focus()  # j/k move the list whichever pane shows (they are the screen's keys)
+
+    def action_details_down(self) -> None:
+        details = self.query_one(DetailsPane)
+        details.scroll_relative(y=max(1, details.size.height // 2), animate=False)
+
+    def action_details_up(self) -> None:
+        details = self.query_one(DetailsPane)
+        details.scroll_relative(y=-max(1, details.size.height // 2), animate=False)
+
     # -- filter ------------------------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
         bar = self.query_one("#filter-bar")
         bar.add_class("-active")
-        self.query_one("#filter", Input).focus()
+        # Focus now, not after this message (Widget.focus defers): letters typed right after `/` must reach the
+        # filter, never the list, where they are decision keys.
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         bar = self.query_one("#filter-bar")
@@ -390,24 +462,16 @@ class ConsoleScreen(Screen[None]):
                 self._submit(it, [Decision(kind, i, text=text) for i in range(len(it.actions))], advance=False)
             self._refresh()
 
+        title, body = bulk_lines(kind, fit)
         if kind is DecisionKind.REJECT:
             from hitl_tui.ui.dialogs.reject import RejectDialog
 
-            self.app.push_screen(RejectDialog(f"{len(fit)} marked item(s)"), lambda r: submit(r) if r else None)
+            title.append("\n")
+            title.append_text(body)
+            self.app.push_screen(RejectDialog(title), lambda r: submit(r) if r else None)
             return
         from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 
-        risky = sum(1 for it in fit if it.needs_confirmation)
-        title = Text(f"Confirm: {kind.value} {len(fit)} marked item(s)" + (f", {risky} of them high risk" if risky
-                                                                             else ""))
-        body = Text()
-        for it in fit[:12]:
-            body.append_text(safe(it.thread.thread_id, limit=40))
-            body.append("  ")
-            body.append_text(safe(it.action_label, limit=60))
-            body.append("\n")
-        if len(fit) > 12:
-            body.append(f"... and {len(fit) - 12} more\n")
         self.app.push_screen(ConfirmDialog(title, body), lambda ok: submit() if ok else None)
 
     def action_decide(self, kind_name: str) -> None:
@@ -433,17 +497,19 @@ class ConsoleScreen(Screen[None]):
             if args is not None:
                 self._decided(item, Decision(kind, index, args=args))
 
+        subject = decision_subject(kind, item, index)
         if kind is DecisionKind.REJECT:
-            self.app.push_screen(RejectDialog(action.name), with_text)
+            self.app.push_screen(RejectDialog(subject), with_text)
         elif kind is DecisionKind.FEEDBACK:
             question = action.description if item.interrupt and item.interrupt.shape is PayloadShape.RAW else None
-            self.app.push_screen(FeedbackDialog(action.name, question=question), with_text)
+            self.app.push_screen(FeedbackDialog(subject, question=question), with_text)
         elif kind is DecisionKind.EDIT:
             raw = item.interrupt is not None and item.interrupt.shape is PayloadShape.RAW
             dialog = EditDialog(
                 action.name, action.args, require_object=not raw, editor=self.console_app.editor,
                 check=lambda args: edit_problem(action, args),
                 outlook=lambda args: self._outlook(self._as_decided(item, [Decision(kind, index, args=args)])),
+                subject=subject,
             )
             self.app.push_screen(dialog, with_args)
         else:
@@ -492,14 +558,8 @@ class ConsoleScreen(Screen[None]):
         title.append(" risk" + (" and the policy asks for confirmation" if not item.high_risk else ""))
         body = Text()
         for d in decisions:
-            body.append(f"{d.kind.value} ")
-            body.append_text(safe(item.actions[d.action_index].name, limit=60))
+            body.append_text(decision_subject(d.kind, item, d.action_index))
             body.append("\n")
-        body.append("on thread ")
-        body.append_text(safe(item.thread.thread_id, limit=60))
-        body.append(" (")
-        body.append_text(safe(item.thread.graph_id or "unknown graph", limit=60))
-        body.append(").")
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -512,10 +572,12 @@ class ConsoleScreen(Screen[None]):
         self._notes.pop(item.key, None)
         self.thread_list.marked.discard(item.key)
         self.book.set_local(item.key, "submitting…")
-        self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
         if advance:
-            self._refresh()
-            self._advance_from(item.key)
+            # Move on only once the desk accepted it: a refused decision must leave the cursor on its item, or
+            # the next key press would decide whatever the cursor moved to.
+            self._advance_after.add(item.key)
+        self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
+        self._refresh()
 
     def _advance_from(self, key: str) -> None:
         """After a decision, move to the next item still waiting (the way through a queue is downwards)."""
@@ -524,14 +586,19 @@ class ConsoleScreen(Screen[None]):
         if start is None:
             return
         for it in items[start + 1:] + items[:start]:
-            if it.pending and it.record is None and it.local is None and it.interrupt is not None:
+            if it.decidable and it.local is None and not self._approved_by_me(it):
                 self.thread_list.select_key(it.key)
                 return
+
+    def _approved_by_me(self, item: ReviewItem) -> bool:
+        return any(v.operator_uid == self.operator_uid for v in item.voters)
 
     def apply_outcome(self, key: str, *, result: Any = None, refused: str | None = None,
                       error: str | None = None) -> None:
         """What the desk said about a submission."""
         self._staged.pop(key, None)
+        advance = key in self._advance_after and refused is None and error is None
+        self._advance_after.discard(key)
         if refused is not None:
             self.book.set_local(key, "refused")
             self._notes[key] = f"Refused: {refused}"
@@ -550,9 +617,12 @@ class ConsoleScreen(Screen[None]):
                 self.book.set_records(merged.values())
             elif votes:
                 needed = getattr(result, "approvals_needed", len(votes) + 1)
-                self.book.set_local(key, f"approved {len(votes)}/{needed}")
+                # Shown now; the next read of the shared ledger brings the same (and any other console's votes).
+                self.book.add_votes(key, tuple(Voter(v.operator, v.operator_uid) for v in votes))
                 self._notes[key] = f"Your approval is recorded ({len(votes)} of {needed}); waiting for more."
             audit_error = getattr(result, "audit_error", None)
             if audit_error:
                 self.apply_problem("audit-write", audit_error)
         self._refresh()
+        if advance and self.selected is not None and self.selected.key == key:
+            self._advance_from(key)  # only when the operator is still on it (they may have moved on meanwhile)

@@ -19,7 +19,7 @@ from textual.widgets import Static
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.model import DecisionKind
 from hitl_tui.ui.review_items import ReviewItem
-from hitl_tui.ui.shown import age_text, json_view, message_lines, safe
+from hitl_tui.ui.shown import age_text, deadline_text, json_view, message_lines, safe
 
 _ORDER = [DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKind.EDIT, DecisionKind.FEEDBACK, DecisionKind.IGNORE]
 
@@ -149,10 +149,11 @@ class DetailsPane(VerticalScroll):
         if pressure is not None:
             when = pressure.deadline_at.strftime("%H:%M:%S UTC")
             if pressure.level == "overdue":
-                pieces.append((f"overdue since {when}: a worker rejects it as timed out", "details--bad"))
+                pieces.append((f"deadline {when} ({deadline_text(pressure.deadline_at, now)}): a worker rejects it "
+                               "as timed out", "details--bad"))
             else:
                 style = {"urgent": "details--bad", "half": "details--warn"}.get(pressure.level, "")
-                pieces.append((f"deadline {when} ({age_text(now, pressure.deadline_at)} left; then rejected)", style))
+                pieces.append((f"deadline {when} ({deadline_text(pressure.deadline_at, now)}; then rejected)", style))
         if not pieces:
             return None
         line = self._label("Policy: ")
@@ -190,14 +191,18 @@ class DetailsPane(VerticalScroll):
 
     def _status(self, item: ReviewItem, note: str | None) -> Text:
         line = self._label("Status: ")
-        record = item.record
+        record, shared = item.record, item.shared
         if record is not None:
             when = record.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC")
             style = "details--bad" if record.error else "details--good"
-            line.append_text(safe(f"{record.summary} by {record.operator} at {when}; {item.status}", limit=300,
-                                  style=self._style(style)))
+            decided = shared.decided_by() + ("" if record.state is DecisionState.DECIDED else f"; {item.status}")
+            line.append_text(safe(f"{decided} at {when}", limit=300, style=self._style(style)))
             if record.approvals_needed > 1:
                 line.append(f" ({record.approvals} of {record.approvals_needed} approvals)")
+            if shared.reason:
+                line.append("\n")
+                line.append_text(self._label("Reason: "))
+                line.append_text(safe(shared.reason, keep_newlines=True, limit=1000))
             if record.acknowledged_by:
                 line.append_text(safe(f"; its side effects were checked by {record.acknowledged_by}", limit=200))
             elif record.state is DecisionState.IN_DOUBT:
@@ -206,6 +211,11 @@ class DetailsPane(VerticalScroll):
                 line.append("\n")
                 line.append_text(self._label("Error: "))
                 line.append_text(safe(record.error, keep_newlines=True, style=self._style("details--bad")))
+        elif item.voters and not item.local:
+            line.append_text(safe(f"{item.status} by {shared.who()}", limit=300,
+                                  style=self._style("details--warn")))
+            line.append(f" ({len(item.voters)} of {item.approvals_needed} approvals; a different operator must "
+                        "approve too)")
         else:
             line.append_text(safe(item.status, limit=200))
         if note:

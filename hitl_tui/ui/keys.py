@@ -28,6 +28,17 @@ _TOOLTIPS = {
 }
 
 
+# Keys that shape the list and the layout (id = action), off the footer: the help screen and palette list them.
+_SHAPING = (
+    ("zoom", "Zoom", "Cycle the layout: list and details, the list alone, the details alone"),
+    ("details_down", "Details down", "Scroll the details half a page down without leaving the list"),
+    ("details_up", "Details up", "Scroll the details half a page up without leaving the list"),
+    ("sort", "Sort", "Sort the list by age, risk, deadline or graph (in turn)"),
+    ("newest_first", "Newest first", "Newest first, or oldest first again"),
+    ("hide_decided", "Hide decided", "Hide items already decided (or show them again)"),
+)
+
+
 def _key(binding_id: str) -> str:
     return DEFAULT_KEYS[binding_id]
 
@@ -46,6 +57,7 @@ def console_bindings() -> list[Binding]:
                 tooltip="Mark or unmark it; approve, reject and ignore then act on all marked"),
         Binding(_key("acknowledge"), "acknowledge", "Acknowledge", id="acknowledge", show=False,
                 tooltip="You checked what an in-doubt resume did; its thread can be decided again"),
+        *(Binding(_key(name), name, label, id=name, show=False, tooltip=tip) for name, label, tip in _SHAPING),
         Binding(_key("cursor_down"), "cursor_down", "Down", id="cursor_down", show=False),
         Binding(_key("cursor_up"), "cursor_up", "Up", id="cursor_up", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),

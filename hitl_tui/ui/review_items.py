@@ -21,8 +21,10 @@ from functools import cached_property
 from typing import Any
 
 from hitl_tui.decision import DecisionRecord, DecisionState
+from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.model import ActionRequest, DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.policy.rules import HIGH_RISK
+from hitl_tui.ui.item_state import ItemState
 from hitl_tui.ui.shown import bounded
 
 GHOST_TTL = timedelta(minutes=10)  # how long a decided item stays listed after it left the DB's pending set
@@ -34,14 +36,9 @@ def item_key(thread_id: str, checkpoint_id: str, interrupt_key: str) -> str:
     return _SEP.join((thread_id, checkpoint_id, interrupt_key))
 
 
-_STATE_LABELS = {
-    DecisionState.DECIDED: "decided",
-    DecisionState.RESUMING: "resuming",
-    DecisionState.PAUSED_AGAIN: "resumed, paused again",
-    DecisionState.FINISHED: "resumed",
-    DecisionState.FAILED: "failed",
-    DecisionState.IN_DOUBT: "in doubt",
-}
+def ledger_key(key: ItemKey) -> str:
+    """The row key of a ledger key (thread, checkpoint, interrupt)."""
+    return item_key(*key)
 
 
 @dataclass(frozen=True)
@@ -55,6 +52,12 @@ class ReviewItem:
     pending: bool = True  # False once the DB no longer lists it as waiting (kept to show the outcome)
     local: str | None = None  # this console's own note: "submitting", "refused", "2/3 staged"
     assessment: Any = None  # the policy's view (hitl_tui.policy.rules.Assessment): risk, confirm, approvals, deadline
+    voters: tuple[Voter, ...] = ()  # approvals gathered so far in an open four-eyes round (from the shared ledger)
+
+    @property
+    def shared(self) -> ItemState:
+        """What the shared ledger says about this item (every console shows the same)."""
+        return ItemState(self.record, self.voters)
 
     @property
     def actions(self) -> tuple[ActionRequest, ...]:
@@ -89,8 +92,12 @@ class ReviewItem:
 
     @property
     def decidable(self) -> bool:
-        """Whether decision keys apply at all (a decided item still takes one, which the desk will refuse)."""
-        return self.interrupt is not None and self.thread.status is ThreadStatus.PAUSED
+        """Whether decision keys apply at all: a paused, listed item nobody has decided yet, or whose failed
+        resume was reopened (the ledger refuses any other second decision, so the keys would only invite one)."""
+        if self.interrupt is None or self.thread.status is not ThreadStatus.PAUSED or not self.pending:
+            return False
+        record = self.record  # a failed resume that saved nothing is reopened: it takes a new decision
+        return record is None or (record.state is DecisionState.FAILED and record.reopened)
 
     def allowed(self, action_index: int) -> frozenset[DecisionKind]:
         """Decisions the payload allows for one action of this item."""
@@ -103,17 +110,8 @@ class ReviewItem:
         """waiting / decided by X / resuming / resumed / failed / unreadable, plus this console's own note."""
         if self.thread.status is ThreadStatus.UNREADABLE:
             return "unreadable"
-        if self.record is not None:
-            label = _STATE_LABELS.get(self.record.state, self.record.state.value)
-            if self.record.state is DecisionState.DECIDED:
-                label = f"{self.record.summary} by {self.record.operator}"
-            elif self.record.state is DecisionState.FAILED and self.record.reopened:
-                label = "failed, decide again"  # the agent saved nothing: the interrupt takes a new decision
-            elif self.record.state is DecisionState.FAILED and self.record.error:
-                label = "failed"
-            elif self.record.acknowledged_by:  # who checked it is in the audit log and the details
-                label = "doubt checked"
-            return label
+        if self.record is not None or (self.voters and not self.local):
+            return self.shared.label(self.approvals_needed)
         if self.local:
             return self.local
         return "waiting" if self.pending else "gone"
@@ -151,6 +149,7 @@ class ItemBook:
     items: dict[str, ReviewItem] = field(default_factory=dict)  # in display order
     _pending: dict[str, tuple[ReviewItem, ...]] = field(default_factory=dict)  # thread id -> its rows, no notes
     _records: dict[str, DecisionRecord] = field(default_factory=dict)
+    _votes: dict[str, tuple[Voter, ...]] = field(default_factory=dict)
     _local: dict[str, str] = field(default_factory=dict)
     _ghosts: dict[str, ReviewItem] = field(default_factory=dict)  # rows that left the DB's pending set
     _unsorted: bool = False
@@ -207,6 +206,21 @@ class ItemBook:
         self._expire_ghosts(self.clock())
         self._sort_if_needed()
         return True
+
+    def set_votes(self, votes: dict[ItemKey, tuple[Voter, ...]]) -> bool:
+        """Take the open four-eyes rounds from the shared ledger; True when anything shown changed."""
+        fresh = {ledger_key(k): v for k, v in votes.items()}
+        if fresh == self._votes:
+            return False
+        keys = {k for k in fresh.keys() | self._votes.keys() if fresh.get(k) != self._votes.get(k)}
+        self._votes = fresh
+        self._renote(keys)
+        return True
+
+    def add_votes(self, key: str, voters: tuple[Voter, ...]) -> None:
+        """Approvals this console just gathered, shown before the next read of the ledger brings them."""
+        self._votes[key] = voters
+        self._renote({key})
 
     def set_local(self, key: str, note: str | None) -> None:
         if note is None:
@@ -292,10 +306,11 @@ class ItemBook:
             self._unsorted = False
 
     def _with_notes(self, item: ReviewItem) -> ReviewItem:
-        record, local = self._records.get(item.key), self._local.get(item.key)
-        if record is None and local is None:
+        record, local, voters = self._records.get(item.key), self._local.get(item.key), self._votes.get(item.key, ())
+        if record is None and local is None and not voters:
             return item
-        return ReviewItem(item.key, item.thread, item.interrupt, record, item.pending, local, item.assessment)
+        return ReviewItem(item.key, item.thread, item.interrupt, record, item.pending, local, item.assessment,
+                          voters)
 
 
 @contextmanager

@@ -97,6 +97,13 @@ def age_text(since: datetime | None, now: datetime) -> str:
     return f"{secs // 86400}d{(secs % 86400) // 3600:02d}h"
 
 
+def deadline_text(deadline: datetime, now: datetime) -> str:
+    """A deadline relative to now: "in 4m", or "overdue 2m" once it has passed."""
+    if deadline > now:
+        return f"in {age_text(now, deadline)}"
+    return f"overdue {age_text(deadline, now)}"
+
+
 def _message_role(msg: Mapping[str, Any]) -> str:
     for key in ("type", "role"):
         if isinstance(msg.get(key), str):

@@ -25,6 +25,7 @@ class StatusBar(Vertical):
         self.readonly = readonly
         self.counts: dict[str, int] = {}
         self.filter_text = ""
+        self.shape_text = ""  # the list's sort / direction / hidden items, when not the default
         self.shown = 0
         self.new = 0
         self.loading = True
@@ -66,6 +67,9 @@ class StatusBar(Vertical):
                 line.append(f" · {c['unreadable']} unreadable")
             if self.new:
                 line.append(f" · {self.new} new", style=self.get_component_rich_style("status-bar--new"))
+        if self.shape_text:
+            line.append("  ")
+            line.append(self.shape_text, style=self.get_component_rich_style("status-bar--new"))
         if self.filter_text:
             line.append("  filter ", style=label)
             line.append_text(safe(self.filter_text, limit=40))

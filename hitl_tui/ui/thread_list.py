@@ -57,11 +57,16 @@ _TINY = (
 )
 WIDE_FROM = 96  # widget width from which the graph column is shown
 NARROW_FROM = 64  # below this, the confidence column goes too
+STATUS_MAX_SHARE = 0.3  # the status column grows to fit its longest text, up to this share of the width
+DEADLINE_STATUS = "overdue 23h59m"  # the longest deadline status: always fits
 
 
-def columns_for(width: int) -> list[tuple[Column, int]]:
-    """The columns that fit and the width each gets."""
+def columns_for(width: int, status_width: int = 0) -> list[tuple[Column, int]]:
+    """The columns that fit and the width each gets; the status column widens to `status_width` where it can,
+    so "approved by alice@host" is not cut to "approved by al…" (the action column gives way)."""
     cols = _WIDE if width >= WIDE_FROM else _NARROW if width >= NARROW_FROM else _TINY
+    status = max(cols[0].width, min(status_width, int(width * STATUS_MAX_SHARE)))
+    cols = (Column("status", "Status", status), *cols[1:])
     fixed = sum(c.width for c in cols) + (len(cols) - 1)
     flex = max(6, width - fixed)
     return [(c, c.width or flex) for c in cols]
@@ -76,9 +81,11 @@ class ThreadList(ScrollView, can_focus=True):
         "thread-list--cursor-blurred",
         "thread-list--new",
         "thread-list--decided",
+        "thread-list--approving",
         "thread-list--failed",
         "thread-list--gone",
         "thread-list--risk-high",
+        "thread-list--risk-critical",
         "thread-list--unreadable",
         "thread-list--due",
         "thread-list--overdue",
@@ -124,6 +131,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._styles_generation = -1
         self._announced: ReviewItem | None = None
+        self._status_width = len(DEADLINE_STATUS)  # the longest status text shown (see columns_for)
 
     # -- what other widgets ask --------------------------------------------------------------------------------
 
@@ -147,6 +155,13 @@ class ThreadList(ScrollView, can_focus=True):
             self.new_keys |= new_keys
         self.new_keys &= self._index.keys()
         self.now = now  # the "waited" text is part of each line's cache key
+        # Waiting items all say "waiting" (or a deadline, bounded by DEADLINE_STATUS): only the others can be longer,
+        # and skipping them keeps this cheap with 10,000 rows.
+        longest = max((len(it.status) for it in self._items if it.record is not None or it.local or it.voters),
+                      default=0)
+        if max(longest, len(DEADLINE_STATUS)) != self._status_width:
+            self._status_width = max(longest, len(DEADLINE_STATUS))
+            self._generation += 1  # every line is laid out again
         self.virtual_size = Size(self.size.width, len(self._items) + 1)
         target = self._index.get(selected.key, old_cursor) if selected else old_cursor
         target = max(0, min(target, len(self._items) - 1))
@@ -281,7 +296,7 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _header(self, width: int) -> Strip:
         line = Text(end="")
-        for i, (col, w) in enumerate(columns_for(width)):
+        for i, (col, w) in enumerate(columns_for(width, self._status_width)):
             if i:
                 line.append(" ")
             title = col.title[:w]
@@ -291,7 +306,7 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _row(self, item: ReviewItem, index: int, width: int, status: tuple[str, str]) -> Strip:
         line = Text(end="")
-        for i, (col, w) in enumerate(columns_for(width)):
+        for i, (col, w) in enumerate(columns_for(width, self._status_width)):
             if i:
                 line.append(" ")
             cell = self._cell(item, col.key) if col.key != "status" else Text(status[0], style=self._style(status[1]))
@@ -328,7 +343,11 @@ class ThreadList(ScrollView, can_focus=True):
             risk = item.risk
             if not risk:
                 return Text("-")
-            style = self._style("thread-list--risk-high") if item.high_risk else Style()
+            # Critical is set apart by more than colour (reverse video in the CSS): with 16 colours or fewer, red
+            # and bright red may be the same, and critical must still stand out more than high.
+            critical = risk.lower() == "critical"
+            style = self._style("thread-list--risk-critical" if critical else "thread-list--risk-high") \
+                if item.high_risk else Style()
             return Text(one_line(risk, 12), style=style)
         return Text("")
 
@@ -344,11 +363,13 @@ class ThreadList(ScrollView, can_focus=True):
             return one_line(item.status, 60), "thread-list--failed" if failed else "thread-list--decided"
         if item.local:
             return one_line(item.local, 60), "thread-list--failed" if item.local.startswith("refused") else ""
+        if item.voters:  # a four-eyes round under way: "approved 1/2" says more than the deadline
+            return one_line(item.status, 60), "thread-list--approving"
         if item.pending and item.interrupt is not None and self.escalate is not None:
             pressure = self.escalate(item, self.now)
             if pressure is not None and pressure.level != "ok":
                 if pressure.level == "overdue":
-                    return "overdue", "thread-list--overdue"
+                    return f"overdue {age_text(pressure.deadline_at, self.now)}", "thread-list--overdue"
                 left = age_text(self.now, pressure.deadline_at)
                 label = "urgent" if pressure.level == "urgent" else "due in"
                 return f"{label} {left}", "thread-list--overdue" if pressure.level == "urgent" else "thread-list--due"

@@ -15,13 +15,14 @@ import queue
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from hitl_tui.db import explain_sqlite_error
 from hitl_tui.decision import Decision, DecisionRecord
+from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.reader import ReadResult
@@ -42,6 +43,7 @@ class RecordFeed(Protocol):
     """Where the console reads recorded decisions from (the desk's ledger)."""
 
     def recent(self, limit: int = ...) -> Sequence[Any]: ...
+    # Optionally `votes() -> Mapping[ItemKey, tuple[Voter, ...]]`: the open four-eyes rounds (the console's feed).
 
 
 class Decider(Protocol):
@@ -64,15 +66,23 @@ class Decider(Protocol):
 
 
 @dataclass(frozen=True)
+class LedgerRead:
+    """The shared ledger's decisions and open four-eyes rounds, read in one tick."""
+
+    records: tuple[DecisionRecord, ...]
+    votes: Mapping[ItemKey, tuple[Voter, ...]]
+
+
+@dataclass(frozen=True)
 class ThreadsRead:
     result: ReadResult
-    records: tuple[DecisionRecord, ...] | None = None  # read in the same tick; None when unchanged
+    ledger: LedgerRead | None = None  # read in the same tick; None when unchanged
     complete: bool = True  # False: one batch of a first read still in progress
 
 
 @dataclass(frozen=True)
 class RecordsRead:
-    records: tuple[DecisionRecord, ...]
+    ledger: LedgerRead
 
 
 @dataclass(frozen=True)
@@ -174,7 +184,7 @@ class DBWatcher:
         self._probe: _ChangeProbe | None = None
         self._records: RecordFeed | None = None
         self._records_failed = False
-        self._last_records: tuple[DecisionRecord, ...] | None = None
+        self._last_ledger: LedgerRead | None = None
         self._problem: str | None = None
 
     def run(self) -> None:
@@ -206,11 +216,11 @@ class DBWatcher:
             result = self._source.poll()
         # Threads and the decisions on them travel together, so a row that leaves the DB because someone decided
         # it is never shown as simply gone.
-        records = self._read_records()
+        ledger = self._read_ledger()
         if result is not None:
-            self._emit(ThreadsRead(result, records))
-        elif records is not None:
-            self._emit(RecordsRead(records))
+            self._emit(ThreadsRead(result, ledger))
+        elif ledger is not None:
+            self._emit(RecordsRead(ledger))
 
     def _first_read(self, source: ThreadSource) -> ReadResult:
         """Read everything; show batches as they are classified when the source can report them."""
@@ -238,8 +248,8 @@ class DBWatcher:
         self._probe.changed()
         self._source = self._make_source()
 
-    def _read_records(self) -> tuple[DecisionRecord, ...] | None:
-        """The recent decisions, or None when they did not change (or can't be read)."""
+    def _read_ledger(self) -> LedgerRead | None:
+        """The recent decisions and open approvals, or None when they did not change (or can't be read)."""
         if self._make_records is None:
             return None
         try:
@@ -248,7 +258,8 @@ class DBWatcher:
                 if self._records is None:
                     self._make_records = None
                     return None
-            records = tuple(self._records.recent())
+            votes = getattr(self._records, "votes", None)  # a feed may know decisions only
+            ledger = LedgerRead(tuple(self._records.recent()), votes() if votes is not None else {})
         except Exception as err:  # decisions are extra information: the list keeps working without them
             if not self._records_failed:
                 self._emit(SourceProblem("desk", f"Decision records can't be read: {_sentence(err)}"))
@@ -258,10 +269,10 @@ class DBWatcher:
         if self._records_failed:
             self._records_failed = False
             self._emit(SourceProblem("desk", None))
-        if records == self._last_records:
+        if ledger == self._last_ledger:
             return None
-        self._last_records = records
-        return records
+        self._last_ledger = ledger
+        return ledger
 
     def _report(self, problem: str | None) -> None:
         if problem != self._problem:
@@ -275,7 +286,7 @@ class DBWatcher:
                 with contextlib.suppress(Exception):
                     close()
         self._source = self._probe = self._records = None
-        self._last_records = None
+        self._last_ledger = None
 
 
 # -- the audit log ---------------------------------------------------------------------------------------------

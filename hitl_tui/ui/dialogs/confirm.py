@@ -32,11 +32,14 @@ class ConfirmDialog(Dialog[bool]):
             yield Static(self.title_text, classes="dialog-title")
             yield Static(self.body)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel (n)", id="cancel")
-                yield Button("Confirm (y)", id="confirm", variant="error")
-            yield Static(Text("y: confirm   n / esc: cancel"), classes="dialog-keys")
+                yield Button("Cancel", id="cancel")
+                yield Button("Confirm", id="confirm", variant="error")
+            yield Static(Text(""), id="keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
+        # Button labels name the keys as bound now (a remapped key shows as remapped).
+        self.query_one("#cancel", Button).label = f"Cancel ({self.key_for('cancel')})"
+        self.query_one("#confirm", Button).label = f"Confirm ({self.key_for('confirm')})"
         self.query_one("#cancel", Button).focus()  # the safe choice has the focus
 
     def action_confirm(self) -> None:

@@ -44,6 +44,7 @@ class EditDialog(Dialog[Any]):
     def __init__(
         self, action_name: str, args: Any, *, require_object: bool, editor: str | None,
         check: Callable[[Any], str | None] | None = None, outlook: Callable[[Any], str] | None = None,
+        subject: Text | None = None,
     ) -> None:
         """`check` says why edited arguments can't be sent (the tool's schema), `outlook` what the policy makes
         of them (their risk, approvals needed): both are asked before anything is submitted."""
@@ -51,6 +52,7 @@ class EditDialog(Dialog[Any]):
         self.check = check
         self.outlook = outlook
         self.action_name = action_name
+        self.subject = subject  # "Edit transfer on thread X (graph): amount=..." (which item this is)
         self.original = args
         self.require_object = require_object
         self.editor = editor
@@ -61,7 +63,7 @@ class EditDialog(Dialog[Any]):
         with Vertical(classes="dialog", id="edit-dialog"):
             title = Text("Edit the arguments of ")
             title.append_text(safe(self.action_name, limit=60))
-            yield Static(title, classes="dialog-title")
+            yield Static(self.subject or title, classes="dialog-title")
             with Vertical(id="edit-pane"):
                 # tab_behavior "focus": in "indent" mode the TextArea would swallow escape.
                 area = TextArea(editable_json(self.original), id="args", soft_wrap=True, show_line_numbers=True)

@@ -19,16 +19,14 @@ class FeedbackDialog(Dialog[str]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "send", "Send", id="dialog_send")]
 
-    def __init__(self, action_name: str, *, question: str | None = None) -> None:
+    def __init__(self, subject: Text, *, question: str | None = None) -> None:
         super().__init__()
-        self.action_name = action_name
+        self.subject = subject
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="feedback-dialog"):
-            title = Text("Feedback on ")
-            title.append_text(safe(self.action_name, limit=60))
-            yield Static(title, classes="dialog-title")
+            yield Static(self.subject, classes="dialog-title")
             if self.question:
                 yield Static(safe(self.question, keep_newlines=True, limit=600), classes="dialog-question")
             yield Static(Text("The agent receives this text and decides what to do next."))
@@ -36,7 +34,7 @@ class FeedbackDialog(Dialog[str]):
             area.cursor_blink = self.blink
             yield area
             yield Static(Text(""), id="error", classes="dialog-error")
-            yield Static(Text("ctrl+s: send   esc: cancel"), classes="dialog-keys")
+            yield Static(Text(""), id="keys", classes="dialog-keys")
 
     def action_send(self) -> None:
         text = self.query_one("#feedback", TextArea).text.strip()

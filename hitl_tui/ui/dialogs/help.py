@@ -64,7 +64,7 @@ class HelpScreen(Dialog[None]):
             with VerticalScroll(id="help-scroll"):
                 yield Static(self._table())
                 yield Static(Text(self._notes()), id="help-notes")
-            yield Static(Text("esc / ? / q: close   ↑ ↓: scroll"), classes="dialog-keys")
+            yield Static(Text(""), id="keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()
