@@ -31,6 +31,11 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def team() -> Iterator[tuple[Path, str]]:
     """A folder shared by group nogroup: setgid, group-writable, with a paused thread; (folder, thread id)."""
+    probe = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                            str(SYSTEM_PYTHON), "-c", "import hitl_tui"], capture_output=True, text=True, timeout=60,
+                           cwd="/", env={"PATH": os.environ["PATH"], "PYTHONPATH": f"{SITE}:{CHECKOUT}"})
+    if probe.returncode != 0:  # e.g. a checkout inside a folder only root may enter (mktemp -d makes 0700)
+        pytest.skip(f"user nobody can't import this checkout from {CHECKOUT}: {probe.stderr.strip()[-160:]}")
     base = Path(tempfile.mkdtemp(prefix="hitl-doctor-", dir="/tmp"))  # pytest's tmp_path is root-only
     os.chmod(base, 0o755)
     env = make_env(base / "team")
