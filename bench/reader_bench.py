@@ -60,6 +60,16 @@ MIXES: dict[str, list[tuple[str, bool]]] = {
         [("email", True)] * 14 + [("breakpoint_before", True)] * 8 + [("batch", True)] * 5 + [("parallel", True)] * 2
         + [("per_call", True)] * 2 + [("subgraph", True)] * 2 + _PAUSED + [("failing", False)]
     ),
+    # A real backlog: of every 100 threads 43 paused in every payload shape (57 pending interrupts), 56 finished,
+    # 1 failed; runs are short, so each thread has few checkpoints.
+    "backlog": (
+        [("email", False)] * 7 + [("plain", False)] * 8 + [("batch", False)] * 6 + [("per_call", False)] * 5
+        + [("parallel", False)] * 4 + [("subgraph", False)] * 4 + [("nested", False)] * 4 + [("inbox", False)] * 4
+        + [("breakpoint_before", False)]
+        + [("email", True)] * 16 + [("plain", True)] * 10 + [("batch", True)] * 8 + [("per_call", True)] * 6
+        + [("parallel", True)] * 4 + [("subgraph", True)] * 4 + [("nested", True)] * 4 + [("inbox", True)] * 4
+        + [("failing", False)]
+    ),
 }
 TARGETS = {"ratio": 20.0, "unchanged_us": 1000.0, "new_pause_ms": 10.0, "peak_mb": 300.0}
 
