@@ -48,7 +48,7 @@ def _print_until_stopped(env: object, live: bool, interval: float) -> int:
     config = env.config  # type: ignore[attr-defined]
     reader = CheckpointReader(db_path, config)
     try:
-        print_listing(reader.read_all().threads, as_json=False, include_running=False, out=sys.stdout)
+        print_listing(reader.read_all().threads, out=sys.stdout)
         print(f"\nDemo DB: {db_path}\nConfig:  {env.config_path}", flush=True)  # type: ignore[attr-defined]
         if not live:
             return 0

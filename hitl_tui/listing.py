@@ -1,15 +1,35 @@
-"""`hitl-tui list`: the paused threads as a readable table or as JSON for scripts."""
+"""`hitl-tui list`: the paused threads as a readable table, or as JSON for scripts (one array, or one thread per
+line streamed as the DB is read).
+
+Each output has one function that builds a thread's row (`thread_json`, `table_rows`): a new column goes there.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.list_filter import ListFilter
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.safe_text import visible
+
+# Built once: encode() of an encoder without indent runs json's C encoder over the whole value.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
+_PRETTY = json.JSONEncoder(ensure_ascii=False, indent=2, default=repr)
+
+
+_ALLOWED_NAMES: dict[frozenset[DecisionKind], list[str]] = {}
+
+
+def _allowed_names(allowed: frozenset[DecisionKind]) -> list[str]:
+    # A handful of distinct sets across any number of threads: sort each once (the encoder never changes a list).
+    names = _ALLOWED_NAMES.get(allowed)
+    if names is None:
+        names = _ALLOWED_NAMES[allowed] = sorted(d.value for d in allowed)
+    return names
 
 
 def interrupt_json(item: PendingInterrupt) -> dict[str, Any]:
@@ -29,7 +49,7 @@ def interrupt_json(item: PendingInterrupt) -> dict[str, Any]:
                 "name": a.name,
                 "args": a.args,
                 "description": a.description,
-                "allowed": sorted(d.value for d in a.allowed),
+                "allowed": _allowed_names(a.allowed),
             }
             for a in item.actions
         ],
@@ -72,32 +92,75 @@ def _age(when: datetime | None, now: datetime) -> str:
     return f"{secs}s"
 
 
+def table_rows(thread: PendingThread, now: datetime) -> list[tuple[str, ...]]:
+    """A thread's rows in the table: one per pending interrupt (one for a thread that waits on none)."""
+    waited = _age(thread.paused_at, now)
+    if not thread.interrupts:
+        return [(thread.thread_id, thread.graph_id or "-", thread.status.value, waited,
+                 ",".join(thread.next_nodes) or "-", thread.error or "-", "-")]
+    return [
+        (thread.thread_id, thread.graph_id or "-", thread.status.value, waited, i.node,
+         ", ".join(a.name for a in i.actions), (i.interrupt_id or "breakpoint")[:12])
+        for i in thread.interrupts
+    ]
+
+
+TABLE_HEADER = ("THREAD", "GRAPH", "STATUS", "WAITING", "NODE", "ACTION", "INTERRUPT")
+
+
 def print_listing(
-    threads: Sequence[PendingThread], *, as_json: bool, include_running: bool, out: TextIO, now: datetime | None = None
+    threads: Iterable[PendingThread],
+    *,
+    out: TextIO,
+    as_json: bool = False,
+    pretty: bool = False,
+    select: ListFilter | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Print paused threads (and, with include_running, running/stalled ones)."""
-    shown = [t for t in threads if include_running or t.status is not ThreadStatus.RUNNING_OR_STALLED]
+    """Print the threads `select` keeps (default: waiting or unreadable), at most `limit` of them, in the order
+    given: a table, or with `as_json` one JSON array (compact, or indented with `pretty`)."""
+    select = select or ListFilter()
+    shown = [t for t in threads if select.matches(t)][:limit]
     if as_json:
-        text = json.dumps([thread_json(t) for t in shown], indent=2, ensure_ascii=False, default=repr)
-        out.write(json_for_terminal(text) + "\n")
+        encoder = _PRETTY if pretty else _COMPACT
+        out.write(json_for_terminal(encoder.encode([thread_json(t) for t in shown])) + "\n")
         return
     if not shown:
         out.write("No threads are waiting for a human.\n")
         return
     now = now or datetime.now(UTC)
-    rows = [("THREAD", "GRAPH", "STATUS", "WAITING", "NODE", "ACTION", "INTERRUPT")]
-    for t in shown:
-        items = t.interrupts or ()
-        if not items:
-            rows.append((t.thread_id, t.graph_id or "-", t.status.value, _age(t.paused_at, now),
-                         ",".join(t.next_nodes) or "-", t.error or "-", "-"))
-        for i in items:
-            actions = ", ".join(a.name for a in i.actions)
-            rows.append((t.thread_id, t.graph_id or "-", t.status.value, _age(t.paused_at, now), i.node, actions,
-                         (i.interrupt_id or "breakpoint")[:12]))
+    rows = [TABLE_HEADER, *(row for t in shown for row in table_rows(t, now))]
     safe = [tuple(visible(str(c))[:60] for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in safe) for i in range(len(rows[0]))]
+    widths = [max(len(r[i]) for r in safe) for i in range(len(TABLE_HEADER))]
     for r in safe:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
     paused = sum(1 for t in shown if t.status is ThreadStatus.PAUSED)
     out.write(f"\n{paused} thread(s) waiting, {sum(len(t.interrupts) for t in shown)} pending interrupt(s).\n")
+
+
+class ListingFull(Exception):
+    """Raised by `JsonLines.write` once `limit` threads are out: the caller stops reading the DB."""
+
+
+class JsonLines:
+    """`list --jsonl`: each batch of threads written and flushed as soon as the reader hands it over, one compact
+    JSON object per line, so a script sees the first thread at once and nothing accumulates here."""
+
+    def __init__(self, out: TextIO, select: ListFilter | None = None, limit: int | None = None) -> None:
+        self._out, self._select, self._left = out, select or ListFilter(), limit
+        self.written = 0
+
+    def write(self, batch: Iterable[PendingThread]) -> None:
+        """Write the batch's threads that pass the filter; raises ListingFull when the limit is reached."""
+        keep = [t for t in batch if self._select.matches(t)]
+        if self._left is not None:
+            keep = keep[: self._left]
+            self._left -= len(keep)
+        if keep:
+            text = "\n".join(_COMPACT.encode(thread_json(t)) for t in keep)
+            self._out.write(json_for_terminal(text) + "\n")
+            self._out.flush()
+            self.written += len(keep)
+        if self._left == 0:
+            raise ListingFull

@@ -127,6 +127,7 @@ class CheckpointReader:
         self._threads = OrderedThreads()
         self._tracker = ChangeTracker(self._conn)
         self._progress: Callable[[Sequence[PendingThread]], None] | None = None
+        self._keep = True  # False while streaming: batches go to `_progress` only
 
     def close(self) -> None:
         self._conn.close()
@@ -136,7 +137,7 @@ class CheckpointReader:
     def read_all(self, progress: Callable[[Sequence[PendingThread]], None] | None = None) -> ReadResult:
         """Classify every thread in the DB (the cold path); `progress` gets each batch as soon as it is classified,
         so a console can paint the first rows long before a large DB has been read to the end."""
-        with _no_gc():
+        with no_gc():
             with self._snapshot():
                 self._tracker.reset()
                 self._progress = progress
@@ -149,6 +150,17 @@ class CheckpointReader:
             changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
             changed |= set(before) - set(self._threads)
             return ReadResult(self._threads.as_tuple(), frozenset(changed), full=True)
+
+    def stream(self, sink: Callable[[Sequence[PendingThread]], None]) -> None:
+        """Classify every thread and hand each batch to `sink` as soon as it is classified, keeping none: memory
+        stays flat however big the DB. Batches come in read order, not sorted; the listing is left untouched.
+        An exception from `sink` stops the read."""
+        with no_gc(), self._snapshot():
+            self._progress, self._keep = sink, False
+            try:
+                self._read(None)
+            finally:
+                self._progress, self._keep = None, True
 
     def poll(self) -> ReadResult | None:
         """Re-check cheaply; None when nothing listed changed since the last read."""
@@ -231,7 +243,7 @@ class CheckpointReader:
     def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> Iterator[list[str]]:
         """Thread ids in the range whose latest checkpoint may have something left to run, a chunk at a time as
         the scan goes (the child's share of a split cold read: the byte check only, no decoding)."""
-        with _no_gc(), self._snapshot():
+        with no_gc(), self._snapshot():
             maybe = msgpack_may_have_tasks
             cur = self._range_cursor(below, from_)
             while rows := cur.fetchmany(_FETCH):
@@ -276,7 +288,8 @@ class CheckpointReader:
         return out
 
     def _found(self, out: list[PendingThread], batch: list[PendingThread]) -> None:
-        out.extend(batch)
+        if self._keep:
+            out.extend(batch)
         if self._progress is not None and batch:
             self._progress(batch)
 
@@ -396,7 +409,7 @@ class _SubgraphLookup:
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """No cyclic GC during a cold read: it allocates only acyclic data, and the full collections its millions of
     new objects would trigger cost more than a tenth of the read."""
     enabled = gc.isenabled()
