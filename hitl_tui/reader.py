@@ -128,6 +128,7 @@ class CheckpointReader:
         self._tracker = ChangeTracker(self._conn)
         self._progress: Callable[[Sequence[PendingThread]], None] | None = None
         self._keep = True  # False while streaming: batches go to `_progress` only
+        self._skip: frozenset[str] = frozenset()  # threads a split read's child already handed over
 
     def close(self) -> None:
         self._conn.close()
@@ -151,14 +152,17 @@ class CheckpointReader:
             changed |= set(before) - set(self._threads)
             return ReadResult(self._threads.as_tuple(), frozenset(changed), full=True)
 
-    def stream(self, sink: Callable[[Sequence[PendingThread]], None]) -> None:
-        """Classify every thread and hand each batch to `sink` as soon as it is classified, keeping none: memory
-        stays flat however big the DB. Batches come in read order, not sorted; the listing is left untouched.
-        An exception from `sink` stops the read."""
+    def stream(self, sink: Callable[[Sequence[PendingThread]], None], *, from_: str | None = None) -> None:
+        """Classify every thread (or those with `thread_id >= from_`) and hand each batch to `sink` as soon as it
+        is classified, keeping none: memory stays flat however big the DB. Batches come in read order, not
+        sorted; the listing is left untouched. An exception from `sink` stops the read."""
         with no_gc(), self._snapshot():
             self._progress, self._keep = sink, False
             try:
-                self._read(None)
+                if from_ is None:
+                    self._read(None)
+                else:
+                    self._scan(self._range_cursor(None, from_))
             finally:
                 self._progress, self._keep = None, True
 
@@ -235,25 +239,21 @@ class CheckpointReader:
             return self._scan(self._conn.execute(_BLOB_ONE, ids))
         return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(ids),)))
 
-    def read_range(self, *, below: str | None = None, from_: str | None = None) -> list[PendingThread]:
-        """The unfinished threads with `thread_id < below` or `>= from_` (part of a split cold read)."""
+    def read_range(
+        self, *, below: str | None = None, from_: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> list[PendingThread]:
+        """The unfinished threads with `thread_id < below` or `>= from_`, but those in `skip` (part of a split
+        cold read)."""
         with self._own_snapshot():
-            return self._scan(self._range_cursor(below, from_))
+            self._skip = skip
+            try:
+                return self._scan(self._range_cursor(below, from_))
+            finally:
+                self._skip = frozenset()
 
-    def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> Iterator[list[str]]:
-        """Thread ids in the range whose latest checkpoint may have something left to run, a chunk at a time as
-        the scan goes (the child's share of a split cold read: the byte check only, no decoding)."""
-        with no_gc(), self._snapshot():
-            maybe = msgpack_may_have_tasks
-            cur = self._range_cursor(below, from_)
-            while rows := cur.fetchmany(_FETCH):
-                rowids = [rowid for rowid, blob in rows if not blob or maybe(blob)]
-                if rowids:
-                    found = self._conn.execute(
-                        "SELECT thread_id FROM checkpoints WHERE rowid IN (SELECT value FROM json_each(?))",
-                        (json.dumps(rowids),),
-                    )
-                    yield [r[0] for r in found]
+    def deliver(self, out: list[PendingThread], batch: list[PendingThread]) -> None:
+        """Add threads classified elsewhere (a split read's child) to a read, as if classified here."""
+        self._found(out, batch)
 
     def read_threads(self, thread_ids: Iterable[str]) -> list[PendingThread]:
         """The unfinished ones among these threads (in the current snapshot when called inside a read)."""
@@ -288,6 +288,8 @@ class CheckpointReader:
         return out
 
     def _found(self, out: list[PendingThread], batch: list[PendingThread]) -> None:
+        if self._skip:
+            batch = [t for t in batch if t.thread_id not in self._skip]
         if self._keep:
             out.extend(batch)
         if self._progress is not None and batch:
