@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from hitl_tui.agent import PAYLOAD_MARKER
-from hitl_tui.canonical import value_hash
 from hitl_tui.config import GraphConfig
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
 
@@ -159,7 +158,6 @@ def normalise_interrupt(
         value=value,
         shape=shape,
         actions=actions,
-        payload_hash=value_hash(value),
         response_schema=response_schema,
         **extras,
     )
@@ -195,6 +193,5 @@ def normalise_breakpoint(node: str, when: str, state: Mapping[str, Any], graph: 
         value=view,
         shape=PayloadShape.BREAKPOINT,
         actions=(ActionRequest(name=name, args=args, description=description, allowed=frozenset(allowed)),),
-        payload_hash=value_hash(view),
         **extras,
     )
