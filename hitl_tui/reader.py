@@ -413,13 +413,16 @@ class _SubgraphLookup:
 @contextlib.contextmanager
 def no_gc() -> Iterator[None]:
     """No cyclic GC during a cold read: it allocates only acyclic data, and the full collections its millions of
-    new objects would trigger cost more than a tenth of the read."""
+    new objects would trigger cost more than a tenth of the read. What it made is frozen after (gc.freeze): the
+    listing lives on, and re-enabling alone makes the next allocation pay for a collection that walks it all.
+    Frozen objects are still freed by refcounting when dropped; they hold no cycles."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 

@@ -366,8 +366,13 @@ class ConsoleScreen(Screen[None]):
 
     def _marked_items(self) -> list[ReviewItem]:
         """The marked items that can still be decided (marks on anything else are dropped)."""
-        items = [it for it in self.thread_list.items if it.key in self.thread_list.marked and _decidable(it)]
-        self.thread_list.marked.intersection_update(it.key for it in items)
+        # Checked on every refresh (which keys apply): with no marks, don't walk tens of thousands of rows.
+        thread_list = self.thread_list
+        marked = thread_list.marked
+        if not marked:
+            return []
+        items = [it for it in thread_list.items if it.key in marked and _decidable(it)]
+        marked.intersection_update(it.key for it in items)
         return items
 
     def _decide_marked(self, kind: DecisionKind) -> None:

@@ -56,6 +56,14 @@ class ReviewItem:
     local: str | None = None  # this console's own note: "submitting", "refused", "2/3 staged"
     assessment: Any = None  # the policy's view (hitl_tui.policy.rules.Assessment): risk, confirm, approvals, deadline
 
+    @cached_property
+    def order(self) -> tuple[str, str, int]:
+        """Display order: oldest pause first (checkpoint ids are uuid6, time-ordered), a thread's interrupts in the
+        order it raised them. Kept: a first load re-sorts tens of thousands of rows as batches arrive."""
+        thread = self.thread
+        index = next((n for n, i in enumerate(thread.interrupts) if i is self.interrupt), 0)
+        return (thread.checkpoint_id, thread.thread_id, index)
+
     @property
     def actions(self) -> tuple[ActionRequest, ...]:
         return self.interrupt.actions if self.interrupt else ()
@@ -135,6 +143,9 @@ class ReviewItem:
         return all(word in self.haystack for word in needle.lower().split())
 
 
+_BIG_BATCH = 100  # threads in one update from which the GC is held off (a poll brings a few)
+
+
 @dataclass
 class ItemBook:
     """The merged, ordered list of items: the reader's threads, the ledger's records and this console's notes.
@@ -155,9 +166,9 @@ class ItemBook:
 
     def set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None = None) -> set[str]:
         """Take the reader's threads (`changed`: the thread ids that changed; None: all). Returns new keys."""
-        # A full load creates tens of thousands of small objects next to a big live heap: the cyclic GC would run
-        # dozens of full passes over it (4x the work). Nothing here makes cycles.
-        with _no_gc(enabled=changed is None):
+        # A full load (or a batch of a first read) creates thousands of small objects next to a big live heap: the
+        # cyclic GC would run dozens of full passes over it (4x the work). Nothing here makes cycles.
+        with _no_gc(enabled=changed is None or len(threads) >= _BIG_BATCH):
             return self._set_threads(threads, changed)
 
     def _set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None) -> set[str]:
@@ -169,7 +180,7 @@ class ItemBook:
             touched = set(changed)
             by_id = {t.thread_id: t for t in threads if t.thread_id in touched}
             fresh = {tid: _rows_of(by_id[tid], self.assess) for tid in touched if tid in by_id}
-            order = sorted(touched, key=lambda t: _order(fresh[t][0]) if fresh.get(t) else ("", t, 0))
+            order = sorted(touched, key=lambda t: fresh[t][0].order if fresh.get(t) else ("", t, 0))
         added: set[str] = set()
         now = self.clock()
         for tid in order:
@@ -280,13 +291,13 @@ class ItemBook:
         if last is not None and not self._unsorted:
             mine, theirs = item.thread, last.thread
             if (mine.checkpoint_id, mine.thread_id) < (theirs.checkpoint_id, theirs.thread_id) or (
-                mine is theirs and _order(item) < _order(last)
+                mine is theirs and item.order < last.order
             ):
                 self._unsorted = True
 
     def _sort_if_needed(self) -> None:
         if self._unsorted:
-            self.items = dict(sorted(self.items.items(), key=lambda kv: _order(kv[1])))
+            self.items = dict(sorted(self.items.items(), key=lambda kv: kv[1].order))
             self._unsorted = False
 
     def _with_notes(self, item: ReviewItem) -> ReviewItem:
@@ -305,6 +316,10 @@ def _no_gc(*, enabled: bool) -> Iterator[None]:
         yield
     finally:
         if enabled and was:
+            # The rows just made live as long as their threads: frozen, no later full collection walks them
+            # again (re-enabling alone makes the next allocation pay for one). They hold no cycles: refcounting
+            # still frees them.
+            gc.freeze()
             gc.enable()
 
 
@@ -321,10 +336,3 @@ def _rows_of(
                    assessment=assess(thread, i) if assess else None)
         for i in thread.interrupts
     )
-
-
-def _order(item: ReviewItem) -> tuple[str, str, int]:
-    # Oldest pause first (checkpoint ids are uuid6, time-ordered); a thread's interrupts in the order it raised them.
-    thread = item.thread
-    index = next((n for n, i in enumerate(thread.interrupts) if i is item.interrupt), 0)
-    return (thread.checkpoint_id, thread.thread_id, index)
