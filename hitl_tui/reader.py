@@ -96,6 +96,9 @@ class ReadResult:
     threads: tuple[PendingThread, ...]
     changed: frozenset[str]
     full: bool
+    # The changed threads that are still listed, when the reader has them at hand: a screen of 50k rows then
+    # updates without searching `threads` (None: look them up there).
+    updated: tuple[PendingThread, ...] | None = None
 
 
 def breakpoints_from_config(config: Config) -> dict[str, Breakpoints]:
@@ -195,7 +198,8 @@ class CheckpointReader:
                 really_changed.add(tid)
         if not really_changed:
             return None
-        return ReadResult(self._threads.as_tuple(), frozenset(really_changed), full=full)
+        updated = tuple(t for tid in really_changed if (t := fresh.get(tid)) is not None)
+        return ReadResult(self._threads.as_tuple(), frozenset(really_changed), full=full, updated=updated)
 
     def thread(self, thread_id: str) -> PendingThread | None:
         """A fresh read of one thread (None when it finished or does not exist)."""

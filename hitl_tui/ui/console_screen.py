@@ -130,7 +130,10 @@ class ConsoleScreen(Screen[None]):
         """What the DB watcher read: all threads (full), the changed ones, or one batch of the first read."""
         if records is not None:  # records first: a row that just left the DB then stays, showing who decided
             self.book.set_records(records)
-        added = self.book.set_threads(result.threads, None if result.full else result.changed)
+        changed = None if result.full else result.changed
+        # Only the changed threads matter to an incremental update: don't make the book search 50k for them.
+        threads = result.updated if changed is not None and result.updated is not None else result.threads
+        added = self.book.set_threads(threads, changed)
         new = added if self.loaded else set()
         first_rows = not self._painted_rows
         self._painted_rows = self._painted_rows or bool(self.book.items)
@@ -182,9 +185,11 @@ class ConsoleScreen(Screen[None]):
 
     def _refresh(self, new_keys: set[str] | None = None) -> None:
         items = self.book.ordered()
+        keys = self.book.ordered_keys()
         if self.filter_text:
             items = [it for it in items if it.matches(self.filter_text)]
-        self.thread_list.show(items, now=self.clock(), new_keys=new_keys)
+            keys = [it.key for it in items]
+        self.thread_list.show(items, now=self.clock(), new_keys=new_keys, keys=keys)
         status = self.query_one(StatusBar)
         status.loading = not self.loaded
         status.counts = self.book.counts()

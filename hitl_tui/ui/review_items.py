@@ -163,6 +163,8 @@ class ItemBook:
     _local: dict[str, str] = field(default_factory=dict)
     _ghosts: dict[str, ReviewItem] = field(default_factory=dict)  # rows that left the DB's pending set
     _unsorted: bool = False
+    # What counts() says, kept as rows come and go: summing 50k rows on every update is felt in the UI.
+    _tally: dict[str, int] = field(default_factory=lambda: {"waiting": 0, "decided": 0, "unreadable": 0})
 
     def set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None = None) -> set[str]:
         """Take the reader's threads (`changed`: the thread ids that changed; None: all). Returns new keys."""
@@ -231,16 +233,13 @@ class ItemBook:
     def ordered(self) -> list[ReviewItem]:
         return list(self.items.values())
 
+    def ordered_keys(self) -> list[str]:
+        """The keys of `ordered()`, in the same order (without touching every row)."""
+        return list(self.items)
+
     def counts(self) -> dict[str, int]:
-        waiting = decided = unreadable = 0
-        for i in self.items.values():
-            if i.record is not None:
-                decided += 1
-            elif i.interrupt is None:
-                unreadable += 1
-            elif i.pending:
-                waiting += 1
-        return {"waiting": waiting, "decided": decided, "unreadable": unreadable}
+        """How many rows wait, were decided, or can't be read."""
+        return dict(self._tally)
 
     # -- internals ---------------------------------------------------------------------------------------------
 
@@ -252,7 +251,7 @@ class ItemBook:
             self._ghosts[row.key] = ghost
             self._put(ghost)
         else:
-            self.items.pop(row.key, None)
+            self._drop(row.key)
 
     def _expire_ghosts(self, now: datetime) -> None:
         for key in list(self._ghosts):
@@ -260,7 +259,7 @@ class ItemBook:
             if key in self._local or (record is not None and now - record.decided_at <= self.ghost_ttl):
                 continue
             if self.items.get(key) is not None and not self.items[key].pending:
-                del self.items[key]
+                self._drop(key)
             del self._ghosts[key]
 
     def _base(self, key: str) -> ReviewItem | None:
@@ -284,16 +283,36 @@ class ItemBook:
             self._ghosts.pop(base.key, None)
         item = self._with_notes(base)
         if base.key in self.items:
-            self.items[base.key] = item  # same position
+            self._store(base.key, item)  # same position
             return
         last = next(reversed(self.items.values()), None)
-        self.items[base.key] = item
+        self._store(base.key, item)
         if last is not None and not self._unsorted:
             mine, theirs = item.thread, last.thread
             if (mine.checkpoint_id, mine.thread_id) < (theirs.checkpoint_id, theirs.thread_id) or (
                 mine is theirs and item.order < last.order
             ):
                 self._unsorted = True
+
+    def _store(self, key: str, item: ReviewItem) -> None:
+        old = self.items.get(key)
+        if old is not None:
+            self._count(old, -1)
+        self.items[key] = item
+        self._count(item, 1)
+
+    def _drop(self, key: str) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self._count(old, -1)
+
+    def _count(self, item: ReviewItem, by: int) -> None:
+        if item.record is not None:
+            self._tally["decided"] += by
+        elif item.interrupt is None:
+            self._tally["unreadable"] += by
+        elif item.pending:
+            self._tally["waiting"] += by
 
     def _sort_if_needed(self) -> None:
         if self._unsorted:

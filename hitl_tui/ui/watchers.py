@@ -245,7 +245,7 @@ class DBWatcher:
 
         result: ReadResult = read_all(progress=progress)
         # Every thread but the held ones already arrived in a batch: they go with the word that the list is complete.
-        return ReadResult(result.threads, frozenset(t.thread_id for t in held), full=False)
+        return ReadResult(result.threads, frozenset(t.thread_id for t in held), full=False, updated=tuple(held))
 
     def _open(self) -> None:
         if not self.path.exists():
