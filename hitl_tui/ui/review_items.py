@@ -11,6 +11,7 @@ while to show what happened to it (decided by X, resumed, failed). No Textual in
 
 from __future__ import annotations
 
+import bisect
 import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -143,6 +144,7 @@ class ReviewItem:
         return all(word in self.haystack for word in needle.lower().split())
 
 
+_BISECT_UP_TO = 32  # new rows in one update up to which each is inserted by bisection
 _BIG_BATCH = 100  # threads in one update from which the GC is held off (a poll brings a few)
 
 
@@ -157,12 +159,15 @@ class ItemBook:
     clock: Callable[[], datetime]
     assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None  # the policy's view of an interrupt
     ghost_ttl: timedelta = GHOST_TTL
-    items: dict[str, ReviewItem] = field(default_factory=dict)  # in display order
+    items: dict[str, ReviewItem] = field(default_factory=dict)  # key -> row; display order is `ordered()`
     _pending: dict[str, tuple[ReviewItem, ...]] = field(default_factory=dict)  # thread id -> its rows, no notes
     _records: dict[str, DecisionRecord] = field(default_factory=dict)
     _local: dict[str, str] = field(default_factory=dict)
     _ghosts: dict[str, ReviewItem] = field(default_factory=dict)  # rows that left the DB's pending set
-    _unsorted: bool = False
+    # (row.order, key) of every row, sorted: the display order, kept by bisection instead of re-sorting 50k rows
+    # (rows added during an update wait in _late until its end).
+    _order: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
+    _late: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
     # What counts() says, kept as rows come and go: summing 50k rows on every update is felt in the UI.
     _tally: dict[str, int] = field(default_factory=lambda: {"waiting": 0, "decided": 0, "unreadable": 0})
 
@@ -231,11 +236,13 @@ class ItemBook:
         return list(self._records.values())
 
     def ordered(self) -> list[ReviewItem]:
-        return list(self.items.values())
+        """Every row in display order (oldest pause first)."""
+        items = self.items
+        return [items[key] for _, key in self._order]
 
     def ordered_keys(self) -> list[str]:
         """The keys of `ordered()`, in the same order (without touching every row)."""
-        return list(self.items)
+        return [key for _, key in self._order]
 
     def counts(self) -> dict[str, int]:
         """How many rows wait, were decided, or can't be read."""
@@ -281,23 +288,17 @@ class ItemBook:
         """Insert or replace a row (with its notes), keeping display order."""
         if base.pending:
             self._ghosts.pop(base.key, None)
-        item = self._with_notes(base)
-        if base.key in self.items:
-            self._store(base.key, item)  # same position
-            return
-        last = next(reversed(self.items.values()), None)
-        self._store(base.key, item)
-        if last is not None and not self._unsorted:
-            mine, theirs = item.thread, last.thread
-            if (mine.checkpoint_id, mine.thread_id) < (theirs.checkpoint_id, theirs.thread_id) or (
-                mine is theirs and item.order < last.order
-            ):
-                self._unsorted = True
+        self._store(base.key, self._with_notes(base))
 
     def _store(self, key: str, item: ReviewItem) -> None:
         old = self.items.get(key)
         if old is not None:
             self._count(old, -1)
+            if old.order != item.order:
+                self._unlist((old.order, key))
+                self._late.append((item.order, key))
+        else:
+            self._late.append((item.order, key))
         self.items[key] = item
         self._count(item, 1)
 
@@ -305,6 +306,14 @@ class ItemBook:
         old = self.items.pop(key, None)
         if old is not None:
             self._count(old, -1)
+            self._unlist((old.order, key))
+
+    def _unlist(self, entry: tuple[tuple[str, str, int], str]) -> None:
+        at = bisect.bisect_left(self._order, entry)
+        if at < len(self._order) and self._order[at] == entry:
+            del self._order[at]
+        else:  # added in this same update: not merged yet
+            self._late.remove(entry)
 
     def _count(self, item: ReviewItem, by: int) -> None:
         if item.record is not None:
@@ -315,9 +324,17 @@ class ItemBook:
             self._tally["waiting"] += by
 
     def _sort_if_needed(self) -> None:
-        if self._unsorted:
-            self.items = dict(sorted(self.items.items(), key=lambda kv: kv[1].order))
-            self._unsorted = False
+        """Merge the rows added since the last update into display order."""
+        if not self._late:
+            return
+        if len(self._late) > _BISECT_UP_TO:
+            # A batch of a first read: one sort of (order, key) tuples in C, over runs already in order.
+            self._order.extend(self._late)
+            self._order.sort()
+        else:  # a poll's few rows: each a bisect and a memmove, no pass over the rest
+            for entry in self._late:
+                bisect.insort(self._order, entry)
+        self._late.clear()
 
     def _with_notes(self, item: ReviewItem) -> ReviewItem:
         record, local = self._records.get(item.key), self._local.get(item.key)
