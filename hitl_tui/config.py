@@ -120,7 +120,7 @@ class Config:
 
     db: Path | None = None
     audit_log: Path = Path("decisions.jsonl")
-    poll_interval: float = 0.1
+    poll_interval: float = 0.05
     outbox: Path | None = None  # where the demo agents "send" things
     keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYS))
     graphs: dict[str, GraphConfig] = field(default_factory=dict)
