@@ -107,6 +107,7 @@ class ConsoleApp(App[int]):
         self.sources = sources
         self.editor = editor
         self.cursor_blink = cursor_blink
+        self.key_overrides = keymap(config.keys)  # what set_keymap gets; dialogs read it for their hint lines
         assess, escalate = policy_views(config)
         self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
                                             readonly=readonly, clock=clock, assess=assess, escalate=escalate,
@@ -127,7 +128,7 @@ class ConsoleApp(App[int]):
         return self.console_screen
 
     def on_mount(self) -> None:
-        self.set_keymap(keymap(self.config.keys))
+        self.set_keymap(self.key_overrides)
 
     def start_background(self) -> None:
         """Start the loops; called by the console screen once its widgets exist (they receive the results)."""
