@@ -156,3 +156,26 @@ async def test_confirm_and_help_follow_a_remap(demo: DemoCopy) -> None:
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("f1")
         assert app.screen is app.console_screen
+
+
+async def test_the_filter_bar_names_its_keys_as_remapped(demo: DemoCopy) -> None:
+    app = remapped_app(demo, filter="ctrl+f", clear_filter="ctrl+g")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded_on(pilot, "email-0001")
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        shown = rendered_text(app)
+        assert "^f" in shown and "filter: words that must all appear (^g clears)" in shown
+        assert app.key_label("cursor_down") == "j / ↓" and app.key_label("quit") == "q"
+
+
+def test_the_readme_names_every_key_id() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert [i for i in DEFAULT_KEYS if f"`{i}`" not in readme] == []
+
+
+def test_the_sample_config_lists_every_key_with_its_default() -> None:
+    import tomllib
+
+    sample = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8"))
+    assert sample["keys"] == DEFAULT_KEYS

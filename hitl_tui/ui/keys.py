@@ -127,12 +127,16 @@ def remapped(bindings: Iterable[Binding], overrides: Mapping[str, str]) -> list[
     """`bindings` with the keys `[keys]` gives their ids, one binding per key, as `App.set_keymap` applies them:
     for what a dialog shows before its keys are pressed (hints, button labels)."""
     out: list[Binding] = []
+    seen: set[tuple[str, str]] = set()  # a default of several keys, already split, is remapped once
     for binding in bindings:
         keys = overrides.get(binding.id) if binding.id else None
         if keys is None:
             out.append(binding)
-        else:
-            out.extend(binding.with_key(key_name(k), key_display=None) for k in keys.split(",") if k.strip())
+            continue
+        for key in (key_name(k) for k in keys.split(",") if k.strip()):
+            if (binding.id or "", key) not in seen:
+                seen.add((binding.id or "", key))
+                out.append(binding.with_key(key, key_display=None))
     return out
 
 
@@ -144,9 +148,19 @@ def app_bindings() -> list[Binding]:
     ]
 
 
+def declared_bindings() -> list[Binding]:
+    """Every binding declared here, in every scope."""
+    return (console_bindings() + app_bindings() + thread_list_bindings() + dialog_bindings() + confirm_bindings()
+            + reject_bindings() + feedback_bindings() + edit_bindings() + help_bindings())
+
+
+def bound(binding_id: str, overrides: Mapping[str, str]) -> list[Binding]:
+    """The bindings of one id as `[keys]` leaves them (one per key), for text that names a key."""
+    first = next(b for b in declared_bindings() if b.id == binding_id)
+    return list(Binding.make_bindings(remapped([first], overrides)))
+
+
 def keymap(configured: dict[str, str]) -> dict[str, str]:
     """The keymap to give `App.set_keymap`: only ids that exist here, keys as config.toml names them."""
-    declared = (console_bindings() + app_bindings() + thread_list_bindings() + dialog_bindings() + confirm_bindings()
-                + reject_bindings() + feedback_bindings() + edit_bindings() + help_bindings())
-    known = {b.id for b in declared if b.id}
+    known = {b.id for b in declared_bindings() if b.id}
     return {binding_id: keys for binding_id, keys in configured.items() if binding_id in known}
