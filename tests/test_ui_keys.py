@@ -4,6 +4,7 @@ lines are made from the bindings as remapped: after a remap they name the new ke
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -175,7 +176,5 @@ def test_the_readme_names_every_key_id() -> None:
 
 
 def test_the_sample_config_lists_every_key_with_its_default() -> None:
-    import tomllib
-
     sample = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8"))
     assert sample["keys"] == DEFAULT_KEYS
