@@ -60,6 +60,17 @@ KEY_SCOPES: dict[str, tuple[str, ...]] = {
     "the help screen": ("help", "quit", "dialog_cancel"),  # the keys that open help and quit also close it
 }
 
+# Dialogs whose text field has the focus while these keys are meant to work: a key that types a character would
+# land in the field instead (Textual lets a focused field take printable keys first).
+TYPED_INTO: dict[str, tuple[str, tuple[str, ...]]] = {
+    "the reject dialog": ("the reason field", ("dialog_reject", "dialog_cancel")),
+    "the feedback dialog": ("the feedback text", ("dialog_send", "dialog_cancel")),
+    "the edit dialog": ("the JSON being edited", ("dialog_review", "dialog_editor", "dialog_cancel")),
+}
+
+# Textual's own keys, live on every screen ahead of ours (priority bindings): another action there would never run.
+TEXTUAL_KEYS = {"ctrl+q": "quit", "ctrl+p": "the command palette"}
+
 # Textual's names for characters whose Unicode names it shortens (textual.keys.KEY_NAME_REPLACEMENTS).
 _KEY_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
                           "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
@@ -77,15 +88,39 @@ def key_name(key: str) -> str:
     return "+".join([*(m.strip().lower() for m in modifiers), last])
 
 
+def types_a_character(key: str) -> bool:
+    """Whether a key (as `key_name` writes it) types a character into a text field: `x`, `question_mark`, `space`;
+    not `enter`, `escape`, `tab`, `f2` or anything with ctrl or alt."""
+    *modifiers, last = key.split("+") if key != "+" else ["+"]
+    if any(m not in ("shift",) for m in modifiers):
+        return False
+    if len(last) == 1:
+        return last.isprintable()
+    unicode_name = {v: k for k, v in _KEY_NAME_REPLACEMENTS.items()}.get(last, last).replace("_", " ")
+    try:
+        return unicodedata.lookup(unicode_name).isprintable()  # "ESCAPE", "TAB": aliases of control characters
+    except KeyError:
+        return False  # enter, up, home, f1, pagedown: no character
+
+
 def check_key_clashes(keys: dict[str, str]) -> None:
     """A key bound to two actions of one scope would silently do only one of them: refuse the config instead
-    (ConfigError). Ids outside every scope (a caller's own) are checked together, as one scope."""
+    (ConfigError). So is a key Textual keeps for itself on every screen, and a dialog key that would be typed into
+    the dialog's text field. Ids outside every scope (a caller's own) are checked together, as one scope."""
+    for scope, (field_name, ids) in TYPED_INTO.items():
+        for action in (i for i in ids if i in keys):
+            for key in (key_name(k) for k in keys[action].split(",") if k.strip()):
+                if types_a_character(key):
+                    raise ConfigError(f"Key {key!r} for {action} in [keys] would be typed into {field_name} of "
+                                      f"{scope}; give it a key with ctrl, or a function key.")
     scoped = {i for ids in KEY_SCOPES.values() for i in ids}
     scopes = [*KEY_SCOPES.items(), ("", tuple(i for i in keys if i not in scoped))]
     for scope, ids in scopes:
-        owner: dict[str, str] = {}
+        owner = {key: f"{what} (Textual's own)" for key, what in TEXTUAL_KEYS.items()}
         for action in (i for i in ids if i in keys):
             for key in {key_name(k) for k in keys[action].split(",") if k.strip()}:
+                if owner.get(key) == f"{action} (Textual's own)":
+                    continue  # quit on ctrl+q too: the same action
                 if key in owner:
                     where = "" if scope in ("", "the console") else f" (both act in {scope})"
                     raise ConfigError(f"Key {key!r} is bound to both {owner[key]} and {action} in [keys]{where}; "

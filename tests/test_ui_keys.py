@@ -13,7 +13,7 @@ from ui_fixtures import DemoCopy, loaded_on, make_app, rendered_text, wait_for
 
 from hitl_tui.config import load_config
 from hitl_tui.errors import ConfigError
-from hitl_tui.key_config import DEFAULT_KEYS, KEY_SCOPES
+from hitl_tui.key_config import DEFAULT_KEYS, KEY_SCOPES, types_a_character
 from hitl_tui.ui.app import ConsoleApp
 from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.base import Dialog
@@ -77,6 +77,15 @@ def write(tmp_path: Path, keys: str) -> Path:
                             "key."),
         ('help = "escape"', "Key 'escape' is bound to both help and clear_filter in [keys]; give each action its own "
                             "key."),
+        ('dialog_reject = "y"', "Key 'y' for dialog_reject in [keys] would be typed into the reason field of the "
+                                "reject dialog; give it a key with ctrl, or a function key."),
+        ('dialog_cancel = "?"', "Key 'question_mark' for dialog_cancel in [keys] would be typed into the reason "
+                                "field of the reject dialog; give it a key with ctrl, or a function key."),
+        ('dialog_review = "ctrl+s, space"', "Key 'space' for dialog_review in [keys] would be typed into the JSON "
+                                            "being edited of the edit dialog; give it a key with ctrl, or a function "
+                                            "key."),
+        ('approve = "ctrl+p"', "Key 'ctrl+p' is bound to both the command palette (Textual's own) and approve in "
+                               "[keys]; give each action its own key."),
     ],
 )
 def test_a_dialog_key_bound_to_two_of_its_actions_is_refused(tmp_path: Path, keys: str, sentence: str) -> None:
@@ -86,9 +95,22 @@ def test_a_dialog_key_bound_to_two_of_its_actions_is_refused(tmp_path: Path, key
 
 
 def test_the_same_key_in_two_scopes_is_fine(tmp_path: Path) -> None:
-    # n: newest first in the console, no in a confirmation; ctrl+s: send feedback, review an edit.
-    config = load_config(write(tmp_path, 'dialog_send = "ctrl+r"\ndialog_review = "ctrl+r"\nsort = "y"'))
+    # y: sort in the console, yes in a confirmation; ctrl+r: send feedback, review an edit; the review's submit
+    # key acts while the diff (no text field) has the focus; quit may keep Textual's ctrl+q.
+    config = load_config(write(tmp_path, 'dialog_send = "ctrl+r"\ndialog_review = "ctrl+r"\nsort = "y"\n'
+                                         'dialog_submit = "s"\nquit = "q, ctrl+q"'))
     assert config.keys["dialog_send"] == config.keys["dialog_review"] == "ctrl+r"
+
+
+@pytest.mark.parametrize("key", ["a", "A", "question_mark", "space", "plus", "slash", "shift+a", "é"])
+def test_keys_that_type_a_character(key: str) -> None:
+    assert types_a_character(key)
+
+
+@pytest.mark.parametrize("key", ["enter", "escape", "tab", "f2", "ctrl+s", "alt+a", "up", "pagedown", "home", "end",
+                                 "backspace", "delete", "insert"])
+def test_keys_that_type_nothing(key: str) -> None:
+    assert not types_a_character(key)
 
 
 def remapped_app(demo: DemoCopy, **keys: str) -> ConsoleApp:
