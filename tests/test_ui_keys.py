@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
-from ui_fixtures import DemoCopy, loaded_on, make_app, rendered_text, wait_for
+from ui_fixtures import DemoCopy, details_text, loaded_on, make_app, rendered_text, wait_for
 
 from hitl_tui.config import load_config
 from hitl_tui.errors import ConfigError
@@ -190,6 +190,15 @@ async def test_the_filter_bar_names_its_keys_as_remapped(demo: DemoCopy) -> None
         shown = rendered_text(app)
         assert "^f" in shown and "filter: words that must all appear (^g clears)" in shown
         assert app.key_label("cursor_down") == "j / ↓" and app.key_label("quit") == "q"
+
+
+
+async def test_the_details_name_the_next_action_key_as_remapped(demo: DemoCopy) -> None:
+    app = remapped_app(demo, next_action="ctrl+t")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await loaded_on(pilot, "batch-0001")  # several actions
+        await wait_for(pilot, lambda: "^t: next action" in details_text(app), 5, "the details")
+        assert "tab: next action" not in details_text(app)
 
 
 def test_the_readme_names_every_key_id() -> None:
