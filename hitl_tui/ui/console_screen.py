@@ -112,8 +112,9 @@ class ConsoleScreen(Screen[None]):
             yield DetailsPane(id="details")
         yield AuditPane(id="audit")
         with Horizontal(id="filter-bar"):
-            yield Label("/")
-            yield Input(placeholder="filter: words that must all appear (esc clears)", id="filter")
+            yield Label(self.console_app.key_label("filter"))  # keys named from the bindings, as remapped
+            yield Input(placeholder=f"filter: words that must all appear ({self.console_app.key_label('clear_filter')}"
+                                    " clears)", id="filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -19,7 +19,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from hitl_tui.decision import DecisionState
+from hitl_tui.ui.keys import thread_list_bindings
 from hitl_tui.ui.review_items import ReviewItem
 from hitl_tui.ui.rows import ListedRows, Rows
 from hitl_tui.ui.shown import age_text, one_line
@@ -93,15 +94,7 @@ class ThreadList(ScrollView, can_focus=True):
     }
 
     # Own up/down, or the inherited scroll bindings would scroll the view instead of moving the cursor.
-    # Same action and description as the screen's remappable j/k bindings, so help shows them together.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*thread_list_bindings()]
 
     cursor: reactive[int] = reactive(0, init=False)
 
