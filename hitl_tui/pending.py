@@ -20,7 +20,7 @@ import xxhash
 
 from hitl_tui.config import GraphConfig
 from hitl_tui.decode import TYPE_KEY, DecodeError, decode_metadata, decode_typed
-from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.payloads import normalise_breakpoint, normalise_interrupt
 
 INTERRUPT = "__interrupt__"
@@ -32,7 +32,6 @@ NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"  # writes of the run's inp
 CONTROL_CHANNELS = frozenset({ERROR, "__error_source_node__", INTERRUPT, "__resume__"})
 PULL_PREFIX = "~__pregel_pull, "
 PUSH_PREFIX = "~__pregel_push, "
-MESSAGES_SHOWN = 8
 ANY_NODE = "*"
 _TRIGGER_PREFIXES = ("branch:to:", "join:", START)  # interrupt_before/after = "*": every node, as LangGraph allows
 
@@ -237,7 +236,8 @@ def _messages(values: Mapping[str, Any], graph: GraphConfig | None) -> tuple[Any
 # carries ids, response and usage metadata and additional kwargs: with 40,000 listed threads, keeping those for
 # context lines was a third of the console's memory.
 _MESSAGE_KEYS = ("__type__", "type", "role", "name", "content", "tool_calls")
-MESSAGE_TEXT_KEPT = 2000  # characters of a message's text kept for its context line
+# Twice a line's width: the line collapses runs of whitespace before it cuts.
+MESSAGE_TEXT_KEPT = 2 * MESSAGE_LINE_WIDTH
 
 
 def _slim_message(msg: Any) -> Any:
