@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest_textual_snapshot
 import textual.constants
 
-pytest_plugins = ("ui_fixtures", "helpers_decisions")  # shared fixtures (env: a fresh demo DB)
+pytest_plugins = ("ui_fixtures", "helpers_decisions", "pg_server")  # shared fixtures (env: a fresh demo DB)
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "snapshots"
