@@ -1,20 +1,22 @@
 """The reader agrees with LangGraph's own `get_state(config, subgraphs=True)` in every pause style.
 
-Each test drives real graphs writing a real SQLite file, and after every step compares what the reader found
+Each test drives real graphs writing through a real saver, and after every step compares what the reader found
 (status, next nodes with repeats, interrupt ids, namespaces, nodes and values, failure) with LangGraph's answer.
+Every test runs twice with the same graphs: on a SQLite file (SqliteSaver, CheckpointReader) and on a Postgres
+database (PostgresSaver, the Postgres store), so both backends answer alike.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.types import Command
-from reader_graphs import SHAPES, Shape, assert_matches, cfg, open_saver
+from reader_graphs import SHAPES, Shape, assert_matches, cfg, open_pg_saver, open_saver
 
 from hitl_tui.config import Config, GraphConfig
 from hitl_tui.model import PayloadShape, ThreadStatus
@@ -36,11 +38,11 @@ def config_for(shapes: Iterable[Shape]) -> Config:
 class Harness:
     """One DB, the graphs writing to it, and a reader checked against LangGraph after every step."""
 
-    def __init__(self, path: Path, saver: Any, *shape_names: str) -> None:
-        self.path, self.saver = path, saver
+    def __init__(self, open_reader: OpenReader, saver: Any, *shape_names: str) -> None:
+        self.saver = saver
         self.shapes = {n: SHAPES[n] for n in shape_names}
         self.graphs = {n: s.compile(saver) for n, s in self.shapes.items()}
-        self.reader = CheckpointReader(path, config_for(self.shapes.values()))
+        self.reader = open_reader(config_for(self.shapes.values()))
         self.shape_of: dict[str, str] = {}
 
     def start(self, shape: str, thread_id: str, **extra: Any) -> None:
@@ -73,11 +75,32 @@ class Harness:
         return sorted(i.interrupt_id for i in found.interrupts) if found else []
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    path = tmp_path / "checkpoints.db"
-    with open_saver(path) as saver:
-        yield path, saver
+OpenReader = Callable[[Config | None], Any]
+"""config -> a reader of the test's DB with read_all/thread/poll (CheckpointReader or StoreReader)."""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[OpenReader, Any]]:
+    """(open_reader, saver) on one backend: a SQLite file, or a fresh database on the test Postgres server."""
+    if request.param == "sqlite":
+        path = tmp_path / "checkpoints.db"
+        with open_saver(path) as saver:
+            yield (lambda config=None: CheckpointReader(path, config)), saver
+        return
+    from hitl_tui.postgres.store import PostgresStore
+    from hitl_tui.store_reader import StoreReader
+
+    dsn = request.getfixturevalue("pg_dsn")
+    readers: list[StoreReader] = []
+
+    def open_reader(config: Config | None = None) -> StoreReader:
+        readers.append(StoreReader(PostgresStore(dsn), config))
+        return readers[-1]
+
+    with open_pg_saver(dsn) as saver:
+        yield open_reader, saver
+    for reader in readers:
+        reader.close()
 
 
 def harness(db: Any, *shapes: str) -> Harness:
@@ -180,12 +203,12 @@ def test_interrupt_before_update_state_then_continue(db: Any) -> None:
 
 
 def test_breakpoint_unknown_to_the_reader_is_running_or_stalled(db: Any) -> None:
-    path, saver = db
+    open_reader, saver = db
     shape = SHAPES["classic_before"]
     graph = shape.compile(saver)
     graph.invoke(shape.start, cfg("b", shape.name))
     blind = Shape(shape.name, shape.build, shape.start)  # no breakpoints configured
-    reader = CheckpointReader(path)
+    reader = open_reader(None)
     found = reader.thread("b")
     assert found.status is ThreadStatus.RUNNING_OR_STALLED and found.next_nodes == ("execute",)
     assert_matches(found, graph, saver, "b", blind)
