@@ -140,6 +140,60 @@ def subgraph(saver: Any) -> Any:
     return g.compile(checkpointer=saver)
 
 
+def _ask_plain(s: AgentState) -> dict[str, Any]:
+    answer = interrupt(f"May I refund order {len(s.get('messages', []))} in full? The parcel arrived damaged.")
+    return {"messages": [_msg("tool", f"answer: {answer}")]}
+
+
+def plain(saver: Any) -> Any:
+    """A bare string question: the commonest payload in tutorials."""
+    g = StateGraph(AgentState)
+    g.add_node("plan", _plan)
+    g.add_node("ask", _ask_plain)
+    g.add_edge(START, "plan")
+    g.add_edge("plan", "ask")
+    g.add_edge("ask", END)
+    return g.compile(checkpointer=saver)
+
+
+def _inbox_request(s: AgentState) -> dict[str, Any]:
+    answer = interrupt({
+        "action_request": {"action": "send_email", "args": _calls(s)[1]["args"]},
+        "config": {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": True},
+        "description": "send the reply"})
+    return {"messages": [_msg("tool", f"answer: {answer}")]}
+
+
+def inbox(saver: Any) -> Any:
+    """Agent Inbox's HumanInterrupt at the root graph."""
+    g = StateGraph(AgentState)
+    g.add_node("plan", _plan)
+    g.add_node("inbox", _inbox_request)
+    g.add_node("act", _act)
+    g.add_edge(START, "plan")
+    g.add_edge("plan", "inbox")
+    g.add_edge("inbox", "act")
+    return g.compile(checkpointer=saver)
+
+
+def nested(saver: Any) -> Any:
+    """An interrupt two subgraphs deep (root -> review -> approval -> ask)."""
+    innermost = StateGraph(AgentState)
+    innermost.add_node("ask", _ask_hitl)
+    innermost.add_edge(START, "ask")
+    middle = StateGraph(AgentState)
+    middle.add_node("approval", innermost.compile())
+    middle.add_edge(START, "approval")
+    g = StateGraph(AgentState)
+    g.add_node("plan", _plan)
+    g.add_node("review", middle.compile())
+    g.add_node("act", _act)
+    g.add_edge(START, "plan")
+    g.add_edge("plan", "review")
+    g.add_edge("review", "act")
+    return g.compile(checkpointer=saver)
+
+
 def _execute(s: AgentState) -> dict[str, Any]:
     ok = (s.get("human_feedback") or "").startswith("approved")
     return {"messages": [_msg("tool", "executed" if ok else "refused")], "pending_action": None}
@@ -170,7 +224,7 @@ BREAKPOINTS = {"breakpoint_before": ["execute"]}  # what config.toml says about 
 
 GRAPHS: dict[str, Callable[[Any], Any]] = {
     "email": email, "batch": batch, "per_call": per_call, "parallel": parallel, "subgraph": subgraph,
-    "breakpoint_before": breakpoint_before, "failing": failing,
+    "breakpoint_before": breakpoint_before, "failing": failing, "plain": plain, "inbox": inbox, "nested": nested,
 }
 
 

@@ -42,12 +42,12 @@ TARGETS = {"first_paint_s": 1.0, "rss_mb": 200.0, "new_pause_p95_ms": 250.0}
 TMUX = shutil.which("tmux")
 
 
-def build_db(n: int) -> Path:
-    """A cached DB whose n threads are all paused (every pause style, round robin)."""
+def build_db(n: int, mix: str) -> Path:
+    """A cached DB: n threads all paused (every pause style, round robin), or reader_bench's backlog mix."""
     import reader_bench  # the reader benchmark's builder: real graphs once, rows copied with SQL
 
     reader_bench.MIXES["all-paused"] = list(reader_bench._PAUSED)
-    return reader_bench.db_path(n, rebuild=False, mix="all-paused")
+    return reader_bench.db_path(n, rebuild=False, mix=mix)
 
 
 def ensure_bytecode() -> None:
@@ -176,7 +176,10 @@ def one_run(db: Path, pauses: int, measure_pauses: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, help="threads in the DB (default: 10,000 all paused; 100,000 backlog)")
+    parser.add_argument("--mix", choices=["all-paused", "backlog"], default="all-paused",
+                        help="all-paused: every thread paused; backlog: 43%% paused in every payload shape, the rest "
+                        "finished (reader_bench.py's backlog DB)")
     parser.add_argument("--runs", type=int, default=3, help="cold starts to take the median of")
     parser.add_argument("--pauses", type=int, default=30, help="new pauses to time")
     parser.add_argument("--json", action="store_true")
@@ -184,7 +187,8 @@ def main() -> None:
     if not TMUX:
         raise SystemExit("tmux is needed: the benchmark runs the console in a real terminal")
     ensure_bytecode()
-    db = build_db(args.threads)
+    args.threads = args.threads or (100_000 if args.mix == "backlog" else 10_000)
+    db = build_db(args.threads, args.mix)
     runs = [one_run(db, args.pauses, measure_pauses=(i == 0)) for i in range(args.runs)]
     firsts = [r["first_paint_s"] for r in runs]
     summary = {

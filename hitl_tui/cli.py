@@ -97,14 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan with the deterministic offline planner even when OPENAI_API_KEY is set",
     )
 
-    p = sub.add_parser(
-        "list",
-        help="list the threads waiting for a human",
-        description="List the threads waiting for a human (and those running or stalled).",
-    )
-    _add_common(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--all", action="store_true", help="also show threads that are running or stalled")
+    from hitl_tui.cli_list import add_list_command
+
+    add_list_command(sub, _add_common)
 
     p = sub.add_parser(
         "watch",
@@ -167,21 +162,10 @@ class _ExitCodesInHelp:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from hitl_tui.decision_state import decision_states
-    from hitl_tui.listing import print_listing
-    from hitl_tui.policy.rules import assess
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.cli_list import run_list
 
     config, db = resolve(args)
-    reader = CheckpointReader(db, config)
-    try:
-        result = reader.read_all()
-    finally:
-        reader.close()
-    items = [(t, i) for t in result.threads for i in t.interrupts]
-    states = decision_states(db, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
-    print_listing(result.threads, as_json=args.json, include_running=args.all, out=sys.stdout, states=states)
-    return EXIT_OK
+    return run_list(args, config, db)
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:

@@ -64,14 +64,14 @@ def _may_replace(directory: Path, *, force: bool) -> None:
 
 
 def _print_until_stopped(env: object, live: bool, interval: float) -> int:
-    from hitl_tui.listing import print_listing
+    from hitl_tui.listing import print_listing, selected
     from hitl_tui.reader import CheckpointReader
 
     db_path = env.db_path  # type: ignore[attr-defined]
     config = env.config  # type: ignore[attr-defined]
     reader = CheckpointReader(db_path, config)
     try:
-        print_listing(reader.read_all().threads, as_json=False, include_running=False, out=sys.stdout)
+        print_listing(selected(reader.read_all().threads), out=sys.stdout)
         print(f"\nDemo DB: {db_path}\nConfig:  {env.config_path}", flush=True)  # type: ignore[attr-defined]
         if not live:
             return 0

@@ -1,16 +1,38 @@
-"""`hitl-tui list`: the paused threads as a readable table or as JSON for scripts."""
+"""`hitl-tui list`: the paused threads as a readable table, or as JSON for scripts (one array, or one thread per
+line streamed as the DB is read).
+
+Each output has one function that builds a thread's row (`thread_json`, `table_rows`): a new column goes there.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from hitl_tui.decision_state import DecisionState, item_key
-from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.list_filter import ListFilter
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.safe_text import visible
+
+States = dict[str, DecisionState]  # by decision_state.item_key
+
+# Built once: encode() of an encoder without indent runs json's C encoder over the whole value.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
+_PRETTY = json.JSONEncoder(ensure_ascii=False, indent=2, default=repr)
+
+
+_ALLOWED_NAMES: dict[frozenset[DecisionKind], list[str]] = {}
+
+
+def _allowed_names(allowed: frozenset[DecisionKind]) -> list[str]:
+    # A handful of distinct sets across any number of threads: sort each once (the encoder never changes a list).
+    names = _ALLOWED_NAMES.get(allowed)
+    if names is None:
+        names = _ALLOWED_NAMES[allowed] = sorted(d.value for d in allowed)
+    return names
 
 
 def interrupt_json(item: PendingInterrupt, state: DecisionState | None = None) -> dict[str, Any]:
@@ -30,7 +52,7 @@ def interrupt_json(item: PendingInterrupt, state: DecisionState | None = None) -
                 "name": a.name,
                 "args": a.args,
                 "description": a.description,
-                "allowed": sorted(d.value for d in a.allowed),
+                "allowed": _allowed_names(a.allowed),
             }
             for a in item.actions
         ],
@@ -74,39 +96,89 @@ def _age(when: datetime | None, now: datetime) -> str:
     return f"{secs}s"
 
 
-def _state(states: dict[str, DecisionState] | None, thread: PendingThread, item: PendingInterrupt) -> DecisionState:
+def _state(states: States | None, thread: PendingThread, item: PendingInterrupt) -> DecisionState:
     found = states.get(item_key(thread.thread_id, thread.checkpoint_id, item.key)) if states else None
     return found or DecisionState()
 
 
+def table_rows(thread: PendingThread, now: datetime, states: States | None = None) -> list[tuple[str, ...]]:
+    """A thread's rows in the table: one per pending interrupt (one for a thread that waits on none)."""
+    waited = _age(thread.paused_at, now)
+    if not thread.interrupts:
+        return [(thread.thread_id, thread.graph_id or "-", thread.status.value, waited,
+                 ",".join(thread.next_nodes) or "-", thread.error or "-", "-", "-")]
+    return [
+        (thread.thread_id, thread.graph_id or "-", thread.status.value, waited, i.node,
+         ", ".join(a.name for a in i.actions), (i.interrupt_id or "breakpoint")[:12], _state(states, thread, i).label)
+        for i in thread.interrupts
+    ]
+
+
+TABLE_HEADER = ("THREAD", "GRAPH", "STATUS", "WAITING", "NODE", "ACTION", "INTERRUPT", "DECISION")
+
+
+def selected(threads: Iterable[PendingThread], select: ListFilter | None = None, limit: int | None = None
+             ) -> list[PendingThread]:
+    """The threads `select` keeps (default: waiting or unreadable), at most `limit` of them, in the order given."""
+    select = select or ListFilter()
+    return [t for t in threads if select.matches(t)][:limit]
+
+
 def print_listing(
-    threads: Sequence[PendingThread], *, as_json: bool, include_running: bool, out: TextIO, now: datetime | None = None,
-    states: dict[str, DecisionState] | None = None,
+    shown: Sequence[PendingThread],
+    *,
+    out: TextIO,
+    as_json: bool = False,
+    pretty: bool = False,
+    now: datetime | None = None,
+    states: States | None = None,
 ) -> None:
-    """Print paused threads (and, with include_running, running/stalled ones); `states`: each pending item's
-    place in the ledger (see decision_state), shown as the DECISION column."""
-    shown = [t for t in threads if include_running or t.status is not ThreadStatus.RUNNING_OR_STALLED]
+    """Print the threads (see `selected`): a table, or with `as_json` one JSON array (compact, or indented with
+    `pretty`). `states`: each pending item's place in the ledger (see decision_state), the DECISION column."""
     if as_json:
-        text = json.dumps([thread_json(t, states) for t in shown], indent=2, ensure_ascii=False, default=repr)
-        out.write(json_for_terminal(text) + "\n")
+        encoder = _PRETTY if pretty else _COMPACT
+        out.write(json_for_terminal(encoder.encode([thread_json(t, states) for t in shown])) + "\n")
         return
     if not shown:
         out.write("No threads are waiting for a human.\n")
         return
     now = now or datetime.now(UTC)
-    rows = [("THREAD", "GRAPH", "STATUS", "WAITING", "NODE", "ACTION", "INTERRUPT", "DECISION")]
-    for t in shown:
-        items = t.interrupts or ()
-        if not items:
-            rows.append((t.thread_id, t.graph_id or "-", t.status.value, _age(t.paused_at, now),
-                         ",".join(t.next_nodes) or "-", t.error or "-", "-", "-"))
-        for i in items:
-            actions = ", ".join(a.name for a in i.actions)
-            rows.append((t.thread_id, t.graph_id or "-", t.status.value, _age(t.paused_at, now), i.node, actions,
-                         (i.interrupt_id or "breakpoint")[:12], _state(states, t, i).label))
+    rows = [TABLE_HEADER, *(row for t in shown for row in table_rows(t, now, states))]
     safe = [tuple(visible(str(c))[:60] for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in safe) for i in range(len(rows[0]))]
+    widths = [max(len(r[i]) for r in safe) for i in range(len(TABLE_HEADER))]
     for r in safe:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
     paused = sum(1 for t in shown if t.status is ThreadStatus.PAUSED)
     out.write(f"\n{paused} thread(s) waiting, {sum(len(t.interrupts) for t in shown)} pending interrupt(s).\n")
+
+
+class ListingFull(Exception):
+    """Raised by `JsonLines.write` once `limit` threads are out: the caller stops reading the DB."""
+
+
+class JsonLines:
+    """`list --jsonl`: each batch of threads written and flushed as soon as the reader hands it over, one compact
+    JSON object per line, so a script sees the first thread at once and nothing accumulates here."""
+
+    def __init__(
+        self, out: TextIO, select: ListFilter | None = None, limit: int | None = None,
+        states_of: Callable[[Sequence[PendingThread]], States] | None = None,
+    ) -> None:
+        self._out, self._select, self._left = out, select or ListFilter(), limit
+        self._states_of = states_of
+        self.written = 0
+
+    def write(self, batch: Iterable[PendingThread]) -> None:
+        """Write the batch's threads that pass the filter; raises ListingFull when the limit is reached."""
+        keep = [t for t in batch if self._select.matches(t)]
+        if self._left is not None:
+            keep = keep[: self._left]
+            self._left -= len(keep)
+        if keep:
+            states = self._states_of(keep) if self._states_of else None
+            text = "\n".join(_COMPACT.encode(thread_json(t, states)) for t in keep)
+            self._out.write(json_for_terminal(text) + "\n")
+            self._out.flush()
+            self.written += len(keep)
+        if self._left == 0:
+            raise ListingFull

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hitl_tui.canonical import value_hash
+
 
 class DecisionKind(str, enum.Enum):
     """What an operator can say about a pending action."""
@@ -54,6 +56,22 @@ class ActionRequest:
     args_schema: Any = None
 
 
+class _LazyPayloadHash:
+    """`PendingInterrupt.payload_hash`: the hash given to the constructor, or else `value_hash(value)`, taken when
+    first read and kept (a frozen dataclass field whose default is this descriptor)."""
+
+    def __get__(self, obj: PendingInterrupt | None, owner: type | None = None) -> str:
+        if obj is None:
+            return ""  # the field's default: "" means "not given"
+        given: str = obj.__dict__.get("_payload_hash", "")
+        if not given:
+            given = obj.__dict__["_payload_hash"] = value_hash(obj.value)
+        return given
+
+    def __set__(self, obj: PendingInterrupt, value: str) -> None:
+        obj.__dict__["_payload_hash"] = value
+
+
 @dataclass(frozen=True)
 class PendingInterrupt:
     """One thing a thread is waiting on a human for.
@@ -67,7 +85,9 @@ class PendingInterrupt:
     value: Any  # the raw decoded interrupt value
     shape: PayloadShape
     actions: tuple[ActionRequest, ...]
-    payload_hash: str  # sha256 over canonical JSON of `value`: what the operator saw
+    # sha256 over canonical JSON of `value`: what the operator saw. Computed on first use unless given: listing
+    # 40k paused threads needs none of them, a decision needs one.
+    payload_hash: _LazyPayloadHash = _LazyPayloadHash()
     reasoning: str | None = None
     confidence: float | None = None
     risk: str | None = None

@@ -11,7 +11,6 @@ from typing import Any
 
 from hitl_tui.agent import PAYLOAD_MARKER
 from hitl_tui.answer_schema import decision_types, edit_args_schema
-from hitl_tui.canonical import value_hash
 from hitl_tui.config import GraphConfig
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
 
@@ -168,7 +167,6 @@ def normalise_interrupt(
         value=value,
         shape=shape,
         actions=actions,
-        payload_hash=value_hash(value),
         response_schema=response_schema,
         **extras,
     )
@@ -204,6 +202,5 @@ def normalise_breakpoint(node: str, when: str, state: Mapping[str, Any], graph: 
         value=view,
         shape=PayloadShape.BREAKPOINT,
         actions=(ActionRequest(name=name, args=args, description=description, allowed=frozenset(allowed)),),
-        payload_hash=value_hash(view),
         **extras,
     )

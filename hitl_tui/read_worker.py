@@ -1,16 +1,16 @@
 """Child process of a split cold read (see hitl_tui/split_read.py).
 
-    python -m hitl_tui.read_worker DB PIVOT
+    python -m hitl_tui.read_worker DB PIVOT  < pickled (config, breakpoints) from the parent
 
-Prints the ids of the threads from PIVOT on whose latest checkpoint may have something left to run (the byte check
-only: nothing is decoded here), as JSON lists, one line per chunk as the scan goes, and exits 0. Anything else (a
-missing DB, a lock, a crash) exits non-zero and the parent scans that range itself.
+Reads and classifies the unfinished threads from PIVOT on, in its own snapshot, and writes them as pickled
+frames (split_read.write_frame), a batch at a time as the scan goes, then exits 0. Anything else (a missing DB,
+a lock, a crash) exits non-zero and the parent reads that range itself.
 """
 
 from __future__ import annotations
 
 import gc
-import json
+import pickle
 import sys
 from pathlib import Path
 
@@ -19,15 +19,17 @@ def main(argv: list[str]) -> int:
     gc.disable()  # a one-shot process building acyclic data
     from hitl_tui.errors import HitlError
     from hitl_tui.reader import CheckpointReader
+    from hitl_tui.split_read import write_frame
 
     if len(argv) != 2:
         return 2
+    settings = sys.stdin.buffer.read()
+    # The settings come from the parent that started us (our own pickle, over our own pipe).
+    config, breakpoints = pickle.loads(settings) if settings else (None, None)
+    out = sys.stdout.buffer
     try:
-        reader = CheckpointReader(Path(argv[0]), split=False)
-        for chunk in reader.candidates_in_range(from_=argv[1]):
-            # A line at a time, so the parent decodes these while this process scans on.
-            sys.stdout.write(json.dumps(chunk) + "\n")
-            sys.stdout.flush()
+        reader = CheckpointReader(Path(argv[0]), config, breakpoints=breakpoints, split=False)
+        reader.stream(lambda batch: write_frame(out, list(batch)), from_=argv[1])
         reader.close()
     except HitlError:
         return 2

@@ -90,6 +90,9 @@ class ReadResult:
     threads: tuple[PendingThread, ...]
     changed: frozenset[str]
     full: bool
+    # The changed threads that are still listed, when the reader has them at hand: a screen of 50k rows then
+    # updates without searching `threads` (None: look them up there).
+    updated: tuple[PendingThread, ...] | None = None
 
 
 def breakpoints_from_config(config: Config) -> dict[str, Breakpoints]:
@@ -121,6 +124,8 @@ class CheckpointReader:
         self._threads = OrderedThreads()
         self._tracker = ChangeTracker(self._conn)
         self._progress: Callable[[Sequence[PendingThread]], None] | None = None
+        self._keep = True  # False while streaming: batches go to `_progress` only
+        self._skip: frozenset[str] = frozenset()  # threads a split read's child already handed over
 
     def close(self) -> None:
         self._conn.close()
@@ -130,7 +135,7 @@ class CheckpointReader:
     def read_all(self, progress: Callable[[Sequence[PendingThread]], None] | None = None) -> ReadResult:
         """Classify every thread in the DB (the cold path); `progress` gets each batch as soon as it is classified,
         so a console can paint the first rows long before a large DB has been read to the end."""
-        with _no_gc():
+        with no_gc():
             with self._snapshot():
                 self._tracker.reset()
                 self._progress = progress
@@ -143,6 +148,20 @@ class CheckpointReader:
             changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
             changed |= set(before) - set(self._threads)
             return ReadResult(self._threads.as_tuple(), frozenset(changed), full=True)
+
+    def stream(self, sink: Callable[[Sequence[PendingThread]], None], *, from_: str | None = None) -> None:
+        """Classify every thread (or those with `thread_id >= from_`) and hand each batch to `sink` as soon as it
+        is classified, keeping none: memory stays flat however big the DB. Batches come in read order, not
+        sorted; the listing is left untouched. An exception from `sink` stops the read."""
+        with no_gc(), self._snapshot():
+            self._progress, self._keep = sink, False
+            try:
+                if from_ is None:
+                    self._read(None)
+                else:
+                    self._scan(self._range_cursor(None, from_))
+            finally:
+                self._progress, self._keep = None, True
 
     def poll(self) -> ReadResult | None:
         """Re-check cheaply; None when nothing listed changed since the last read."""
@@ -173,7 +192,8 @@ class CheckpointReader:
                 really_changed.add(tid)
         if not really_changed:
             return None
-        return ReadResult(self._threads.as_tuple(), frozenset(really_changed), full=full)
+        updated = tuple(t for tid in really_changed if (t := fresh.get(tid)) is not None)
+        return ReadResult(self._threads.as_tuple(), frozenset(really_changed), full=full, updated=updated)
 
     def thread(self, thread_id: str) -> PendingThread | None:
         """A fresh read of one thread (None when it finished or does not exist)."""
@@ -239,25 +259,21 @@ class CheckpointReader:
             return self._scan(self._conn.execute(_BLOB_ONE, ids))
         return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(ids),)))
 
-    def read_range(self, *, below: str | None = None, from_: str | None = None) -> list[PendingThread]:
-        """The unfinished threads with `thread_id < below` or `>= from_` (part of a split cold read)."""
+    def read_range(
+        self, *, below: str | None = None, from_: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> list[PendingThread]:
+        """The unfinished threads with `thread_id < below` or `>= from_`, but those in `skip` (part of a split
+        cold read)."""
         with self._own_snapshot():
-            return self._scan(self._range_cursor(below, from_))
+            self._skip = skip
+            try:
+                return self._scan(self._range_cursor(below, from_))
+            finally:
+                self._skip = frozenset()
 
-    def candidates_in_range(self, *, below: str | None = None, from_: str | None = None) -> Iterator[list[str]]:
-        """Thread ids in the range whose latest checkpoint may have something left to run, a chunk at a time as
-        the scan goes (the child's share of a split cold read: the byte check only, no decoding)."""
-        with _no_gc(), self._snapshot():
-            maybe = msgpack_may_have_tasks
-            cur = self._range_cursor(below, from_)
-            while rows := cur.fetchmany(_FETCH):
-                rowids = [rowid for rowid, blob in rows if not blob or maybe(blob)]
-                if rowids:
-                    found = self._conn.execute(
-                        "SELECT thread_id FROM checkpoints WHERE rowid IN (SELECT value FROM json_each(?))",
-                        (json.dumps(rowids),),
-                    )
-                    yield [r[0] for r in found]
+    def deliver(self, out: list[PendingThread], batch: list[PendingThread]) -> None:
+        """Add threads classified elsewhere (a split read's child) to a read, as if classified here."""
+        self._found(out, batch)
 
     def read_threads(self, thread_ids: Iterable[str]) -> list[PendingThread]:
         """The unfinished ones among these threads (in the current snapshot when called inside a read)."""
@@ -292,7 +308,10 @@ class CheckpointReader:
         return out
 
     def _found(self, out: list[PendingThread], batch: list[PendingThread]) -> None:
-        out.extend(batch)
+        if self._skip:
+            batch = [t for t in batch if t.thread_id not in self._skip]
+        if self._keep:
+            out.extend(batch)
         if self._progress is not None and batch:
             self._progress(batch)
 
@@ -377,15 +396,18 @@ def _subgraph_lookup(conn: sqlite3.Connection, thread_id: str) -> SubgraphSearch
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """No cyclic GC during a cold read: it allocates only acyclic data, and the full collections its millions of
-    new objects would trigger cost more than a tenth of the read."""
+    new objects would trigger cost more than a tenth of the read. What it made is frozen after (gc.freeze): the
+    listing lives on, and re-enabling alone makes the next allocation pay for a collection that walks it all.
+    Frozen objects are still freed by refcounting when dropped; they hold no cycles."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import io
+import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -55,26 +57,58 @@ def test_the_pivot_splits_the_threads(many: Path) -> None:
     reader.close()
 
 
-def test_the_child_names_its_candidates(many: Path) -> None:
-    reader = CheckpointReader(many)
+def test_the_child_classifies_its_range_as_the_parent_would(many: Path) -> None:
+    config = config_for(SHAPES[n] for n in NAMES)
+    reader = CheckpointReader(many, config)
     pivot = split_read.pivot_thread_id(reader)
     assert pivot is not None
     out = subprocess.run([sys.executable, *split_read.WORKER_ARGS, str(many), pivot],
-                         capture_output=True, timeout=120, check=True)
-    ids = [t for line in out.stdout.splitlines() for t in json.loads(line)]
-    listed = {t.thread_id for t in reader.read_range(from_=pivot)}
-    # Every unfinished thread of its range is a candidate; finished ones may be too (the check is conservative).
-    assert listed and listed <= set(ids) and all(t >= pivot for t in ids)
+                         input=pickle.dumps((reader.config, reader.breakpoints)), capture_output=True, timeout=120,
+                         check=True)
+    sent = [t for batch in split_read.read_frames(io.BytesIO(out.stdout)) for t in batch]
+    assert sent and sent == reader.read_range(from_=pivot)
     reader.close()
+
+
+def test_frames_carry_only_threads(many: Path) -> None:
+    """A frame naming any other class is refused before anything is imported or called."""
+    reader = CheckpointReader(many)
+    threads = reader.read_all().threads
+    reader.close()
+    good = io.BytesIO()
+    split_read.write_frame(good, list(threads[:3]))
+    assert list(split_read.read_frames(io.BytesIO(good.getvalue()))) == [list(threads[:3])]
+    for payload in (pickle.dumps(os.system), pickle.dumps([Path("/")]), pickle.dumps({"not": "a list"}), b"\x80junk"):
+        bad = split_read.FRAME_HEADER.pack(len(payload)) + payload
+        with pytest.raises(split_read.BadFrame):
+            list(split_read.read_frames(io.BytesIO(bad)))
+    with pytest.raises(split_read.BadFrame):  # cut short
+        list(split_read.read_frames(io.BytesIO(good.getvalue()[:-1])))
+
+
+HALF_THEN_DIE = (  # a child that hands over one real batch, then crashes: the rest is read by the parent
+    "import sys, pickle; from hitl_tui.reader import CheckpointReader; from hitl_tui.split_read import write_frame; "
+    "config, bp = pickle.loads(sys.stdin.buffer.read()); "
+    "r = CheckpointReader(__import__('pathlib').Path(sys.argv[1]), config, breakpoints=bp, split=False); "
+    "write_frame(sys.stdout.buffer, r.read_range(from_=sys.argv[2])[:5]); sys.exit(1)"
+)
 
 
 @pytest.mark.parametrize("args", [
     ["-c", "import sys; sys.exit(3)"],
     ["-c", "print('garbage')"],
+    ["-c", HALF_THEN_DIE],
 ])
 def test_a_failing_child_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     monkeypatch.setattr(split_read, "WORKER_ARGS", args)
-    assert _read(many, split=True) == _read(many, split=False)
+    single = _read(many, split=False)
+    assert _read(many, split=True) == single
+    # Streamed, every thread comes out exactly once, whatever the child handed over before failing.
+    reader = CheckpointReader(many, config_for(SHAPES[n] for n in NAMES), split=True)
+    seen: list[str] = []
+    reader.stream(lambda batch: seen.extend(t.thread_id for t in batch))
+    reader.close()
+    assert sorted(seen) == sorted(t.thread_id for t in single)
 
 
 def test_a_child_that_cannot_start_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:

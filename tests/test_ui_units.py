@@ -216,6 +216,36 @@ def test_a_record_arriving_with_the_change_keeps_the_row_as_decided() -> None:
     assert book.ordered()[0].status == "resuming" and not book.ordered()[0].pending
 
 
+def _recount(book: ItemBook) -> dict[str, int]:
+    items = list(book.items.values())
+    return {
+        "waiting": sum(1 for i in items if i.record is None and i.interrupt is not None and i.pending),
+        "decided": sum(1 for i in items if i.record is not None),
+        "unreadable": sum(1 for i in items if i.record is None and i.interrupt is None),
+    }
+
+
+def test_counts_kept_as_rows_come_and_go_equal_a_recount() -> None:
+    now = [T0]
+    book = ItemBook(clock=lambda: now[0])
+    steps = [
+        lambda: book.set_threads([thread("a", "0001", "z", "w"), thread("b", "0002", "y"),
+                                  thread("u", "0003", status=ThreadStatus.UNREADABLE)]),
+        lambda: book.set_records([record("a", "0001", "z", T0, DecisionState.DECIDED)]),
+        lambda: book.set_threads([thread("b", "0002", "y")], changed={"a"}),  # a left: its decided row stays
+        lambda: book.set_local(item_key("b", "0002", "y"), "submitting"),
+        lambda: book.set_threads([thread("c", "0000", "v")], changed={"c", "u"}),
+        lambda: now.__setitem__(0, T0 + GHOST_TTL + timedelta(seconds=1)),
+        lambda: book.set_threads([], changed={"b"}),
+        lambda: book.set_local(item_key("b", "0002", "y"), None),
+        lambda: book.set_threads([thread("c", "0000", "v")]),
+    ]
+    for step in steps:
+        step()
+        assert book.counts() == _recount(book)
+    assert book.counts() == {"waiting": 1, "decided": 0, "unreadable": 0}
+
+
 class _BurstDesk:
     """A desk that records what the decision thread asks of it."""
 

@@ -144,7 +144,10 @@ class ConsoleScreen(Screen[None]):
         if ledger is not None:  # records first: a row that just left the DB then stays, showing who decided
             self.book.set_records(ledger.records)
             self.book.set_votes(dict(ledger.votes))
-        added = self.book.set_threads(result.threads, None if result.full else result.changed)
+        changed = None if result.full else result.changed
+        # Only the changed threads matter to an incremental update: don't make the book search 50k for them.
+        threads = result.updated if changed is not None and result.updated is not None else result.threads
+        added = self.book.set_threads(threads, changed)
         new = added if self.loaded else set()
         first_rows = not self._painted_rows
         self._painted_rows = self._painted_rows or bool(self.book.items)
@@ -215,10 +218,15 @@ class ConsoleScreen(Screen[None]):
     def _refresh(self, new_keys: set[str] | None = None) -> None:
         now = self.clock()
         items = self.book.ordered()
+        keys: list[str] | None = self.book.ordered_keys()
         if self.filter_text:
             items = [it for it in items if it.matches(self.filter_text)]
-        items = self.shape.apply(items, now, self.escalate)
-        self.thread_list.show(items, now=now, new_keys=new_keys)
+            keys = None
+        if self.shape != ListShape():
+            items = self.shape.apply(items, now, self.escalate)
+            keys = None
+        # keys: the book's order, so 50k rows are indexed without touching each one (only when nothing reordered).
+        self.thread_list.show(items, now=now, new_keys=new_keys, keys=keys)
         status = self.query_one(StatusBar)
         status.loading = not self.loaded
         status.counts = self.book.counts()
@@ -441,8 +449,13 @@ class ConsoleScreen(Screen[None]):
 
     def _marked_items(self) -> list[ReviewItem]:
         """The marked items that can still be decided (marks on anything else are dropped)."""
-        items = [it for it in self.thread_list.items if it.key in self.thread_list.marked and _decidable(it)]
-        self.thread_list.marked.intersection_update(it.key for it in items)
+        # Checked on every refresh (which keys apply): with no marks, don't walk tens of thousands of rows.
+        thread_list = self.thread_list
+        marked = thread_list.marked
+        if not marked:
+            return []
+        items = [it for it in thread_list.items if it.key in marked and _decidable(it)]
+        marked.intersection_update(it.key for it in items)
         return items
 
     def _decide_marked(self, kind: DecisionKind) -> None:

@@ -11,6 +11,7 @@ while to show what happened to it (decided by X, resumed, failed). No Textual in
 
 from __future__ import annotations
 
+import bisect
 import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -58,6 +59,14 @@ class ReviewItem:
     def shared(self) -> ItemState:
         """What the shared ledger says about this item (every console shows the same)."""
         return ItemState(self.record, self.voters)
+
+    @cached_property
+    def order(self) -> tuple[str, str, int]:
+        """Display order: oldest pause first (checkpoint ids are uuid6, time-ordered), a thread's interrupts in the
+        order it raised them. Kept: a first load re-sorts tens of thousands of rows as batches arrive."""
+        thread = self.thread
+        index = next((n for n, i in enumerate(thread.interrupts) if i is self.interrupt), 0)
+        return (thread.checkpoint_id, thread.thread_id, index)
 
     @property
     def actions(self) -> tuple[ActionRequest, ...]:
@@ -135,6 +144,10 @@ class ReviewItem:
         return all(word in self.haystack for word in needle.lower().split())
 
 
+_BISECT_UP_TO = 32  # new rows in one update up to which each is inserted by bisection
+_BIG_BATCH = 100  # threads in one update from which the GC is held off (a poll brings a few)
+
+
 @dataclass
 class ItemBook:
     """The merged, ordered list of items: the reader's threads, the ledger's records and this console's notes.
@@ -146,19 +159,24 @@ class ItemBook:
     clock: Callable[[], datetime]
     assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None  # the policy's view of an interrupt
     ghost_ttl: timedelta = GHOST_TTL
-    items: dict[str, ReviewItem] = field(default_factory=dict)  # in display order
+    items: dict[str, ReviewItem] = field(default_factory=dict)  # key -> row; display order is `ordered()`
     _pending: dict[str, tuple[ReviewItem, ...]] = field(default_factory=dict)  # thread id -> its rows, no notes
     _records: dict[str, DecisionRecord] = field(default_factory=dict)
     _votes: dict[str, tuple[Voter, ...]] = field(default_factory=dict)
     _local: dict[str, str] = field(default_factory=dict)
     _ghosts: dict[str, ReviewItem] = field(default_factory=dict)  # rows that left the DB's pending set
-    _unsorted: bool = False
+    # (row.order, key) of every row, sorted: the display order, kept by bisection instead of re-sorting 50k rows
+    # (rows added during an update wait in _late until its end).
+    _order: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
+    _late: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
+    # What counts() says, kept as rows come and go: summing 50k rows on every update is felt in the UI.
+    _tally: dict[str, int] = field(default_factory=lambda: {"waiting": 0, "decided": 0, "unreadable": 0})
 
     def set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None = None) -> set[str]:
         """Take the reader's threads (`changed`: the thread ids that changed; None: all). Returns new keys."""
-        # A full load creates tens of thousands of small objects next to a big live heap: the cyclic GC would run
-        # dozens of full passes over it (4x the work). Nothing here makes cycles.
-        with _no_gc(enabled=changed is None):
+        # A full load (or a batch of a first read) creates thousands of small objects next to a big live heap: the
+        # cyclic GC would run dozens of full passes over it (4x the work). Nothing here makes cycles.
+        with _no_gc(enabled=changed is None or len(threads) >= _BIG_BATCH):
             return self._set_threads(threads, changed)
 
     def _set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None) -> set[str]:
@@ -170,7 +188,7 @@ class ItemBook:
             touched = set(changed)
             by_id = {t.thread_id: t for t in threads if t.thread_id in touched}
             fresh = {tid: _rows_of(by_id[tid], self.assess) for tid in touched if tid in by_id}
-            order = sorted(touched, key=lambda t: _order(fresh[t][0]) if fresh.get(t) else ("", t, 0))
+            order = sorted(touched, key=lambda t: fresh[t][0].order if fresh.get(t) else ("", t, 0))
         added: set[str] = set()
         now = self.clock()
         for tid in order:
@@ -234,18 +252,17 @@ class ItemBook:
         return list(self._records.values())
 
     def ordered(self) -> list[ReviewItem]:
-        return list(self.items.values())
+        """Every row in display order (oldest pause first)."""
+        items = self.items
+        return [items[key] for _, key in self._order]
+
+    def ordered_keys(self) -> list[str]:
+        """The keys of `ordered()`, in the same order (without touching every row)."""
+        return [key for _, key in self._order]
 
     def counts(self) -> dict[str, int]:
-        waiting = decided = unreadable = 0
-        for i in self.items.values():
-            if i.record is not None:
-                decided += 1
-            elif i.interrupt is None:
-                unreadable += 1
-            elif i.pending:
-                waiting += 1
-        return {"waiting": waiting, "decided": decided, "unreadable": unreadable}
+        """How many rows wait, were decided, or can't be read."""
+        return dict(self._tally)
 
     # -- internals ---------------------------------------------------------------------------------------------
 
@@ -257,7 +274,7 @@ class ItemBook:
             self._ghosts[row.key] = ghost
             self._put(ghost)
         else:
-            self.items.pop(row.key, None)
+            self._drop(row.key)
 
     def _expire_ghosts(self, now: datetime) -> None:
         for key in list(self._ghosts):
@@ -265,7 +282,7 @@ class ItemBook:
             if key in self._local or (record is not None and now - record.decided_at <= self.ghost_ttl):
                 continue
             if self.items.get(key) is not None and not self.items[key].pending:
-                del self.items[key]
+                self._drop(key)
             del self._ghosts[key]
 
     def _base(self, key: str) -> ReviewItem | None:
@@ -287,23 +304,53 @@ class ItemBook:
         """Insert or replace a row (with its notes), keeping display order."""
         if base.pending:
             self._ghosts.pop(base.key, None)
-        item = self._with_notes(base)
-        if base.key in self.items:
-            self.items[base.key] = item  # same position
-            return
-        last = next(reversed(self.items.values()), None)
-        self.items[base.key] = item
-        if last is not None and not self._unsorted:
-            mine, theirs = item.thread, last.thread
-            if (mine.checkpoint_id, mine.thread_id) < (theirs.checkpoint_id, theirs.thread_id) or (
-                mine is theirs and _order(item) < _order(last)
-            ):
-                self._unsorted = True
+        self._store(base.key, self._with_notes(base))
+
+    def _store(self, key: str, item: ReviewItem) -> None:
+        old = self.items.get(key)
+        if old is not None:
+            self._count(old, -1)
+            if old.order != item.order:
+                self._unlist((old.order, key))
+                self._late.append((item.order, key))
+        else:
+            self._late.append((item.order, key))
+        self.items[key] = item
+        self._count(item, 1)
+
+    def _drop(self, key: str) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self._count(old, -1)
+            self._unlist((old.order, key))
+
+    def _unlist(self, entry: tuple[tuple[str, str, int], str]) -> None:
+        at = bisect.bisect_left(self._order, entry)
+        if at < len(self._order) and self._order[at] == entry:
+            del self._order[at]
+        else:  # added in this same update: not merged yet
+            self._late.remove(entry)
+
+    def _count(self, item: ReviewItem, by: int) -> None:
+        if item.record is not None:
+            self._tally["decided"] += by
+        elif item.interrupt is None:
+            self._tally["unreadable"] += by
+        elif item.pending:
+            self._tally["waiting"] += by
 
     def _sort_if_needed(self) -> None:
-        if self._unsorted:
-            self.items = dict(sorted(self.items.items(), key=lambda kv: _order(kv[1])))
-            self._unsorted = False
+        """Merge the rows added since the last update into display order."""
+        if not self._late:
+            return
+        if len(self._late) > _BISECT_UP_TO:
+            # A batch of a first read: one sort of (order, key) tuples in C, over runs already in order.
+            self._order.extend(self._late)
+            self._order.sort()
+        else:  # a poll's few rows: each a bisect and a memmove, no pass over the rest
+            for entry in self._late:
+                bisect.insort(self._order, entry)
+        self._late.clear()
 
     def _with_notes(self, item: ReviewItem) -> ReviewItem:
         record, local, voters = self._records.get(item.key), self._local.get(item.key), self._votes.get(item.key, ())
@@ -322,6 +369,10 @@ def _no_gc(*, enabled: bool) -> Iterator[None]:
         yield
     finally:
         if enabled and was:
+            # The rows just made live as long as their threads: frozen, no later full collection walks them
+            # again (re-enabling alone makes the next allocation pay for one). They hold no cycles: refcounting
+            # still frees them.
+            gc.freeze()
             gc.enable()
 
 
@@ -338,10 +389,3 @@ def _rows_of(
                    assessment=assess(thread, i) if assess else None)
         for i in thread.interrupts
     )
-
-
-def _order(item: ReviewItem) -> tuple[str, str, int]:
-    # Oldest pause first (checkpoint ids are uuid6, time-ordered); a thread's interrupts in the order it raised them.
-    thread = item.thread
-    index = next((n for n, i in enumerate(thread.interrupts) if i is item.interrupt), 0)
-    return (thread.checkpoint_id, thread.thread_id, index)

@@ -14,6 +14,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,6 +164,9 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+PROGRESS_SECONDS = 0.5  # between updates of a first read's progress
+
+
 class DBWatcher:
     """Reads all paused threads once, then polls for changes; reopens and retries after any error."""
 
@@ -232,13 +236,26 @@ class DBWatcher:
         if not takes_progress:
             return source.read_all()
 
+        held: list[PendingThread] = []
+        last_sent = 0.0
+
+        def send() -> None:
+            nonlocal last_sent
+            ids = frozenset(t.thread_id for t in held)
+            self._emit(ThreadsRead(ReadResult(tuple(held), ids, full=False), complete=False))
+            held.clear()
+            last_sent = time.monotonic()
+
         def progress(batch: Sequence[PendingThread]) -> None:
-            ids = frozenset(t.thread_id for t in batch)
-            self._emit(ThreadsRead(ReadResult(tuple(batch), ids, full=False), complete=False))
+            # The first batch at once (the first paint); then at most one update per PROGRESS_SECONDS: each costs
+            # the screen a pass over every row so far, and a big DB sends hundreds of batches.
+            held.extend(batch)
+            if not last_sent or time.monotonic() - last_sent >= PROGRESS_SECONDS:
+                send()
 
         result: ReadResult = read_all(progress=progress)
-        # Every thread already arrived in a batch: the final word only says the list is complete.
-        return ReadResult(result.threads, frozenset(), full=False)
+        # Every thread but the held ones already arrived in a batch: they go with the word that the list is complete.
+        return ReadResult(result.threads, frozenset(t.thread_id for t in held), full=False, updated=tuple(held))
 
     def _open(self) -> None:
         if not self.path.exists():

@@ -1,0 +1,109 @@
+"""`hitl-tui list`: its options, and the read that feeds them (whole, for a sorted table or array; streamed for
+`--jsonl`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hitl_tui.config import Config
+from hitl_tui.list_filter import WAITING, ListFilter
+from hitl_tui.model import PendingThread, ThreadStatus
+
+if TYPE_CHECKING:
+    from hitl_tui.listing import States
+    from hitl_tui.reader import CheckpointReader
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--limit takes a whole number of threads, 1 or more, not {text!r}")
+    return value
+
+
+def add_list_command(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser(
+        "list",
+        help="list the threads waiting for a human",
+        description="List the threads waiting for a human (and, on request, those running or stalled): "
+        "a table for people, JSON for scripts. Filters combine; each may be given more than once.",
+    )
+    add_common(p)
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON array, compact (oldest checkpoint first)")
+    form.add_argument(
+        "--jsonl", action="store_true",
+        help="one JSON object per thread and line, written as the DB is read: the first thread comes at once and "
+        "memory stays flat (read order, not sorted)",
+    )
+    p.add_argument("--pretty", action="store_true", help="indented JSON for people to read (implies --json)")
+    p.add_argument("--all", action="store_true", help="also show threads that are running or stalled")
+    p.add_argument("--graph", action="append", metavar="GRAPH_ID", help="only threads of this graph")
+    p.add_argument("--action", action="append", metavar="NAME", help="only threads waiting on this action")
+    p.add_argument(
+        "--status", action="append", choices=[s.value for s in ThreadStatus],
+        help="only threads in this state (default: paused and unreadable; --all adds running_or_stalled)",
+    )
+    p.add_argument("--limit", type=_positive, metavar="N", help="at most N threads")
+
+
+def list_filter(args: argparse.Namespace) -> ListFilter:
+    """The filter the command line asks for."""
+    if args.status:
+        statuses = frozenset(ThreadStatus(s) for s in args.status)
+    else:
+        statuses = WAITING | {ThreadStatus.RUNNING_OR_STALLED} if args.all else WAITING
+    return ListFilter(statuses, frozenset(args.graph or ()), frozenset(args.action or ()))
+
+
+def run_list(args: argparse.Namespace, config: Config, db: Path) -> int:
+    from hitl_tui.errors import HitlError
+    from hitl_tui.reader import CheckpointReader, no_gc
+
+    if args.pretty and args.jsonl:
+        raise HitlError("--pretty indents a JSON array; --jsonl writes one thread per line: choose one.")
+    select = list_filter(args)
+    with no_gc():  # the rows are acyclic; collections over 40k listed threads would cost more than the encoding
+        return _print(args, select, CheckpointReader(db, config), _states_reader(config, db))
+
+
+def _states_reader(config: Config, db: Path) -> Callable[[Sequence[PendingThread]], States]:
+    """Where each listed item stands in the shared ledger (votes n/m, decided by, resuming, failed)."""
+    from hitl_tui.decision_state import decision_states
+    from hitl_tui.policy.rules import assess
+
+    def states_of(threads: Sequence[PendingThread]) -> States:
+        items = [(t, i) for t in threads for i in t.interrupts]
+        return decision_states(db, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
+
+    return states_of
+
+
+def _print(
+    args: argparse.Namespace, select: ListFilter, reader: CheckpointReader,
+    states_of: Callable[[Sequence[PendingThread]], States],
+) -> int:
+    from hitl_tui.listing import JsonLines, ListingFull, print_listing, selected
+
+    try:
+        if args.jsonl:
+            lines = JsonLines(sys.stdout, select, args.limit, states_of)
+            with contextlib.suppress(ListingFull):  # enough threads are out: the rest of the DB is not read
+                reader.stream(lines.write)
+            return 0
+        threads = reader.read_all().threads
+    finally:
+        reader.close()
+    shown = selected(threads, select, args.limit)
+    print_listing(
+        shown, out=sys.stdout, as_json=args.json or args.pretty, pretty=args.pretty, states=states_of(shown)
+    )
+    return 0
