@@ -94,7 +94,8 @@ class StoreReader:
         self._token = token
         with self.store.snapshot():
             latest = self.store.latest_ids()
-            changed = {t for t in latest.keys() | self._latest.keys() if latest.get(t) != self._latest.get(t)}
+            # New, moved on or gone: the symmetric difference of (thread, latest id) pairs, at C speed.
+            changed = {tid for tid, _ in latest.items() ^ self._latest.items()}
             listed = [t for t in self._threads if t not in changed]
             now = self.store.marks(listed)
             changed |= {t for t in listed if now.get(t) != self._threads[t].version}

@@ -82,8 +82,9 @@ def _wait_ready(dsn: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_server(bin_dir: Path) -> Iterator[str]:
-    """Start a fresh server and yield the DSN of its `postgres` database (superuser, trust auth)."""
+def running_server(bin_dir: Path, extra: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a fresh server and yield the DSN of its `postgres` database (superuser, trust auth); `extra`:
+    more server settings (the benchmark's shared_buffers)."""
     user = _run_as()
     root = Path(tempfile.mkdtemp(prefix="hitl-pg-"))
     try:
@@ -100,6 +101,7 @@ def running_server(bin_dir: Path) -> Iterator[str]:
         settings = {
             "listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(root),
             "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "100",
+            **(extra or {}),
         }
         argv = [str(bin_dir / "postgres"), "-D", str(data)]
         for key, value in settings.items():
