@@ -10,6 +10,7 @@ import pytest
 CORE_MODULES = [
     "hitl_tui.model",
     "hitl_tui.config",
+    "hitl_tui.key_config",
     "hitl_tui.decode",
     "hitl_tui.payloads",
     "hitl_tui.pending",

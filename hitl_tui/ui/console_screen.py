@@ -37,6 +37,7 @@ from hitl_tui.ui.details import DetailsPane
 from hitl_tui.ui.keys import console_bindings
 from hitl_tui.ui.list_shape import ListShape
 from hitl_tui.ui.review_items import ItemBook, ReviewItem
+from hitl_tui.ui.rows import Rows
 from hitl_tui.ui.shown import age_text, deadline_text, safe
 from hitl_tui.ui.status_bar import StatusBar
 from hitl_tui.ui.subjects import bulk_lines, decision_subject
@@ -111,8 +112,9 @@ class ConsoleScreen(Screen[None]):
             yield DetailsPane(id="details")
         yield AuditPane(id="audit")
         with Horizontal(id="filter-bar"):
-            yield Label("/")
-            yield Input(placeholder="filter: words that must all appear (esc clears)", id="filter")
+            yield Label(self.console_app.key_label("filter"))  # keys named from the bindings, as remapped
+            yield Input(placeholder=f"filter: words that must all appear ({self.console_app.key_label('clear_filter')}"
+                                    " clears)", id="filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -217,22 +219,23 @@ class ConsoleScreen(Screen[None]):
 
     def _refresh(self, new_keys: set[str] | None = None) -> None:
         now = self.clock()
-        items = self.book.ordered()
-        keys: list[str] | None = self.book.ordered_keys()
-        if self.filter_text:
-            items = [it for it in items if it.matches(self.filter_text)]
-            keys = None
-        if self.shape != ListShape():
-            items = self.shape.apply(items, now, self.escalate)
-            keys = None
-        # keys: the book's order, so 50k rows are indexed without touching each one (only when nothing reordered).
-        self.thread_list.show(items, now=now, new_keys=new_keys, keys=keys)
+        rows: Rows | list[ReviewItem]
+        if not self.filter_text and self.shape == ListShape():
+            # The book's own order, as a live view: an update costs the rows that changed, not a pass over 50k.
+            rows = self.book.rows()
+            self.thread_list.show(rows, now=now, new_keys=new_keys, longest_status=self.book.longest_status())
+        else:
+            rows = self.book.ordered()
+            if self.filter_text:
+                rows = [it for it in rows if it.matches(self.filter_text)]
+            rows = self.shape.apply(rows, now, self.escalate)
+            self.thread_list.show(rows, now=now, new_keys=new_keys)
         status = self.query_one(StatusBar)
         status.loading = not self.loaded
         status.counts = self.book.counts()
         status.filter_text = self.filter_text
         status.shape_text = "" if self.shape == ListShape() else self.shape.describe()
-        status.shown = len(items)
+        status.shown = len(rows)
         status.new = len(self.thread_list.new_keys)
         status.redraw()
         self._show_details()
@@ -595,10 +598,11 @@ class ConsoleScreen(Screen[None]):
     def _advance_from(self, key: str) -> None:
         """After a decision, move to the next item still waiting (the way through a queue is downwards)."""
         items = self.thread_list.items
-        start = next((i for i, it in enumerate(items) if it.key == key), None)
+        start = items.index_of(key)
         if start is None:
             return
-        for it in items[start + 1:] + items[:start]:
+        for step in range(1, len(items)):
+            it = items[(start + step) % len(items)]
             if it.decidable and it.local is None and not self._approved_by_me(it):
                 self.thread_list.select_key(it.key)
                 return
