@@ -15,17 +15,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget
 from hitl_tui.decision import Decision, DecisionRecord, DecisionState, as_decided
 from hitl_tui.errors import DecisionRefused, GraphLoadError, HitlError
 from hitl_tui.identity import Operator
-from hitl_tui.ledger import DecisionLedger, LedgerRow, Submission, Vote
+from hitl_tui.ledger import LedgerRow, Submission, Vote
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.resume_values import InvalidDecision
 from hitl_tui.resumer import Resumer
+from hitl_tui.store_backend import open_ledger
 
 Clock = Callable[[], datetime]
 
@@ -66,7 +67,7 @@ class DecisionDesk:
     def __init__(
         self,
         config: Config,
-        db_path: Path,
+        db_path: DbTarget,
         operator: Operator,
         audit: AuditLog | None = None,
         *,
@@ -77,7 +78,7 @@ class DecisionDesk:
         self.config = config
         self.operator = operator
         self.audit = audit if audit is not None else AuditLog(config.audit_log, clock=clock, operator=operator)
-        self.ledger = DecisionLedger(db_path, config, clock=clock)
+        self.ledger = open_ledger(db_path, config, clock=clock)  # SQLite file or Postgres URL
         self.resumer = Resumer(self.ledger, config, db_path, actor=operator) if resume_in_process else None
         self._requirements = requirements or (lambda thread, interrupt: Requirements())
         self.audit_error: str | None = None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from hitl_tui.config import Config, GraphConfig
+from hitl_tui.db_target import DbTarget
 from hitl_tui.errors import GraphLoadError
 
 
@@ -111,9 +111,9 @@ def bind_graph(target: Any, checkpointer: Any, graph: GraphConfig) -> Any:
 
 
 class GraphRegistry:
-    """Compiled graphs per graph id, bound to one SqliteSaver on the shared DB; built on first use."""
+    """Compiled graphs per graph id, bound to one checkpointer on the shared DB; built on first use."""
 
-    def __init__(self, config: Config, db_path: Path) -> None:
+    def __init__(self, config: Config, db_path: DbTarget) -> None:
         self.config = config
         self.db_path = db_path
         self._graphs: dict[str, Any] = {}
@@ -135,11 +135,9 @@ class GraphRegistry:
     @property
     def saver(self) -> Any:
         if self._saver is None:
-            from langgraph.checkpoint.sqlite import SqliteSaver
+            from hitl_tui.store_backend import open_saver
 
-            conn = sqlite3.connect(str(self.db_path), check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            self._saver = SqliteSaver(conn)
+            self._saver = open_saver(self.db_path)  # SqliteSaver, or PostgresSaver for a postgresql:// URL
         return self._saver
 
     def breakpoints(self, graph_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

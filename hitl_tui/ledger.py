@@ -596,6 +596,10 @@ class DecisionLedger:
             )
             return cur.rowcount > 0
 
+    def lapsed_claims(self) -> set[str]:
+        """Batches whose claim lapsed by time: none here (one host; the resumer asks the pids). Postgres has leases."""
+        return set()
+
     def set_phase(self, batch: Sequence[LedgerRow], phase: str) -> None:
         """Note how far a resume got, so a restarted resumer knows what may have run. Relaxed: a process crash
         never loses it; after an OS crash the resumer doesn't rely on phases (the claim itself is durable)."""

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget
 from hitl_tui.decision import DecisionState
 from hitl_tui.errors import GraphLoadError
 from hitl_tui.graph_loader import GraphRegistry
 from hitl_tui.identity import Operator
-from hitl_tui.ledger import DecisionLedger, LedgerRow
+from hitl_tui.ledger import LedgerRow
 from hitl_tui.model import PendingThread, ThreadStatus
-from hitl_tui.reader import CheckpointReader
+from hitl_tui.store_backend import Ledger, open_thread_reader
 
 # Test-only crash points: HITL_TUI_CRASH_AT=after_claim|after_update|after_invoke kills this process with
 # SIGKILL at that point, so tests can prove what a restarted resumer does. Unset in normal use.
@@ -59,10 +60,19 @@ def boot_id() -> str | None:
         return None
 
 
+HOST_ID_ENV = "HITL_TUI_HOST_ID"
+
+
+def host_id() -> str:
+    """This host's name in claims: $HITL_TUI_HOST_ID (hosts whose names clash, or tests simulating several hosts
+    on one machine), else the host name."""
+    return os.environ.get(HOST_ID_ENV) or socket.gethostname()
+
+
 def claimant_id() -> str:
     """Who holds a claim: host, pid, the pid's start time and the boot."""
     pid = os.getpid()
-    return f"{socket.gethostname()}|{pid}|{_start_time(pid)}|{boot_id()}"
+    return f"{host_id()}|{pid}|{_start_time(pid)}|{boot_id()}"
 
 
 def _parts(claimant: str) -> tuple[str, str, str, str | None]:
@@ -77,7 +87,7 @@ def claimant_alive(claimant: str | None) -> bool | None:
     if not claimant:
         return False
     host, pid_text, started, boot = _parts(claimant)
-    if host != socket.gethostname():
+    if host != host_id():
         return None
     if boot is not None and boot != boot_id():
         return False  # start times count from boot: a pid of an earlier boot may match by chance
@@ -93,7 +103,7 @@ def claimed_before_this_boot(claimant: str | None) -> bool:
     if not claimant:
         return False
     host, _, _, boot = _parts(claimant)
-    return host == socket.gethostname() and boot is not None and boot != boot_id()
+    return host == host_id() and boot is not None and boot != boot_id()
 
 
 # Checkpoint metadata keys that LangGraph (or hitl-tui) writes itself, never copied from a run's configurable.
@@ -121,9 +131,9 @@ class Resumer:
 
     def __init__(
         self,
-        ledger: DecisionLedger,
+        ledger: Ledger,
         config: Config,
-        db_path: Path,
+        db_path: DbTarget,
         *,
         actor: Operator,
         on_event: Callable[[], None] | None = None,
@@ -133,7 +143,7 @@ class Resumer:
         self.db_path = db_path
         self.actor = actor
         self.graphs = GraphRegistry(config, db_path)
-        self._reader = CheckpointReader(db_path, config)
+        self._reader = open_thread_reader(db_path, config)
         self._claimant = claimant_id()
         self._on_event = on_event or (lambda: None)
         self.load_errors: list[str] = []  # graphs that failed to load in run()/recover(); the caller clears it
@@ -282,11 +292,13 @@ class Resumer:
     # -- recovery -------------------------------------------------------------------------------------------------
 
     def recover(self) -> list[tuple[list[LedgerRow], DecisionState]]:
-        """Settle claims whose resumer died (on this host): complete, record, or mark in doubt."""
+        """Settle claims whose resumer died (on this host, or on any host once its lease ran out): complete,
+        record, or mark in doubt."""
         settled = []
         by_batch: dict[str, list[LedgerRow]] = {}
+        lapsed = self.ledger.lapsed_claims()
         for row in self.ledger.in_state(DecisionState.RESUMING):
-            if claimant_alive(row.claimed_by) is False:
+            if claimant_alive(row.claimed_by) is False or row.batch_id in lapsed:
                 by_batch.setdefault(row.batch_id, []).append(row)
         for batch in by_batch.values():
             try:

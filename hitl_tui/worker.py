@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from hitl_tui.audit import AuditLogError
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget
 from hitl_tui.decision import DecisionState
 from hitl_tui.desk import DecisionDesk
 from hitl_tui.errors import GraphLoadError
@@ -44,7 +44,7 @@ class Worker:
     """Resumes what operators decided, with the graphs named in config.toml."""
 
     def __init__(
-        self, config: Config, db: Path, *, clock: Clock | None = None, operator: Operator | None = None
+        self, config: Config, db: DbTarget, *, clock: Clock | None = None, operator: Operator | None = None
     ) -> None:
         self.config = config
         self.db = db

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget
 from hitl_tui.decision import Decision
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
@@ -148,8 +148,8 @@ class Skipped:
 class TimeoutSweeper:
     """Rejects overdue pending items through the desk; one `sweep()` per worker pass."""
 
-    def __init__(self, config: Config, db: Path, desk: DecisionDesk, *, clock: Clock | None = None) -> None:
-        from hitl_tui.reader import CheckpointReader
+    def __init__(self, config: Config, db: DbTarget, desk: DecisionDesk, *, clock: Clock | None = None) -> None:
+        from hitl_tui.store_backend import ThreadReader, open_thread_reader
 
         check_policy(config.policy)  # a rule that can't be applied must not silently never time out
         self.config = config
@@ -159,12 +159,12 @@ class TimeoutSweeper:
         self.actor = Operator.policy("timeout")
         self.skipped: list[Skipped] = []  # from the last sweep
         self.refused = 0  # items a person decided first, in the last sweep
-        self._reader: CheckpointReader | None = None
+        self._reader: ThreadReader | None = None
         self._enabled = config.policy.default_deadline_seconds is not None or any(
             r.deadline_seconds is not None for r in config.policy.rules
         )
         if self._enabled:
-            self._reader = CheckpointReader(db, config)
+            self._reader = open_thread_reader(db, config)  # SQLite file or Postgres URL
 
     def close(self) -> None:
         if self._reader is not None:

@@ -53,6 +53,11 @@ class PostgresStore:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def connection(self) -> psycopg.Connection:
+        """The session, for read-only helpers (postgres/thread_reader.py)."""
+        return self._conn
+
     def _check_schema(self) -> None:
         found = {r[0] for r in self._conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_name = ANY(%s) "
