@@ -17,6 +17,7 @@ from typing import Any
 from hitl_tui import __version__
 from hitl_tui.cli_globals import add_global_options, merge_global_options
 from hitl_tui.config import Config, load_config
+from hitl_tui.db_target import DbTarget, db_target, is_postgres
 from hitl_tui.errors import ConfigError, HitlError
 
 EXIT_OK, EXIT_TAMPERED, EXIT_ERROR, EXIT_REFUSED = 0, 1, 2, 3
@@ -38,7 +39,7 @@ def _find_config(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config, Path]:
+def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config, DbTarget]:
     """The config and the checkpoint DB path a subcommand works on. `resumes`: the command may load the configured
     graphs to resume threads, so a graph module that can't be found is reported now, before anything is decided."""
     config = load_config(_find_config(getattr(args, "config", None)))
@@ -49,7 +50,10 @@ def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config,
     db = getattr(args, "db", None) or config.db
     if db is None:
         raise ConfigError("No checkpoint DB given: pass --db PATH or set console.db in config.toml.")
-    return _audit_beside_db(config, Path(db)), Path(db)
+    target = db_target(db)
+    if is_postgres(target):
+        return config, target  # no file to keep the log beside: the config's (default ./decisions.jsonl)
+    return _audit_beside_db(config, Path(target)), Path(target)
 
 
 def _audit_beside_db(config: Config, db: Path) -> Config:
@@ -63,7 +67,8 @@ def _audit_beside_db(config: Config, db: Path) -> Config:
 def _add_common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
     p.add_argument("--config", type=Path, help="config.toml to use (default: $HITL_TUI_CONFIG, then ./config.toml)")
     if db:
-        p.add_argument("--db", type=Path, help="LangGraph SQLite checkpoint DB (default: console.db in the config)")
+        p.add_argument("--db", type=db_target, metavar="DB", help="LangGraph checkpoint DB: a SQLite file or a "
+                       "postgresql://user@host/dbname URL (default: console.db in the config)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("path", nargs="?", type=Path, help="audit log (default: console.audit_log in the config)")
     v.add_argument("--config", type=Path, help="config.toml to use")
-    v.add_argument("--db", type=Path, help="checkpoint DB whose decisions the log records: also reports events "
-                   "recorded there but not yet copied to the log (default: console.db in the config)")
+    v.add_argument("--db", type=db_target, metavar="DB", help="checkpoint DB whose decisions the log records: also "
+                   "reports events recorded there but not yet copied to the log; for a postgresql:// URL, checks the "
+                   "database's own hash chain too (default: console.db in the config)")
     v.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser(
@@ -172,13 +178,21 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from hitl_tui.watch_cmd import run_watch
 
     config, db = resolve(args)
-    return run_watch(config, db, sys.stdout, sys.stderr, jsonl=args.jsonl)
+    _sqlite_only(db, "watch")
+    return run_watch(config, Path(db), sys.stdout, sys.stderr, jsonl=args.jsonl)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from hitl_tui.doctor import run_doctor
 
+    _sqlite_only(args.db, "doctor")
     return run_doctor(_find_config(args.config), args.db, sys.stdout)
+
+
+def _sqlite_only(db: DbTarget | None, command: str) -> None:
+    if is_postgres(db):
+        raise HitlError(f"`hitl-tui {command}` works on a SQLite checkpoint file; on Postgres, use the console, "
+                        "`list`, the decision commands and `worker`.")
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
@@ -186,6 +200,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     config = load_config(_find_config(args.config))
     db = args.db or config.db
+    if is_postgres(db):
+        from hitl_tui.postgres.verify import verify_pg_command
+
+        copy = args.path or (config.audit_log if config.audit_log.exists() else None)
+        return verify_pg_command(str(db), copy, args.json, sys.stdout)
     if db is not None:
         config = _audit_beside_db(config, Path(db))
     path = args.path or config.audit_log

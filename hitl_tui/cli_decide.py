@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget, describe
 from hitl_tui.decision import Decision, DecisionState
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
@@ -136,13 +137,13 @@ def _run_decide(args: argparse.Namespace) -> int:
     from hitl_tui.desk import DecisionDesk
     from hitl_tui.identity import current_operator
     from hitl_tui.policy.requirements import requirements_for
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.store_backend import open_thread_reader
 
     thread_ids = args.thread if isinstance(args.thread, list) else [args.thread]
     if len(thread_ids) > 1 and (args.interrupt or args.action is not None):
         raise HitlError("--interrupt and --action pick an item of one thread; decide several threads without them.")
     config, db = resolve(args, resumes=True)
-    reader = CheckpointReader(db, config)
+    reader = open_thread_reader(db, config)  # SQLite file or Postgres URL
     try:
         threads = {tid: reader.thread(tid) for tid in dict.fromkeys(thread_ids)}
     finally:
@@ -238,13 +239,12 @@ def _outcome(thread_id: str, result: Any, config: Config) -> tuple[int, dict[str
     return (EXIT_ERROR if state is DecisionState.FAILED else EXIT_OK), data, lines[state]
 
 
-def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread | None) -> HitlError:
+def _not_waiting(config: Config, db: DbTarget, thread_id: str, thread: PendingThread | None) -> HitlError:
     """Why a thread can't be decided. Someone decided it already (it moved on or finished since): refused, the
     same answer a slower racer gets from the compare-and-set. Otherwise it is unknown or simply not paused."""
-    from hitl_tui.db import connect
-    from hitl_tui.ledger import DecisionLedger
+    from hitl_tui.store_backend import open_ledger, thread_exists
 
-    ledger = DecisionLedger(db, config)
+    ledger = open_ledger(db, config)
     try:
         past = ledger.for_threads([thread_id])
     finally:
@@ -256,15 +256,9 @@ def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread
             f"Thread {thread_id} is no longer waiting for a human: it was decided ({last.as_record().summary}) "
             f"by {last.operator} at {when} and is now {last.state.value.replace('_', ' ')}."
         )
-    if thread is None:
-        conn = connect(db, readonly=True)
-        try:
-            known = conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)).fetchone()
-        finally:
-            conn.close()
-        if known is None:
-            return HitlError(f"There is no thread {thread_id!r} in {db}.")
-    return HitlError(f"Thread {thread_id} is not waiting for a human in {db}.")
+    if thread is None and not thread_exists(db, thread_id):
+        return HitlError(f"There is no thread {thread_id!r} in {describe(db)}.")
+    return HitlError(f"Thread {thread_id} is not waiting for a human in {describe(db)}.")
 
 
 def _refusal(thread_id: str, refusal: DecisionRefused) -> tuple[int, dict[str, Any], str]:
@@ -291,7 +285,8 @@ def _run_worker(args: argparse.Namespace) -> int:
             print(report.summary())
             return EXIT_OK
         interval = args.interval if args.interval is not None else max(config.poll_interval, 0.2)
-        print(f"hitl-tui worker: resuming {', '.join(worker.graph_names()) or 'no graphs'} on {db}; ctrl+c stops.",
+        print(f"hitl-tui worker: resuming {', '.join(worker.graph_names()) or 'no graphs'} on {describe(db)}; "
+              "ctrl+c stops.",
               flush=True)
         while True:
             report = worker.run_pass()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hitl_tui.db_target import db_target
 from hitl_tui.errors import HitlError
 
 GLOBAL_OPTIONS = ("config", "db", "readonly")
@@ -20,8 +21,9 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     """The top-level --config, --db and --readonly, parsed as `global_<name>`."""
     parser.add_argument("--config", dest="global_config", type=Path,
                         help="config.toml to use (default: $HITL_TUI_CONFIG, then ./config.toml)")
-    parser.add_argument("--db", dest="global_db", type=Path,
-                        help="LangGraph SQLite checkpoint DB (default: console.db in the config)")
+    parser.add_argument("--db", dest="global_db", type=db_target, metavar="DB",
+                        help="LangGraph checkpoint DB: a SQLite file or a postgresql://user@host/dbname URL "
+                        "(default: console.db in the config)")
     parser.add_argument("--readonly", dest="global_readonly", action="store_true",
                         help="observer mode: see everything, decide nothing")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget, is_postgres
 from hitl_tui.list_filter import WAITING, ListFilter
 from hitl_tui.model import PendingThread, ThreadStatus
 
@@ -64,15 +65,36 @@ def list_filter(args: argparse.Namespace) -> ListFilter:
     return ListFilter(statuses, frozenset(args.graph or ()), frozenset(args.action or ()))
 
 
-def run_list(args: argparse.Namespace, config: Config, db: Path) -> int:
+def run_list(args: argparse.Namespace, config: Config, db: DbTarget) -> int:
     from hitl_tui.errors import HitlError
-    from hitl_tui.reader import CheckpointReader, no_gc
+    from hitl_tui.reader import no_gc
+    from hitl_tui.store_backend import open_thread_reader
 
     if args.pretty and args.jsonl:
         raise HitlError("--pretty indents a JSON array; --jsonl writes one thread per line: choose one.")
     select = list_filter(args)
     with no_gc():  # the rows are acyclic; collections over 40k listed threads would cost more than the encoding
-        return _print(args, select, CheckpointReader(db, config), _states_reader(config, db))
+        reader = open_thread_reader(db, config)  # SQLite file or Postgres URL
+        if is_postgres(db):
+            return _print(args, select, reader, _pg_states_reader(config, str(db)))  # type: ignore[arg-type]
+        return _print(args, select, reader, _states_reader(config, Path(db)))  # type: ignore[arg-type]
+
+
+def _pg_states_reader(config: Config, dsn: str) -> Callable[[Sequence[PendingThread]], States]:
+    """As _states_reader, from the Postgres ledger (a read-only session of its own per call)."""
+    from hitl_tui.policy.rules import assess
+    from hitl_tui.postgres.decision_states import decision_states
+    from hitl_tui.postgres.store import PostgresStore
+
+    def states_of(threads: Sequence[PendingThread]) -> States:
+        items = [(t, i) for t in threads for i in t.interrupts]
+        store = PostgresStore(dsn)
+        try:
+            return decision_states(store.connection, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
+        finally:
+            store.close()
+
+    return states_of
 
 
 def _states_reader(config: Config, db: Path) -> Callable[[Sequence[PendingThread]], States]:

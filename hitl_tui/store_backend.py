@@ -84,3 +84,27 @@ def open_saver(db: DbTarget) -> Any:
     lite = sqlite3.connect(str(db), check_same_thread=False, timeout=30)
     lite.execute("PRAGMA busy_timeout = 30000")
     return SqliteSaver(lite)
+
+
+def thread_exists(db: DbTarget, thread_id: str) -> bool:
+    """True when LangGraph has any checkpoint of that thread (to tell "no such thread" from "not waiting")."""
+    if is_postgres(db):
+        _need_psycopg()
+        from hitl_tui.postgres.store import PostgresStore
+
+        store = PostgresStore(str(db))
+        try:
+            return store.connection.execute(
+                "SELECT 1 FROM checkpoints WHERE thread_id = %s LIMIT 1", (thread_id,)).fetchone() is not None
+        finally:
+            store.close()
+    from pathlib import Path
+
+    from hitl_tui.db import connect
+
+    conn = connect(Path(db), readonly=True)
+    try:
+        found = conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)).fetchone()
+        return found is not None
+    finally:
+        conn.close()

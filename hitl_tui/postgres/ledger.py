@@ -57,8 +57,9 @@ class PostgresLedger(PostgresClaims):
     def _base_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return DecisionLedger._base_event(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    def __init__(self, dsn: str, config: Config, *, clock: Clock | None = None, claimant: str | None = None) -> None:
-        super().__init__(dsn, config, clock=clock, claimant=claimant)
+    def __init__(self, dsn: str, config: Config, *, clock: Clock | None = None, claimant: str | None = None,
+                 create: bool = True) -> None:
+        super().__init__(dsn, config, clock=clock, claimant=claimant, create=create)
         self._reader = PostgresThreadReader(dsn, config)
 
     def close(self) -> None:
@@ -309,8 +310,18 @@ class PostgresLedger(PostgresClaims):
     # -- reading ------------------------------------------------------------------------------------------------
 
     def _select(self, where: str, params: Sequence[Any] = (), tail: str = "ORDER BY seq") -> list[LedgerRow]:
-        return [_row(v) for v in self.conn.execute(
-            f"SELECT {_COLUMNS} FROM hitl_decisions WHERE {where} {tail}", params).fetchall()]
+        try:
+            return [_row(v) for v in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM hitl_decisions WHERE {where} {tail}", params).fetchall()]
+        except psycopg.errors.UndefinedTable:
+            return []  # an observer's view of a database where nobody decided anything yet
+
+    @property
+    def connection(self) -> Any:
+        """For decision_state's read-only helpers (open_votes): this session, speaking their SQL dialect."""
+        from hitl_tui.postgres.decision_states import SqliteDialect
+
+        return SqliteDialect(self.conn)
 
     def get(self, decision_id: str) -> LedgerRow | None:
         found = self._select("decision_id = %s", (decision_id,))

@@ -69,7 +69,8 @@ def connect(dsn: str) -> psycopg.Connection:
 class PostgresLedgerDB:
     """Owns the ledger's session; transactions, the audit events they carry, and this process's claim leases."""
 
-    def __init__(self, dsn: str, config: Config, *, clock: Clock | None = None, claimant: str | None = None) -> None:
+    def __init__(self, dsn: str, config: Config, *, clock: Clock | None = None, claimant: str | None = None,
+                 create: bool = True) -> None:
         from hitl_tui.resumer import claimant_id
 
         self.dsn = dsn
@@ -80,7 +81,8 @@ class PostgresLedgerDB:
         self.lease = lease_seconds()
         self._conn = connect(dsn)
         try:
-            create_tables(self._conn)
+            if create:  # an observer console creates nothing: reads of missing tables then find nothing
+                create_tables(self._conn)
         except psycopg.Error as err:
             self._conn.close()
             raise explain(dsn, err) from None
@@ -114,6 +116,7 @@ class PostgresLedgerDB:
                     conn.execute("SET LOCAL synchronous_commit = off")
                 yield conn
                 append_events(conn, self._events)
+                conn.execute("NOTIFY hitl_changes")  # consoles on every host look again (postgres/changes.py)
         except psycopg.Error as err:
             raise explain(self.dsn, err) from None
         finally:

@@ -3,6 +3,7 @@ methods as the SQLite `CheckpointReader` (thread, read_all, poll, threads, marks
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hitl_tui.config import Config
@@ -38,6 +39,10 @@ class PostgresThreadReader:
 
     def poll(self) -> ReadResult | None:
         return self._reader.poll()
+
+    def stream(self, sink: Callable[[Sequence[PendingThread]], None]) -> None:
+        """Hand the paused threads to `sink` (in one batch: the store's cold read is one scan)."""
+        sink(self.read_all().threads)
 
     @property
     def threads(self) -> tuple[PendingThread, ...]:

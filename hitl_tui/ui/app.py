@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget, describe, is_postgres
 from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
@@ -86,7 +87,7 @@ class ConsoleApp(App[int]):
         self,
         *,
         config: Config,
-        db: Path,
+        db: DbTarget,
         operator: Operator,
         clock: Clock,
         readonly: bool,
@@ -109,7 +110,8 @@ class ConsoleApp(App[int]):
         self.cursor_blink = cursor_blink
         self.key_overrides = keymap(config.keys)  # what set_keymap gets; dialogs read it for their hint lines
         assess, escalate = policy_views(config)
-        self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
+        shown_db = describe(db) if is_postgres(db) else db  # the status line names the DB; a URL, without password
+        self.console_screen = ConsoleScreen(db=shown_db, operator=operator.display, operator_uid=operator.uid,
                                             readonly=readonly, clock=clock, assess=assess, escalate=escalate,
                                             notifier=Notifier(config.notify) if config.notify.enabled else None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
@@ -318,18 +320,23 @@ def policy_views(config: Config) -> tuple[Callable[[PendingThread, PendingInterr
     return assessment, pressure
 
 
-def default_sources(config: Config, db: Path, operator: Operator, *, readonly: bool,
+def default_sources(config: Config, db: DbTarget, operator: Operator, *, readonly: bool,
                     desk_clock: Clock | None = None) -> Sources:
     """The real reader, ledger, desk and audit tail; each built in the thread that uses it."""
 
     def threads() -> ThreadSource:
-        from hitl_tui.reader import CheckpointReader
+        from hitl_tui.store_backend import open_thread_reader
 
-        return CheckpointReader(db, config)
+        return open_thread_reader(db, config)  # SQLite file or Postgres URL
 
     def records() -> RecordFeed | None:
         from hitl_tui.ledger import DecisionLedger, LedgerView
 
+        if is_postgres(db):
+            from hitl_tui.postgres.ledger import PostgresLedger
+
+            return _LedgerRecords(PostgresLedger(str(db), config, clock=desk_clock, create=not readonly))
+        assert isinstance(db, Path)
         if readonly:  # an observer never writes to the DB, not even our own tables
             return _LedgerRecords(LedgerView(db))
         return _LedgerRecords(DecisionLedger(db, config, clock=desk_clock))
@@ -352,7 +359,7 @@ def default_sources(config: Config, db: Path, operator: Operator, *, readonly: b
 
 def build_app(
     config: Config,
-    db: Path,
+    db: DbTarget,
     *,
     operator: Operator | None = None,
     clock: Clock | None = None,

@@ -67,7 +67,7 @@ class ConsoleScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*console_bindings()]
 
     def __init__(
-        self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime],
+        self, *, db: Path | str, operator: str, readonly: bool, clock: Callable[[], datetime],
         operator_uid: int | None = None,
         assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None,
         escalate: Escalate | None = None,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hitl_tui.config import Config
+from hitl_tui.db_target import DbTarget
 
 
-def run_console(config: Config, db: Path, readonly: bool = False) -> int:
+def run_console(config: Config, db: DbTarget, readonly: bool = False) -> int:
     """Run the console until the operator quits; the exit code for the shell."""
     from hitl_tui.ui.app import build_app
 

@@ -18,7 +18,7 @@ class StatusBar(Vertical):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--label", "status-bar--mode", "status-bar--new"}
 
-    def __init__(self, *, operator: str, db: Path, readonly: bool, id: str | None = None) -> None:
+    def __init__(self, *, operator: str, db: Path | str, readonly: bool, id: str | None = None) -> None:
         super().__init__(id=id)
         self.operator = operator
         self.db = db
@@ -86,7 +86,7 @@ class StatusBar(Vertical):
             problems.update(safe(problems_text, keep_newlines=True, limit=600))
 
 
-def _short_path(path: Path, keep: int = 40) -> str:
+def _short_path(path: Path | str, keep: int = 40) -> str:
     """The DB path, with the start elided when it is long: the file name is what tells DBs apart."""
     text = str(path)
     return text if len(text) <= keep else "…" + text[-(keep - 1):]

@@ -19,15 +19,19 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hitl_tui.db import explain_sqlite_error
+from hitl_tui.db_target import DbTarget, is_postgres
 from hitl_tui.decision import Decision, DecisionRecord
 from hitl_tui.decision_state import ItemKey, Voter
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.reader import ReadResult
 from hitl_tui.resume_values import InvalidDecision
+
+if TYPE_CHECKING:
+    from hitl_tui.postgres.changes import PgChangeProbe
 
 RETRY_SECONDS = 1.0
 
@@ -172,7 +176,7 @@ class DBWatcher:
 
     def __init__(
         self,
-        path: Path,
+        path: DbTarget,
         make_source: Callable[[], ThreadSource],
         make_records: Callable[[], RecordFeed | None] | None,
         interval: float,
@@ -185,7 +189,7 @@ class DBWatcher:
         self.stop = threading.Event()
         self.wake = threading.Event()  # set to poll now (after a decision) instead of waiting out the interval
         self._source: ThreadSource | None = None
-        self._probe: _ChangeProbe | None = None
+        self._probe: _ChangeProbe | PgChangeProbe | None = None
         self._records: RecordFeed | None = None
         self._records_failed = False
         self._last_ledger: LedgerRead | None = None
@@ -258,6 +262,14 @@ class DBWatcher:
         return ReadResult(result.threads, frozenset(t.thread_id for t in held), full=False, updated=tuple(held))
 
     def _open(self) -> None:
+        if is_postgres(self.path):
+            from hitl_tui.postgres.changes import PgChangeProbe
+
+            self._probe = PgChangeProbe(str(self.path))  # our NOTIFY + the snapshot token; no file to stat
+            self._probe.changed()
+            self._source = self._make_source()
+            return
+        assert isinstance(self.path, Path)
         if not self.path.exists():
             # Checked here so a missing DB reads the same whatever the source is.
             raise HitlError(f"{self.path} does not exist yet; waiting for an agent to create it.")
