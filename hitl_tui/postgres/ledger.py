@@ -194,6 +194,8 @@ class PostgresLedger(PostgresClaims):
             )
         # LangGraph's tables are read fresh (another session, committed data): agents write them outside our
         # locks, but an agent moves a paused thread on only when resumed, and resumes go through claims.
+        if self._unchanged_since_read(thread, interrupt):
+            return
         fresh = self._reader.thread(thread.thread_id)
         if fresh is None:
             raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
@@ -207,6 +209,22 @@ class PostgresLedger(PostgresClaims):
             raise DecisionRefused("That interrupt is no longer pending; look again before deciding.")
         if current.payload_hash != interrupt.payload_hash:
             raise DecisionRefused("The pending action changed since you looked; look again before deciding.")
+
+    def _unchanged_since_read(self, thread: PendingThread, interrupt: PendingInterrupt) -> bool:
+        """True when nothing of the thread was written since the operator's view was read (its row marks: counts
+        and the sum of row versions, so an added, changed or removed row moves them) and the interrupt is one of
+        that view's: the view is then what a fresh read would show, at the cost of one query instead of ~ten."""
+        if thread.version is None or not any(
+            i.key == interrupt.key and i.payload_hash == interrupt.payload_hash for i in thread.interrupts
+        ):
+            return False
+        store = self._reader.store
+        with store.snapshot():
+            latest = store.connection.execute(
+                "SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = ''",
+                (thread.thread_id,)).fetchone()
+            marks = store.marks([thread.thread_id]).get(thread.thread_id)
+        return latest is not None and latest[0] == thread.checkpoint_id and marks == thread.version
 
     def _vote(
         self, conn: psycopg.Connection, thread: PendingThread, interrupt: PendingInterrupt,

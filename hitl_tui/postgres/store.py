@@ -99,8 +99,10 @@ class PostgresStore:
                 query = sql.LATEST_ROWS.format(where="")
             else:
                 query, params = sql.LATEST_ROWS.format(where="AND thread_id = ANY(%s) "), (list(thread_ids),)
-            # A server-side cursor: the rows of a big DB arrive a batch at a time, not all at once.
-            with self._conn.cursor(name="hitl_latest") as cur:
+            # A server-side cursor: the rows of a big DB arrive a batch at a time, not all at once. A few named
+            # threads (a decision's re-read) come in one round trip instead: a named cursor costs three.
+            named = thread_ids is None or len(thread_ids) > BATCH
+            with self._conn.cursor(name="hitl_latest") if named else self._conn.cursor() as cur:
                 cur.execute(query, params)
                 while rows := cur.fetchmany(BATCH):
                     yield self._complete([CheckpointRow(tid, cid, parent, None, None, meta, decode=None)
