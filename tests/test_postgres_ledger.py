@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_decisions import approve, operator, processes, read_result, run_children
@@ -141,6 +142,7 @@ def test_four_processes_on_two_hosts_decide_and_resume_each_thread_exactly_once(
 @pytest.mark.parametrize(("crash", "final", "effects"), [
     ({"HITL_TUI_CRASH_AT": "after_claim"}, "finished", 1),  # nothing ran: the other host resumes it, once
     ({"HITL_TEST_KILL": "after_effect"}, "in_doubt", 1),  # the effect ran: never run again, a person checks
+    ({"HITL_TUI_CRASH_AT": "after_invoke"}, "finished", 1),  # the run completed: recorded, not run again
 ])
 def test_a_dead_hosts_claim_is_settled_by_another_host_after_its_lease(
     pg_env: PgEnv, tmp_path: Path, crash: dict[str, str], final: str, effects: int,
@@ -186,3 +188,23 @@ def test_a_lapsed_claim_can_not_start_the_agent(pg_env: PgEnv) -> None:
     with pytest.raises(ClaimLost):
         ledger.set_phase(batch, "invoking")
     ledger.close()
+
+
+def test_four_eyes_votes_from_two_hosts_make_one_decision(pg_env: PgEnv) -> None:
+    from hitl_tui.ledger import LedgerRow, Vote
+    from hitl_tui.postgres.ledger import PostgresLedger
+
+    [tid] = pg_env.start(1)
+    config = pg_env.config("host-a")
+    thread: Any = _read(pg_env.dsn, config, tid)
+    item = [(thread.interrupts[0], [approve()])]
+    a, b = PostgresLedger(pg_env.dsn, config), PostgresLedger(pg_env.dsn, pg_env.config("host-b"))
+    first = a.submit(thread, item, operator("olivia", uid=1001), approvals_needed=2)
+    assert [type(v) for v in first] == [Vote]
+    with pytest.raises(DecisionRefused, match="already approved"):
+        b.submit(thread, item, operator("olivia", uid=1001), approvals_needed=2)
+    second = b.submit(thread, item, operator("omar", uid=1002), approvals_needed=2)
+    assert [type(r) for r in second] == [LedgerRow] and second[0].approvals == 2  # type: ignore[union-attr]
+    a.close()
+    b.close()
+    assert [r["state"] for r in pg_env.rows()] == ["decided"]

@@ -60,6 +60,7 @@ class PostgresClaims(PostgresLedgerDB):
                     {**params, "batch": batch_id},
                 ).rowcount
                 if claimed:
+                    self.touched()
                     self.keep_leases()
                     return [_row(v) for v in conn.execute(
                         f"SELECT {_COLUMNS} FROM hitl_decisions WHERE batch_id = %s AND claimed_by = %s "
@@ -68,7 +69,7 @@ class PostgresClaims(PostgresLedgerDB):
 
     def lapsed_claims(self) -> set[str]:
         """Batches whose claim's lease ran out: their host died or lost the database for a whole lease."""
-        with self.transaction() as conn:
+        with self.transaction() as conn:  # a read: no notification
             return {r[0] for r in conn.execute(
                 "SELECT DISTINCT batch_id FROM hitl_decisions WHERE state = 'resuming' AND lease_until < now()")}
 
@@ -87,6 +88,8 @@ class PostgresClaims(PostgresLedgerDB):
                  "dead": dead, "phase": batch[0].phase, "local_dead": local_dead},
             )
             taken = cur.rowcount > 0
+            if taken:
+                self.touched()
         if taken:
             self.keep_leases()
         return taken
@@ -111,6 +114,7 @@ class PostgresClaims(PostgresLedgerDB):
                 "lease_until = NULL WHERE decision_id = ANY(%s) AND state = 'resuming' AND claimed_by = %s",
                 ([r.decision_id for r in batch], self.claimant),
             )
+            self.touched()
 
     def finish(self, batch: Sequence[LedgerRow], state: DecisionState, *, error: str | None = None,
                note: str | None = None, actor: Operator | None = None, reopened: bool = False) -> list[LedgerRow]:

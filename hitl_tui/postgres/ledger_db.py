@@ -87,6 +87,7 @@ class PostgresLedgerDB:
             self._conn.close()
             raise explain(dsn, err) from None
         self._events: list[tuple[str, str]] = []  # this transaction's audit events, chained at commit
+        self._touched = False  # this transaction changed what a console shows, with no event to say so
         self._keeper: _LeaseKeeper | None = None
 
     def close(self) -> None:
@@ -110,17 +111,23 @@ class PostgresLedgerDB:
         """One READ COMMITTED transaction; its audit events join the chain just before it commits."""
         conn = self.conn
         self._events = []
+        self._touched = False
         try:
             with conn.transaction():
                 if not durable:
                     conn.execute("SET LOCAL synchronous_commit = off")
                 yield conn
-                append_events(conn, self._events)
-                conn.execute("NOTIFY hitl_changes")  # consoles on every host look again (postgres/changes.py)
+                if self._events or self._touched:  # consoles on every host look again (postgres/changes.py)
+                    append_events(conn, self._events)
+                    conn.execute("NOTIFY hitl_changes")
         except psycopg.Error as err:
             raise explain(self.dsn, err) from None
         finally:
             self._events = []
+
+    def touched(self) -> None:
+        """The open transaction changed what consoles show (a claim, say): they are notified at its commit."""
+        self._touched = True
 
     def event(self, record: dict[str, Any], *, event_id: str | None = None) -> None:
         """An audit event of the open transaction (chained at its commit, dropped with a rollback)."""
