@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import psycopg
 
-from hitl_tui.postgres.ledger_db import connect, explain
+from hitl_tui.errors import CheckpointDBError
 from hitl_tui.postgres.sql import CHANGE_TOKEN
+from hitl_tui.postgres.store import redact
 
 CHANNEL = "hitl_changes"
 
@@ -22,12 +23,15 @@ class PgChangeProbe:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self._conn = connect(dsn)
+        try:
+            self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as err:
+            raise _explain(dsn, err) from None
         try:
             self._conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as err:
             self._conn.close()
-            raise explain(dsn, err) from None
+            raise _explain(dsn, err) from None
         self._token: str | None = None
 
     def changed(self) -> bool:
@@ -35,10 +39,16 @@ class PgChangeProbe:
             notified = any(True for _ in self._conn.notifies(timeout=0))
             token = str(self._conn.execute(CHANGE_TOKEN).fetchone()[0])  # type: ignore[index]
         except psycopg.Error as err:
-            raise explain(self.dsn, err) from None
+            raise _explain(self.dsn, err) from None
         changed = notified or token != self._token
         self._token = token
         return changed
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _explain(dsn: str, err: psycopg.Error) -> CheckpointDBError:
+    """One sentence, the password left out (the status line shows it)."""
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return CheckpointDBError(f"{redact(dsn)}: {first}.")
