@@ -68,7 +68,7 @@ class PolicyConfig:
 class Config:
     """Everything hitl-tui reads from config.toml."""
 
-    db: Path | None = None
+    db: Path | str | None = None  # a SQLite file, or a postgresql:// URL (kept as written)
     audit_log: Path = Path("decisions.jsonl")
     poll_interval: float = 0.05
     outbox: Path | None = None  # where the demo agents "send" things
@@ -161,7 +161,11 @@ def parse_config(data: dict[str, Any], base: Path, source: Path | None = None) -
     console = _strict("console", top.get("console", {}), {"db", "audit_log", "poll_interval", "outbox"})
     kwargs: dict[str, Any] = {"source": source}
     if "db" in console:
-        kwargs["db"] = _path(base, console["db"], "console.db")
+        url = console["db"]
+        if isinstance(url, str) and url.lower().startswith(("postgresql://", "postgres://")):
+            kwargs["db"] = url  # a Path would fold its // (and resolve it against the config's folder)
+        else:
+            kwargs["db"] = _path(base, console["db"], "console.db")
     if "audit_log" in console:
         kwargs["audit_log"] = _path(base, console["audit_log"], "console.audit_log")
     else:

@@ -28,8 +28,16 @@ def db_target(text: str | Path) -> DbTarget:
 
 def describe(db: DbTarget) -> str:
     """The database for a message: a URL without its password."""
-    if is_postgres(db):
-        from hitl_tui.postgres.store import redact
+    return redact(str(db)) if is_postgres(db) else str(db)
 
-        return redact(str(db))
-    return str(db)
+
+def redact(dsn: str) -> str:
+    """A connection string without its password, fit for a message."""
+    import psycopg
+
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "the Postgres database"
+    where = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+    return f"postgresql://{info['user']}@{where}" if info.get("user") else f"postgresql://{where}"

@@ -193,6 +193,8 @@ def run_doctor(config_path: Path | None, db_override: Path | None, out: TextIO) 
     if db is None:
         findings.append(Finding("FAIL", "db", "No checkpoint DB is configured.",
                                 "set console.db in config.toml, or pass --db"))
+    elif isinstance(db, str):  # a Postgres URL: these checks are about SQLite files and their folders
+        findings.append(Finding("ok", "db", "a Postgres database: file checks don't apply (README: \"Many hosts\")."))
     else:
         findings += doctor.db(Path(db))
     if config is not None:

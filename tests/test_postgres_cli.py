@@ -63,3 +63,12 @@ def test_a_bad_url_is_one_sentence_without_the_password(capsys: pytest.CaptureFi
         assert code == 2, (argv, out, err)
         assert "s3cret" not in out + err
         assert err.startswith("hitl-tui: ") and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_the_url_may_stand_in_config_toml(pg_env: PgEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    [tid] = pg_env.start(1)
+    config = pg_env.config_path("host-a")
+    config.write_text(config.read_text().replace("[console]\n", f'[console]\ndb = "{pg_env.dsn}"\n'))
+    code, out, err = run(capsys, "list", "--config", str(config), "--json")
+    assert code == 0, err
+    assert [t["thread_id"] for t in json.loads(out)] == [tid]

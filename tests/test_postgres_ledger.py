@@ -208,3 +208,26 @@ def test_four_eyes_votes_from_two_hosts_make_one_decision(pg_env: PgEnv) -> None
     a.close()
     b.close()
     assert [r["state"] for r in pg_env.rows()] == ["decided"]
+
+
+def test_a_live_holder_keeps_its_claim_past_the_lease(pg_env: PgEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lease keeper renews a live process's claims: a resume that runs longer than a lease is never taken."""
+    from hitl_tui.postgres.ledger import PostgresLedger
+
+    monkeypatch.setenv("HITL_TUI_LEASE_SECONDS", "1")
+    [tid] = pg_env.start(1)
+    config = pg_env.config("host-a")
+    thread: Any = _read(pg_env.dsn, config, tid)
+    holder = PostgresLedger(pg_env.dsn, config)
+    holder.submit(thread, [(thread.interrupts[0], [approve()])], operator("olivia"))
+    batch = holder.claim_next(holder.claimant)
+    assert batch
+    other = PostgresLedger(pg_env.dsn, pg_env.config("host-b"), claimant="host-b|1|1|boot")
+    time.sleep(2.5)  # two and a half leases
+    assert other.lapsed_claims() == set()
+    assert not other.takeover(batch, dead=batch[0].claimed_by, claimant=other.claimant)
+    holder.set_phase(batch, "invoking")  # still the holder's to move on
+    holder.close()  # the process ends: nobody renews any more
+    time.sleep(1.5)
+    assert other.lapsed_claims() == {batch[0].batch_id}
+    other.close()

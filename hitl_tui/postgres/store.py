@@ -13,22 +13,13 @@ from typing import Any
 import psycopg
 
 from hitl_tui.checkpoint_store import Marks
+from hitl_tui.db_target import redact
 from hitl_tui.decode import DecodeError, decode_metadata, decode_typed
 from hitl_tui.errors import CheckpointDBError
 from hitl_tui.pending import CheckpointRow, WriteRow
 from hitl_tui.postgres import sql
 
 BATCH = 500  # threads classified per round of blob/write queries: bounds memory, keeps the arrays small
-
-
-def redact(dsn: str) -> str:
-    """The DSN without its password, fit for a message."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "the Postgres database"
-    where = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-    return f"postgresql://{info['user']}@{where}" if info.get("user") else f"postgresql://{where}"
 
 
 def _explain(dsn: str, err: psycopg.Error) -> CheckpointDBError:
