@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -73,40 +74,67 @@ def run_list(args: argparse.Namespace, config: Config, db: DbTarget) -> int:
     if args.pretty and args.jsonl:
         raise HitlError("--pretty indents a JSON array; --jsonl writes one thread per line: choose one.")
     select = list_filter(args)
-    with no_gc():  # the rows are acyclic; collections over 40k listed threads would cost more than the encoding
-        reader = open_thread_reader(db, config)  # SQLite file or Postgres URL
-        if is_postgres(db):
-            return _print(args, select, reader, _pg_states_reader(config, str(db)))  # type: ignore[arg-type]
-        return _print(args, select, reader, _states_reader(config, Path(db)))  # type: ignore[arg-type]
+    reader = open_thread_reader(db, config)  # SQLite file or Postgres URL
+    states: _LedgerStates | _PgLedgerStates = (
+        _PgLedgerStates(config, str(db)) if is_postgres(db) else _LedgerStates(config, Path(db)))
+    try:
+        with no_gc():  # the rows are acyclic; collections over 40k listed threads would cost more than the encoding
+            return _print(args, select, reader, states)  # type: ignore[arg-type]
+    finally:
+        states.close()
 
 
-def _pg_states_reader(config: Config, dsn: str) -> Callable[[Sequence[PendingThread]], States]:
-    """As _states_reader, from the Postgres ledger (a read-only session of its own per call)."""
-    from hitl_tui.policy.rules import assess
-    from hitl_tui.postgres.decision_states import decision_states
-    from hitl_tui.postgres.store import PostgresStore
+class _PgLedgerStates:
+    """As _LedgerStates, from the Postgres ledger, on one read-only session of its own."""
 
-    def states_of(threads: Sequence[PendingThread]) -> States:
+    def __init__(self, config: Config, dsn: str) -> None:
+        self._config, self._dsn = config, dsn
+        self._store: Any = None
+
+    def __call__(self, threads: Sequence[PendingThread]) -> States:
+        from hitl_tui.policy.rules import assess
+        from hitl_tui.postgres.decision_states import decision_states
+        from hitl_tui.postgres.store import PostgresStore
+
         items = [(t, i) for t in threads for i in t.interrupts]
-        store = PostgresStore(dsn)
+        if not items:
+            return {}
+        if self._store is None:
+            self._store = PostgresStore(self._dsn)
+        return decision_states(self._store.connection, items,
+                               votes_needed=lambda t, i: assess(self._config, t, i).approvals)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class _LedgerStates:
+    """Where each listed item stands in the shared ledger (approved n/m, decided by, resuming, failed), read on
+    one connection however many batches `--jsonl` streams."""
+
+    def __init__(self, config: Config, db: Path) -> None:
+        self._config, self._db = config, db
+        self._conn: sqlite3.Connection | None = None
+
+    def __call__(self, threads: Sequence[PendingThread]) -> States:
+        from hitl_tui.db import connect, explain_sqlite_error
+        from hitl_tui.decision_state import decision_states
+        from hitl_tui.policy.rules import assess
+
+        items = [(t, i) for t in threads for i in t.interrupts]
+        if not items:
+            return {}
         try:
-            return decision_states(store.connection, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
-        finally:
-            store.close()
+            if self._conn is None:
+                self._conn = connect(self._db, readonly=True)
+            return decision_states(self._conn, items, votes_needed=lambda t, i: assess(self._config, t, i).approvals)
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self._db, err) from None
 
-    return states_of
-
-
-def _states_reader(config: Config, db: Path) -> Callable[[Sequence[PendingThread]], States]:
-    """Where each listed item stands in the shared ledger (approved n/m, decided by, resuming, failed)."""
-    from hitl_tui.decision_state import decision_states
-    from hitl_tui.policy.rules import assess
-
-    def states_of(threads: Sequence[PendingThread]) -> States:
-        items = [(t, i) for t in threads for i in t.interrupts]
-        return decision_states(db, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
-
-    return states_of
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
 
 def _print(
