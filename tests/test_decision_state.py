@@ -13,10 +13,10 @@ from demo_fixtures import clean_env
 from test_policy_fixtures import PolicyEnv, no_config_env
 from test_policy_four_eyes import ALICE, BOB, CAROL, REQUEST, env
 
-from hitl_tui.cli import main
-from hitl_tui.decision import Decision, DecisionState
-from hitl_tui.decision_state import decision_states, item_key
-from hitl_tui.ledger import DecisionLedger
+from hitl_tui.cli.main import main
+from hitl_tui.decisions.decision import Decision, DecisionState
+from hitl_tui.decisions.ledger import DecisionLedger
+from hitl_tui.decisions.state import decision_states, item_key
 from hitl_tui.model import DecisionKind
 from hitl_tui.policy.rules import assess
 

@@ -37,7 +37,7 @@ def test_the_wheel_carries_every_module_and_the_stylesheet(wheel: Path) -> None:
     assert "hitl_tui/ui/console.tcss" in names
     [entry_points] = [n for n in names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "hitl-tui = hitl_tui.cli:entry" in text
+    assert "hitl-tui = hitl_tui.cli.main:entry" in text
 
 
 @pytest.fixture(scope="module")

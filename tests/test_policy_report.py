@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hitl_tui.audit import AuditLog
-from hitl_tui.cli import main
+from hitl_tui.cli.main import main
 from hitl_tui.config import BandConfig
 from hitl_tui.identity import Operator
 from hitl_tui.policy.report import bucket_of, build_report, outcome_of, read_log, report_command

@@ -16,9 +16,9 @@ import pytest
 from langgraph.types import Command
 from reader_graphs import SHAPES, Shape, assert_matches, cfg, open_saver
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config, GraphConfig
 from hitl_tui.model import PayloadShape, ThreadStatus
-from hitl_tui.reader import CheckpointReader
 
 
 def config_for(shapes: Iterable[Shape]) -> Config:

@@ -16,8 +16,8 @@ from langgraph.types import Command
 from reader_graphs import SHAPES, assert_matches, cfg, open_saver
 from test_reader_conformance import config_for
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.model import PendingThread
-from hitl_tui.reader import CheckpointReader
 
 SHAPE_NAMES = ("root", "parallel", "subgraph", "nested", "sends", "classic_before", "classic_after", "failing",
                "deferred_bp", "twice", "functional")

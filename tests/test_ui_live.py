@@ -22,9 +22,9 @@ from ui_fixtures import (
     wait_for,
 )
 
-from hitl_tui.reader import CheckpointReader, ReadResult
+from hitl_tui.checkpoints.reader import CheckpointReader, ReadResult
+from hitl_tui.console.watchers import DBWatcher, SourceProblem, ThreadsRead
 from hitl_tui.ui.app import Sources, Watched, build_app
-from hitl_tui.ui.watchers import DBWatcher, SourceProblem, ThreadsRead
 
 
 def start_run(db: Path, graph_id: str, thread_id: str, request: str) -> None:
@@ -206,8 +206,9 @@ def test_core_modules_do_not_import_textual() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, hitl_tui.reader, hitl_tui.desk, hitl_tui.audit, hitl_tui.config, hitl_tui.ui.review_items, "
-            "hitl_tui.ui.watchers, hitl_tui.ui.edit_json, hitl_tui.ui.shown; "
+    code = ("import sys, hitl_tui.checkpoints.reader, hitl_tui.decisions.desk, hitl_tui.audit, hitl_tui.config, "
+            "hitl_tui.console.review_items, hitl_tui.console.watchers, hitl_tui.console.edit_json, "
+            "hitl_tui.console.shown; "
             "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})

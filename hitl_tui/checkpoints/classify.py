@@ -18,10 +18,10 @@ from typing import Any, NamedTuple
 
 import xxhash
 
+from hitl_tui.checkpoints.decode import TYPE_KEY, DecodeError, decode_metadata, decode_typed
+from hitl_tui.checkpoints.payloads import normalise_breakpoint, normalise_interrupt
 from hitl_tui.config import GraphConfig
-from hitl_tui.decode import TYPE_KEY, DecodeError, decode_metadata, decode_typed
 from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
-from hitl_tui.payloads import normalise_breakpoint, normalise_interrupt
 
 INTERRUPT = "__interrupt__"
 ERROR = "__error__"

@@ -18,12 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hitl_tui.config import Config
-from hitl_tui.db import connect, explain_sqlite_error
-from hitl_tui.decode import DecodeError, decode_metadata, decode_typed
-from hitl_tui.model import PendingThread
-from hitl_tui.ordered_threads import OrderedThreads
-from hitl_tui.pending import (
+from hitl_tui.checkpoints.changes import ChangeTracker
+from hitl_tui.checkpoints.classify import (
     NULL_TASK_ID,
     Breakpoints,
     CheckpointRow,
@@ -32,9 +28,13 @@ from hitl_tui.pending import (
     pending_tasks,
     task_key,
 )
-from hitl_tui.quickcheck import msgpack_may_have_tasks
-from hitl_tui.split_read import SPLIT_MIN_CHECKPOINTS, split_read
-from hitl_tui.watermarks import ChangeTracker
+from hitl_tui.checkpoints.decode import DecodeError, decode_metadata, decode_typed
+from hitl_tui.checkpoints.ordered_threads import OrderedThreads
+from hitl_tui.checkpoints.prefilter import msgpack_may_have_tasks
+from hitl_tui.checkpoints.split_read import SPLIT_MIN_CHECKPOINTS, split_read
+from hitl_tui.config import Config
+from hitl_tui.db import connect, explain_sqlite_error
+from hitl_tui.model import PendingThread
 
 # The latest root checkpoint of each thread, from the primary-key index alone: with MAX(), SQLite takes the bare
 # `rowid` column from the row holding the maximum.

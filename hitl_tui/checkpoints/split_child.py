@@ -1,6 +1,6 @@
-"""Child process of a split cold read (see hitl_tui/split_read.py).
+"""Child process of a split cold read (see hitl_tui/checkpoints/split_read.py).
 
-    python -m hitl_tui.read_worker DB PIVOT  < pickled (config, breakpoints) from the parent
+    python -m hitl_tui.checkpoints.split_child DB PIVOT  < pickled (config, breakpoints) from the parent
 
 Reads and classifies the unfinished threads from PIVOT on, in its own snapshot, and writes them as pickled
 frames (split_read.write_frame), a batch at a time as the scan goes, then exits 0. Anything else (a missing DB,
@@ -17,9 +17,9 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     gc.disable()  # a one-shot process building acyclic data
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.checkpoints.split_read import write_frame
     from hitl_tui.errors import HitlError
-    from hitl_tui.reader import CheckpointReader
-    from hitl_tui.split_read import write_frame
 
     if len(argv) != 2:
         return 2

@@ -28,10 +28,10 @@ from typing import IO, TYPE_CHECKING, Any
 from hitl_tui.model import PendingThread
 
 if TYPE_CHECKING:
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
 
 SPLIT_MIN_CHECKPOINTS = 50_000  # below this a second process costs more than it saves
-WORKER_ARGS = ["-m", "hitl_tui.read_worker"]  # after sys.executable
+WORKER_ARGS = ["-m", "hitl_tui.checkpoints.split_child"]  # after sys.executable
 _SAMPLES = 63
 # Both processes classify their own half; this one also unpickles the child's threads (a tenth of what
 # classifying them costs) while the child pays for starting Python: they come out about even.

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision, DecisionState
+from hitl_tui.decisions.decision import Decision, DecisionState
+from hitl_tui.decisions.resume_values import InvalidDecision, edit_problem
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
-from hitl_tui.resume_values import InvalidDecision, edit_problem
 from hitl_tui.safe_text import visible
 
 DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker", "ack"}
@@ -132,11 +132,11 @@ def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[De
 
 
 def _run_decide(args: argparse.Namespace) -> int:
-    from hitl_tui.cli import resolve
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.cli.main import resolve
+    from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.identity import current_operator
     from hitl_tui.policy.requirements import requirements_for
-    from hitl_tui.reader import CheckpointReader
 
     thread_ids = args.thread if isinstance(args.thread, list) else [args.thread]
     if len(thread_ids) > 1 and (args.interrupt or args.action is not None):
@@ -196,7 +196,7 @@ def _confirmed(args: argparse.Namespace, config: Config, thread: PendingThread, 
                decisions: list[Decision]) -> None:
     """The console's "are you sure?" holds here too: an action the policy wants confirmed (judged on what will run,
     edits included) needs --yes, or a yes typed at a terminal; otherwise it is refused before anything is recorded."""
-    from hitl_tui.decision import as_decided
+    from hitl_tui.decisions.decision import as_decided
     from hitl_tui.policy.rules import EXECUTES, assess
 
     if getattr(args, "yes", False) or not any(d.kind in EXECUTES for d in decisions):
@@ -242,7 +242,7 @@ def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread
     """Why a thread can't be decided. Someone decided it already (it moved on or finished since): refused, the
     same answer a slower racer gets from the compare-and-set. Otherwise it is unknown or simply not paused."""
     from hitl_tui.db import connect
-    from hitl_tui.ledger import DecisionLedger
+    from hitl_tui.decisions.ledger import DecisionLedger
 
     ledger = DecisionLedger(db, config)
     try:
@@ -280,8 +280,8 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 
 def _run_worker(args: argparse.Namespace) -> int:
-    from hitl_tui.cli import resolve
-    from hitl_tui.worker import Worker
+    from hitl_tui.cli.main import resolve
+    from hitl_tui.console.worker import Worker
 
     config, db = resolve(args, resumes=True)
     worker = Worker(config, db)
@@ -303,8 +303,8 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 
 def _run_ack(args: argparse.Namespace) -> int:
-    from hitl_tui.cli import resolve
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.cli.main import resolve
+    from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.identity import current_operator
 
     config, db = resolve(args)

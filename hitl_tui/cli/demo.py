@@ -64,8 +64,8 @@ def _may_replace(directory: Path, *, force: bool) -> None:
 
 
 def _print_until_stopped(env: object, live: bool, interval: float) -> int:
-    from hitl_tui.listing import print_listing, selected
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.cli.listing import print_listing, selected
 
     db_path = env.db_path  # type: ignore[attr-defined]
     config = env.config  # type: ignore[attr-defined]

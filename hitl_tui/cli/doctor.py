@@ -179,7 +179,7 @@ def run_doctor(config_path: Path | None, db_override: Path | None, out: TextIO) 
     config: Config | None = None
     try:
         config = load_config(config_path)
-        from hitl_tui.graph_loader import check_graph_targets
+        from hitl_tui.decisions.graph_loader import check_graph_targets
 
         check_graph_targets(config)
         where = str(config_path) if config_path else "no config file (defaults)"

@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hitl_tui.cli.list_filter import WAITING, ListFilter
 from hitl_tui.config import Config
-from hitl_tui.list_filter import WAITING, ListFilter
 from hitl_tui.model import PendingThread, ThreadStatus
 
 if TYPE_CHECKING:
-    from hitl_tui.listing import States
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.cli.listing import States
 
 
 def _positive(text: str) -> int:
@@ -65,8 +65,8 @@ def list_filter(args: argparse.Namespace) -> ListFilter:
 
 
 def run_list(args: argparse.Namespace, config: Config, db: Path) -> int:
+    from hitl_tui.checkpoints.reader import CheckpointReader, no_gc
     from hitl_tui.errors import HitlError
-    from hitl_tui.reader import CheckpointReader, no_gc
 
     if args.pretty and args.jsonl:
         raise HitlError("--pretty indents a JSON array; --jsonl writes one thread per line: choose one.")
@@ -77,7 +77,7 @@ def run_list(args: argparse.Namespace, config: Config, db: Path) -> int:
 
 def _states_reader(config: Config, db: Path) -> Callable[[Sequence[PendingThread]], States]:
     """Where each listed item stands in the shared ledger (votes n/m, decided by, resuming, failed)."""
-    from hitl_tui.decision_state import decision_states
+    from hitl_tui.decisions.state import decision_states
     from hitl_tui.policy.rules import assess
 
     def states_of(threads: Sequence[PendingThread]) -> States:
@@ -91,7 +91,7 @@ def _print(
     args: argparse.Namespace, select: ListFilter, reader: CheckpointReader,
     states_of: Callable[[Sequence[PendingThread]], States],
 ) -> int:
-    from hitl_tui.listing import JsonLines, ListingFull, print_listing, selected
+    from hitl_tui.cli.listing import JsonLines, ListingFull, print_listing, selected
 
     try:
         if args.jsonl:

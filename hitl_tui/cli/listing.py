@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from hitl_tui.decision_state import DecisionState, item_key
-from hitl_tui.list_filter import ListFilter
+from hitl_tui.cli.list_filter import ListFilter
+from hitl_tui.decisions.state import DecisionState, item_key
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.safe_text import visible
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui import __version__
-from hitl_tui.cli_globals import add_global_options, merge_global_options
+from hitl_tui.cli.options import add_global_options, merge_global_options
 from hitl_tui.config import Config, load_config
 from hitl_tui.errors import ConfigError, HitlError
 
@@ -43,7 +43,7 @@ def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config,
     graphs to resume threads, so a graph module that can't be found is reported now, before anything is decided."""
     config = load_config(_find_config(getattr(args, "config", None)))
     if resumes:
-        from hitl_tui.graph_loader import check_graph_targets
+        from hitl_tui.decisions.graph_loader import check_graph_targets
 
         check_graph_targets(config)
     db = getattr(args, "db", None) or config.db
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan with the deterministic offline planner even when OPENAI_API_KEY is set",
     )
 
-    from hitl_tui.cli_list import add_list_command
+    from hitl_tui.cli.list import add_list_command
 
     add_list_command(sub, _add_common)
 
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
 
-    from hitl_tui.cli_decide import add_decision_commands
+    from hitl_tui.cli.decide import add_decision_commands
 
     add_decision_commands(sub, _add_common)
 
@@ -162,21 +162,21 @@ class _ExitCodesInHelp:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from hitl_tui.cli_list import run_list
+    from hitl_tui.cli.list import run_list
 
     config, db = resolve(args)
     return run_list(args, config, db)
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
-    from hitl_tui.watch_cmd import run_watch
+    from hitl_tui.cli.watch import run_watch
 
     config, db = resolve(args)
     return run_watch(config, db, sys.stdout, sys.stderr, jsonl=args.jsonl)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from hitl_tui.doctor import run_doctor
+    from hitl_tui.cli.doctor import run_doctor
 
     return run_doctor(_find_config(args.config), args.db, sys.stdout)
 
@@ -200,7 +200,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from hitl_tui.demo_cmd import run_demo
+    from hitl_tui.cli.demo import run_demo
 
     return run_demo(args)
 
@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "report": _cmd_report, None: _cmd_console}
     try:
         merge_global_options(args)
-        from hitl_tui.cli_decide import DECISION_COMMANDS, run_decision_command
+        from hitl_tui.cli.decide import DECISION_COMMANDS, run_decision_command
 
         if args.command in DECISION_COMMANDS:
             return run_decision_command(args)

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from hitl_tui.cli.listing import json_for_terminal
 from hitl_tui.config import Config
-from hitl_tui.listing import json_for_terminal
+from hitl_tui.console.watch_events import Event, EventTracker
 from hitl_tui.safe_text import visible
-from hitl_tui.watch_events import Event, EventTracker
 
 TICK_SECONDS = 0.5  # how often deadlines (and a vanished pipe reader) are checked while nothing else happens
 
@@ -32,7 +32,7 @@ class _ReadOnlyRecords:
     """The ledger's recent decisions through a read-only view (a watch never writes to the DB)."""
 
     def __init__(self, db: Path) -> None:
-        from hitl_tui.ledger import LedgerView
+        from hitl_tui.decisions.ledger import LedgerView
 
         self._view = LedgerView(db)
 
@@ -75,8 +75,8 @@ def _reader_gone(out: TextIO) -> bool:
 def run_watch(config: Config, db: Path, out: TextIO, err: TextIO, *, jsonl: bool,
               clock: Callable[[], datetime] | None = None) -> int:
     """Print events until interrupted or until the reader of `out` goes away; the exit code."""
-    from hitl_tui.reader import CheckpointReader
-    from hitl_tui.ui.watchers import DBWatcher, RecordsRead, SourceProblem, ThreadsRead
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.console.watchers import DBWatcher, RecordsRead, SourceProblem, ThreadsRead
 
     reports: queue.Queue[object] = queue.Queue()
     watcher = DBWatcher(db, lambda: CheckpointReader(db, config), lambda: _ReadOnlyRecords(db),

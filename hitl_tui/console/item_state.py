@@ -1,5 +1,5 @@
 """How the console words an item's shared state: "approved 1/2", "rejected by bob", "resuming", "resumed",
-"failed", "in doubt". Built from the ledger's record and the open four-eyes votes (hitl_tui.decision_state), so
+"failed", "in doubt". Built from the ledger's record and the open four-eyes votes (hitl_tui.decisions.state), so
 every console shows the same; no Textual here.
 """
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hitl_tui.decision import DecisionRecord, DecisionState
-from hitl_tui.decision_state import Voter
+from hitl_tui.decisions.decision import DecisionRecord, DecisionState
+from hitl_tui.decisions.state import Voter
 from hitl_tui.model import DecisionKind
 
 # "approve by alice" reads badly in a column: decisions in the past tense.

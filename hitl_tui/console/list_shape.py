@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from hitl_tui.ui.review_items import ReviewItem
+from hitl_tui.console.review_items import ReviewItem
 
 ORDERS = ("age", "risk", "deadline", "graph")  # the order the sort key cycles through
 RISK_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from hitl_tui.decision import DecisionRecord, DecisionState
-from hitl_tui.decision_state import ItemKey, Voter
+from hitl_tui.console.item_state import ItemState
+from hitl_tui.console.shown import bounded
+from hitl_tui.decisions.decision import DecisionRecord, DecisionState
+from hitl_tui.decisions.state import ItemKey, Voter
 from hitl_tui.model import ActionRequest, DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.policy.rules import HIGH_RISK
-from hitl_tui.ui.item_state import ItemState
-from hitl_tui.ui.shown import bounded
 
 GHOST_TTL = timedelta(minutes=10)  # how long a decided item stays listed after it left the DB's pending set
 _SEP = "\x1f"  # never shown; thread ids may contain anything printable

@@ -10,9 +10,9 @@ from typing import Any
 
 from rich.text import Text
 
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.shown import one_line, safe
 from hitl_tui.model import DecisionKind
-from hitl_tui.ui.review_items import ReviewItem
-from hitl_tui.ui.shown import one_line, safe
 
 KEY_ARGS = 4  # scalar arguments named in a dialog's header (the rest are in the details pane)
 ARG_WIDTH = 32  # characters of one argument's value

@@ -1,6 +1,6 @@
 """What `hitl-tui watch --jsonl` prints: events made from what the console's loops report. No Textual here.
 
-The console's `DBWatcher` (hitl_tui/ui/watchers.py, itself Textual-free) polls the checkpoint DB and the ledger;
+The console's `DBWatcher` (hitl_tui/console/watchers.py, Textual-free) polls the checkpoint DB and the ledger;
 `EventTracker` turns its reports into events for scripts (pager hooks, chat notifications):
 
 - `paused`: an interrupt is waiting for a person (those already waiting when the watch starts carry
@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from hitl_tui.config import Config
-from hitl_tui.decision import DecisionRecord
-from hitl_tui.decision import DecisionState as RecordState
-from hitl_tui.decision_state import STATUS_OF, item_key
+from hitl_tui.decisions.decision import DecisionRecord
+from hitl_tui.decisions.decision import DecisionState as RecordState
+from hitl_tui.decisions.state import STATUS_OF, item_key
 from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.policy.timeouts import LEVEL_RANK, Escalation, escalation_for
 

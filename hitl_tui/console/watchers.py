@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hitl_tui.checkpoints.reader import ReadResult
 from hitl_tui.db import explain_sqlite_error
-from hitl_tui.decision import Decision, DecisionRecord
-from hitl_tui.decision_state import ItemKey, Voter
+from hitl_tui.decisions.decision import Decision, DecisionRecord
+from hitl_tui.decisions.resume_values import InvalidDecision
+from hitl_tui.decisions.state import ItemKey, Voter
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.model import PendingInterrupt, PendingThread
-from hitl_tui.reader import ReadResult
-from hitl_tui.resume_values import InvalidDecision
 
 RETRY_SECONDS = 1.0
 

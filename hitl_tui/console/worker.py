@@ -12,8 +12,8 @@ from pathlib import Path
 
 from hitl_tui.audit import AuditLogError
 from hitl_tui.config import Config
-from hitl_tui.decision import DecisionState
-from hitl_tui.desk import DecisionDesk
+from hitl_tui.decisions.decision import DecisionState
+from hitl_tui.decisions.desk import DecisionDesk
 from hitl_tui.errors import GraphLoadError
 from hitl_tui.identity import Operator, current_operator
 

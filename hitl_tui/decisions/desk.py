@@ -19,13 +19,13 @@ from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState, as_decided
+from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState, as_decided
+from hitl_tui.decisions.ledger import DecisionLedger, LedgerRow, Submission, Vote
+from hitl_tui.decisions.resume_values import InvalidDecision
+from hitl_tui.decisions.resumer import Resumer
 from hitl_tui.errors import DecisionRefused, GraphLoadError, HitlError
 from hitl_tui.identity import Operator
-from hitl_tui.ledger import DecisionLedger, LedgerRow, Submission, Vote
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
-from hitl_tui.resume_values import InvalidDecision
-from hitl_tui.resumer import Resumer
 
 Clock = Callable[[], datetime]
 

@@ -29,15 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.canonical import canonical_json, value_hash
+from hitl_tui.checkpoints.reader import CheckpointReader, thread_version
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.decisions.resume_values import InvalidDecision, ResumePlan, plan_resume
+from hitl_tui.decisions.schema import SCHEMA, migrate, needs_migration
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
-from hitl_tui.ledger_schema import SCHEMA, migrate, needs_migration
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
-from hitl_tui.reader import CheckpointReader, thread_version
-from hitl_tui.resume_values import InvalidDecision, ResumePlan, plan_resume
 
 Clock = Callable[[], datetime]
 _COLUMNS = (

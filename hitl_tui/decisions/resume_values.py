@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hitl_tui.answer_schema import problem
+from hitl_tui.checkpoints.answer_schema import problem
 from hitl_tui.config import GraphConfig
-from hitl_tui.decision import Decision
+from hitl_tui.decisions.decision import Decision
 from hitl_tui.errors import HitlError
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
 

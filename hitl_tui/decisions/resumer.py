@@ -23,14 +23,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
+from hitl_tui.decisions.graph_loader import GraphRegistry
+from hitl_tui.decisions.ledger import DecisionLedger, LedgerRow
 from hitl_tui.errors import GraphLoadError
-from hitl_tui.graph_loader import GraphRegistry
 from hitl_tui.identity import Operator
-from hitl_tui.ledger import DecisionLedger, LedgerRow
 from hitl_tui.model import PendingThread, ThreadStatus
-from hitl_tui.reader import CheckpointReader
 
 # Test-only crash points: HITL_TUI_CRASH_AT=after_claim|after_update|after_invoke kills this process with
 # SIGKILL at that point, so tests can prove what a restarted resumer does. Unset in normal use.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hitl_tui.db import connect, explain_sqlite_error
-from hitl_tui.decision import DecisionState as RecordState
+from hitl_tui.decisions.decision import DecisionState as RecordState
 from hitl_tui.model import PendingInterrupt, PendingThread
 
 _SEP = "\x1f"  # never shown; thread ids may contain anything printable

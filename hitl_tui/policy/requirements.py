@@ -14,7 +14,7 @@ import pwd
 from collections.abc import Callable
 
 from hitl_tui.config import Config
-from hitl_tui.desk import Requirements
+from hitl_tui.decisions.desk import Requirements
 from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.policy.rules import assess, check_policy
 

@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision
+from hitl_tui.decisions.decision import Decision
+from hitl_tui.decisions.resume_values import InvalidDecision, plan_resume
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.policy.rules import Assessment, assess, check_policy
-from hitl_tui.resume_values import InvalidDecision, plan_resume
 
 if TYPE_CHECKING:
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
 Clock = Callable[[], datetime]
 Level = Literal["ok", "half", "urgent", "overdue"]
@@ -149,7 +149,7 @@ class TimeoutSweeper:
     """Rejects overdue pending items through the desk; one `sweep()` per worker pass."""
 
     def __init__(self, config: Config, db: Path, desk: DecisionDesk, *, clock: Clock | None = None) -> None:
-        from hitl_tui.reader import CheckpointReader
+        from hitl_tui.checkpoints.reader import CheckpointReader
 
         check_policy(config.policy)  # a rule that can't be applied must not silently never time out
         self.config = config

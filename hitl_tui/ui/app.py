@@ -20,18 +20,8 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision, DecisionRecord
-from hitl_tui.decision_state import ItemKey, Voter
-from hitl_tui.identity import Operator, current_operator
-from hitl_tui.model import PendingInterrupt, PendingThread
-from hitl_tui.notify import Notice, Notifier, encode
-from hitl_tui.ui.console_screen import ConsoleScreen
-from hitl_tui.ui.dialogs.edit import editor_command
-from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
-from hitl_tui.ui.keys import app_bindings, keymap
-from hitl_tui.ui.review_items import ReviewItem
-from hitl_tui.ui.thread_list import Escalate
-from hitl_tui.ui.watchers import (
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.watchers import (
     AckJob,
     Acknowledged,
     AuditRead,
@@ -47,6 +37,16 @@ from hitl_tui.ui.watchers import (
     ThreadSource,
     ThreadsRead,
 )
+from hitl_tui.decisions.decision import Decision, DecisionRecord
+from hitl_tui.decisions.state import ItemKey, Voter
+from hitl_tui.identity import Operator, current_operator
+from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.notify import Notice, Notifier, encode
+from hitl_tui.ui.dialogs.edit import editor_command
+from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
+from hitl_tui.ui.keys import app_bindings, keymap
+from hitl_tui.ui.screens.console import ConsoleScreen
+from hitl_tui.ui.widgets.thread_list import Escalate
 
 Clock = Callable[[], datetime]
 AUDIT_POLL_SECONDS = 0.25
@@ -285,7 +285,7 @@ class _LedgerRecords:
 
     def votes(self) -> dict[ItemKey, tuple[Voter, ...]]:
         """Approvals of open four-eyes rounds, from whichever console gave them."""
-        from hitl_tui.decision_state import open_votes
+        from hitl_tui.decisions.state import open_votes
 
         return open_votes(self._ledger.connection)
 
@@ -317,19 +317,19 @@ def default_sources(config: Config, db: Path, operator: Operator, *, readonly: b
     """The real reader, ledger, desk and audit tail; each built in the thread that uses it."""
 
     def threads() -> ThreadSource:
-        from hitl_tui.reader import CheckpointReader
+        from hitl_tui.checkpoints.reader import CheckpointReader
 
         return CheckpointReader(db, config)
 
     def records() -> RecordFeed | None:
-        from hitl_tui.ledger import DecisionLedger, LedgerView
+        from hitl_tui.decisions.ledger import DecisionLedger, LedgerView
 
         if readonly:  # an observer never writes to the DB, not even our own tables
             return _LedgerRecords(LedgerView(db))
         return _LedgerRecords(DecisionLedger(db, config, clock=desk_clock))
 
     def desk() -> Decider:
-        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.decisions.desk import DecisionDesk
         from hitl_tui.policy.requirements import requirements_for
 
         # The same policy as `hitl-tui approve`: four-eyes approvals, the initiator excluded.

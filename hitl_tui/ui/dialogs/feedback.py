@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
+from hitl_tui.console.shown import safe
 from hitl_tui.ui.dialogs.base import Dialog
-from hitl_tui.ui.shown import safe
 
 
 class FeedbackDialog(Dialog[str]):

@@ -24,24 +24,24 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
-from hitl_tui.decision import Decision, DecisionState, as_decided
-from hitl_tui.decision_state import Voter
+from hitl_tui.checkpoints.reader import ReadResult
+from hitl_tui.console.list_shape import ListShape
+from hitl_tui.console.review_items import ItemBook, ReviewItem
+from hitl_tui.console.shown import age_text, deadline_text, safe
+from hitl_tui.console.subjects import bulk_lines, decision_subject
+from hitl_tui.console.watchers import LedgerRead
+from hitl_tui.decisions.decision import Decision, DecisionState, as_decided
+from hitl_tui.decisions.resume_values import edit_problem
+from hitl_tui.decisions.state import Voter
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
 from hitl_tui.notify import Notifier, WatchedItem
 from hitl_tui.policy.rules import EXECUTES
-from hitl_tui.reader import ReadResult
-from hitl_tui.resume_values import edit_problem
 from hitl_tui.safe_text import visible
-from hitl_tui.ui.audit_pane import AuditPane
-from hitl_tui.ui.details import DetailsPane
 from hitl_tui.ui.keys import console_bindings
-from hitl_tui.ui.list_shape import ListShape
-from hitl_tui.ui.review_items import ItemBook, ReviewItem
-from hitl_tui.ui.shown import age_text, deadline_text, safe
-from hitl_tui.ui.status_bar import StatusBar
-from hitl_tui.ui.subjects import bulk_lines, decision_subject
-from hitl_tui.ui.thread_list import Escalate, ThreadList
-from hitl_tui.ui.watchers import LedgerRead
+from hitl_tui.ui.widgets.audit_pane import AuditPane
+from hitl_tui.ui.widgets.details import DetailsPane
+from hitl_tui.ui.widgets.status_bar import StatusBar
+from hitl_tui.ui.widgets.thread_list import Escalate, ThreadList
 
 if TYPE_CHECKING:
     from hitl_tui.ui.app import ConsoleApp

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from hitl_tui.audit import UNPARSEABLE, format_record
-from hitl_tui.ui.shown import safe
+from hitl_tui.console.shown import safe
 
 MAX_LINES = 1_000
 _BAD_OUTCOMES = {"failed", "in_doubt"}

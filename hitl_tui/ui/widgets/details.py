@@ -16,10 +16,10 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from hitl_tui.decision import Decision, DecisionState
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.shown import age_text, deadline_text, json_view, message_lines, safe
+from hitl_tui.decisions.decision import Decision, DecisionState
 from hitl_tui.model import DecisionKind
-from hitl_tui.ui.review_items import ReviewItem
-from hitl_tui.ui.shown import age_text, deadline_text, json_view, message_lines, safe
 
 _ORDER = [DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKind.EDIT, DecisionKind.FEEDBACK, DecisionKind.IGNORE]
 

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from hitl_tui.ui.shown import safe
+from hitl_tui.console.shown import safe
 
 
 class StatusBar(Vertical):

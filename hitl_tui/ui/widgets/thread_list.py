@@ -27,9 +27,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from hitl_tui.decision import DecisionState
-from hitl_tui.ui.review_items import ReviewItem
-from hitl_tui.ui.shown import age_text, one_line
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.shown import age_text, one_line
+from hitl_tui.decisions.decision import DecisionState
 
 Escalate = Callable[[ReviewItem, datetime], Any]  # -> hitl_tui.policy.timeouts.Escalation | None
 
