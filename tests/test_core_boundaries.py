@@ -30,7 +30,7 @@ CORE_MODULES = [
     "hitl_tui.audit",
     "hitl_tui.identity",
     "hitl_tui.cli.main",
-    "hitl_tui.policy.conditions",
+    "hitl_tui.conditions",
     "hitl_tui.policy.rules",
     "hitl_tui.policy.requirements",
     "hitl_tui.policy.timeouts",

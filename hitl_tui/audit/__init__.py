@@ -28,12 +28,9 @@ from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogError, AuditLogMissin
 from hitl_tui.audit.log import AuditLog, iter_records, utc_timestamp
 from hitl_tui.audit.tail import UNPARSEABLE, AuditTail, format_record
 from hitl_tui.audit.verify import (
-    EXIT_MISSING,
-    EXIT_OK,
-    EXIT_TAMPERED,
     VerifyReport,
+    unflushed_events,
     verify,
-    verify_command,
     verify_data,
 )
 
@@ -44,9 +41,6 @@ __all__ = [
     "EVENT_OUTCOME",
     "EVENT_REFUSED",
     "EVENT_TIMEOUT",
-    "EXIT_MISSING",
-    "EXIT_OK",
-    "EXIT_TAMPERED",
     "GENESIS_HASH",
     "OUTCOME_FAILED",
     "OUTCOME_FINISHED",
@@ -69,8 +63,8 @@ __all__ = [
     "iter_records",
     "read_anchor",
     "record_hash",
+    "unflushed_events",
     "utc_timestamp",
     "verify",
-    "verify_command",
     "verify_data",
 ]

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hitl_tui.agent import PAYLOAD_MARKER
 from hitl_tui.checkpoints.answer_schema import decision_types, edit_args_schema
 from hitl_tui.config import GraphConfig
-from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
+from hitl_tui.model import PAYLOAD_MARKER, ActionRequest, DecisionKind, PayloadShape, PendingInterrupt
 
 D = DecisionKind
 # LangChain middleware names "respond" what we call feedback.

@@ -17,12 +17,12 @@ from typing import Any
 from hitl_tui.config import Config
 from hitl_tui.decisions.decision import Decision, DecisionState
 from hitl_tui.decisions.resume_values import InvalidDecision, edit_problem
-from hitl_tui.errors import DecisionRefused, HitlError
+from hitl_tui.errors import DecisionRefused, ExitCode, HitlError
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.safe_text import visible
 
 DECISION_COMMANDS = {"approve", "reject", "edit", "feedback", "ignore", "worker", "ack"}
-EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 2, 3
+
 
 
 def add_decision_commands(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -133,7 +133,7 @@ def _decisions(args: argparse.Namespace, interrupt: PendingInterrupt) -> list[De
 
 def _run_decide(args: argparse.Namespace) -> int:
     from hitl_tui.checkpoints.reader import CheckpointReader
-    from hitl_tui.cli.main import resolve
+    from hitl_tui.cli.config_lookup import resolve
     from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.identity import current_operator
     from hitl_tui.policy.requirements import requirements_for
@@ -165,7 +165,7 @@ def _run_decide(args: argparse.Namespace) -> int:
         except HitlError as err:
             if len(threads) == 1:
                 raise
-            reports[tid] = (EXIT_ERROR, {"status": "error", "thread_id": tid, "error": err.message}, err.message)
+            reports[tid] = (ExitCode.ERROR, {"status": "error", "thread_id": tid, "error": err.message}, err.message)
     if items:
         desk = DecisionDesk(config, db, current_operator(), requirements=requirements_for(config))
         try:
@@ -188,8 +188,8 @@ def _run_decide(args: argparse.Namespace) -> int:
     for warning in warnings:  # decided, but its trail isn't in the log yet: not a success
         print(f"hitl-tui: {warning} The decision is recorded in the DB; the next flush copies it to the log.",
               file=sys.stderr)
-    codes = {code for code, _, _ in ordered} | ({EXIT_ERROR} if warnings else set())
-    return EXIT_ERROR if EXIT_ERROR in codes else EXIT_REFUSED if EXIT_REFUSED in codes else EXIT_OK
+    codes = {code for code, _, _ in ordered} | ({ExitCode.ERROR} if warnings else set())
+    return ExitCode.ERROR if ExitCode.ERROR in codes else ExitCode.REFUSED if ExitCode.REFUSED in codes else ExitCode.OK
 
 
 def _confirmed(args: argparse.Namespace, config: Config, thread: PendingThread, interrupt: PendingInterrupt,
@@ -217,7 +217,7 @@ def _confirmed(args: argparse.Namespace, config: Config, thread: PendingThread, 
 def _outcome(thread_id: str, result: Any, config: Config) -> tuple[int, dict[str, Any], str]:
     """What became of one thread's decision: exit code, JSON and sentence."""
     if result.awaiting_approvals:
-        return EXIT_OK, {"status": "awaiting_approvals", "thread_id": thread_id, "approvals": len(result.votes),
+        return ExitCode.OK, {"status": "awaiting_approvals", "thread_id": thread_id, "approvals": len(result.votes),
                          "approvals_needed": result.approvals_needed}, (
             f"Approval recorded: {len(result.votes)} of {result.approvals_needed} operators have approved.")
     record = result.records[0]
@@ -235,7 +235,7 @@ def _outcome(thread_id: str, result: Any, config: Config) -> tuple[int, dict[str
     }
     data = {"status": state.value, "thread_id": thread_id, "decision_id": record.decision_id,
             "error": record.error, "audit_error": result.audit_error}
-    return (EXIT_ERROR if state is DecisionState.FAILED else EXIT_OK), data, lines[state]
+    return (ExitCode.ERROR if state is DecisionState.FAILED else ExitCode.OK), data, lines[state]
 
 
 def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread | None) -> HitlError:
@@ -268,7 +268,7 @@ def _not_waiting(config: Config, db: Path, thread_id: str, thread: PendingThread
 
 
 def _refusal(thread_id: str, refusal: DecisionRefused) -> tuple[int, dict[str, Any], str]:
-    return EXIT_REFUSED, {"status": "refused", "thread_id": thread_id, "reason": refusal.message}, (
+    return ExitCode.REFUSED, {"status": "refused", "thread_id": thread_id, "reason": refusal.message}, (
         f"Refused: {refusal.message}")
 
 
@@ -280,7 +280,7 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 
 def _run_worker(args: argparse.Namespace) -> int:
-    from hitl_tui.cli.main import resolve
+    from hitl_tui.cli.config_lookup import resolve
     from hitl_tui.console.worker import Worker
 
     config, db = resolve(args, resumes=True)
@@ -289,7 +289,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         if args.once:
             report = worker.run_pass()
             print(report.summary())
-            return EXIT_OK
+            return ExitCode.OK
         interval = args.interval if args.interval is not None else max(config.poll_interval, 0.2)
         print(f"hitl-tui worker: resuming {', '.join(worker.graph_names()) or 'no graphs'} on {db}; ctrl+c stops.",
               flush=True)
@@ -303,7 +303,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 
 def _run_ack(args: argparse.Namespace) -> int:
-    from hitl_tui.cli.main import resolve
+    from hitl_tui.cli.config_lookup import resolve
     from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.identity import current_operator
 
@@ -315,7 +315,7 @@ def _run_ack(args: argparse.Namespace) -> int:
     finally:
         desk.close()
     print(f"Acknowledged; thread {row.thread_id} can be decided again.")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def run_decision_command(args: argparse.Namespace) -> int:

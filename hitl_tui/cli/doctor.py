@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from hitl_tui.config import Config, load_config
-from hitl_tui.errors import HitlError
+from hitl_tui.errors import ExitCode, HitlError
 
 Level = Literal["ok", "warn", "FAIL"]
 
@@ -208,6 +208,6 @@ def run_doctor(config_path: Path | None, db_override: Path | None, out: TextIO) 
     if failed:
         out.write(f"\n{failed} problem(s) and {warned} warning(s): fix the problems, then run `hitl-tui doctor` "
                   "again.\n")
-        return 1
+        return ExitCode.CHECK_FAILED
     out.write(f"\nEverything needed works for you ({warned} warning(s)).\n")
-    return 0
+    return ExitCode.OK

@@ -7,7 +7,6 @@ Heavy imports (Textual, LangGraph, openai) happen inside the subcommand that nee
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -15,49 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui import __version__
+from hitl_tui.cli.config_lookup import find_config, resolve
 from hitl_tui.cli.options import add_global_options, merge_global_options
-from hitl_tui.config import Config, load_config
-from hitl_tui.errors import ConfigError, HitlError
+from hitl_tui.errors import ExitCode, HitlError
 
-EXIT_OK, EXIT_TAMPERED, EXIT_ERROR, EXIT_REFUSED = 0, 1, 2, 3
 DEFAULT_DEMO_DIR = Path("hitl-demo")
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the audit log was tampered with (audit verify) or a check failed (doctor); 2 an error "
     "(bad input, config or DB: one sentence on stderr); 3 a decision was refused (stale, already decided, not "
     "allowed); 130 interrupted."
 )
-
-
-def _find_config(explicit: Path | None) -> Path | None:
-    if explicit is not None:
-        return explicit
-    env = os.environ.get("HITL_TUI_CONFIG")
-    if env:
-        return Path(env)
-    local = Path("config.toml")
-    return local if local.is_file() else None
-
-
-def resolve(args: argparse.Namespace, *, resumes: bool = False) -> tuple[Config, Path]:
-    """The config and the checkpoint DB path a subcommand works on. `resumes`: the command may load the configured
-    graphs to resume threads, so a graph module that can't be found is reported now, before anything is decided."""
-    config = load_config(_find_config(getattr(args, "config", None)))
-    if resumes:
-        from hitl_tui.decisions.graph_loader import check_graph_targets
-
-        check_graph_targets(config)
-    db = getattr(args, "db", None) or config.db
-    if db is None:
-        raise ConfigError("No checkpoint DB given: pass --db PATH or set console.db in config.toml.")
-    return _audit_beside_db(config, Path(db)), Path(db)
-
-
-def _audit_beside_db(config: Config, db: Path) -> Config:
-    """Without a config file, the audit log lives next to the DB, not in whatever folder a console was started
-    from: every console, CLI call and worker on one DB then writes one log."""
-    if config.source is not None:
-        return config
-    return dataclasses.replace(config, audit_log=db.resolve().parent / "decisions.jsonl")
 
 
 def _add_common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
@@ -178,25 +144,19 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from hitl_tui.cli.doctor import run_doctor
 
-    return run_doctor(_find_config(args.config), args.db, sys.stdout)
+    return run_doctor(find_config(args.config), args.db, sys.stdout)
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from hitl_tui.audit import verify_command
+    from hitl_tui.cli.audit import run_audit
 
-    config = load_config(_find_config(args.config))
-    db = args.db or config.db
-    if db is not None:
-        config = _audit_beside_db(config, Path(db))
-    path = args.path or config.audit_log
-    return verify_command(path, args.json, sys.stdout, db=Path(db) if db is not None else None)
+    return run_audit(args, sys.stdout)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from hitl_tui.policy.report import report_command
+    from hitl_tui.cli.report import run_report
 
-    config = load_config(_find_config(args.config))
-    return report_command(args.path or config.audit_log, sys.stdout, args.json, config=config)
+    return run_report(args, sys.stdout)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -228,11 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hitl-tui: {err.message}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # `hitl-tui list | head`: the reader went away; that is not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return ExitCode.OK
 
 
 def entry() -> None:

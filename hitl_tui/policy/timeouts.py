@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from hitl_tui.config import Config
+from hitl_tui.config import Config, check_policy
 from hitl_tui.decisions.decision import Decision
 from hitl_tui.decisions.resume_values import InvalidDecision, plan_resume
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
-from hitl_tui.policy.rules import Assessment, assess, check_policy
+from hitl_tui.policy.rules import Assessment, assess
 
 if TYPE_CHECKING:
     from hitl_tui.decisions.desk import DecisionDesk
