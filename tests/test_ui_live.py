@@ -23,8 +23,10 @@ from ui_fixtures import (
 )
 
 from hitl_tui.checkpoints.reader import CheckpointReader, ReadResult
-from hitl_tui.console.watchers import DBWatcher, SourceProblem, ThreadsRead
-from hitl_tui.ui.app import Sources, Watched, build_app
+from hitl_tui.console.loop_events import SourceProblem, ThreadsRead
+from hitl_tui.console.watchers import DBWatcher
+from hitl_tui.ui.app import Sources, build_app
+from hitl_tui.ui.messages import ProblemChanged
 
 
 def start_run(db: Path, graph_id: str, thread_id: str, request: str) -> None:
@@ -259,5 +261,5 @@ async def test_a_report_landing_after_the_console_closed_is_dropped(demo: DemoCo
     app = make_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-    app.on_watched(Watched(SourceProblem("desk", None)))
-    app.on_watched(Watched(SourceProblem("db", "gone")))
+    app.on_problem_changed(ProblemChanged(SourceProblem("desk", None)))
+    app.on_problem_changed(ProblemChanged(SourceProblem("db", "gone")))

@@ -283,7 +283,7 @@ def _run_queued(jobs: list[Any]) -> tuple[_BurstDesk, list[Any]]:
     """Queue the jobs, start the decision thread, wait until it has logged the burst, stop it."""
     import threading
 
-    from hitl_tui.console.watchers import DecisionRunner
+    from hitl_tui.console.decision_runner import DecisionRunner
 
     desk = _BurstDesk()
     seen: list[Any] = []
@@ -302,7 +302,7 @@ def _run_queued(jobs: list[Any]) -> tuple[_BurstDesk, list[Any]]:
 
 
 def _job(key: str, *decisions: Any) -> Any:
-    from hitl_tui.console.watchers import DecisionJob
+    from hitl_tui.console.decision_runner import DecisionJob
 
     paused = thread("t1", "0001", "a")
     return DecisionJob(key, paused, paused.interrupts[0], tuple(decisions))
@@ -311,7 +311,7 @@ def _job(key: str, *decisions: Any) -> Any:
 def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued() -> None:
     """Seen in the tmux test under load: a warm-up queued right behind a decision left its audit events unlogged
     until the next decision. And decisions waiting in the queue are recorded together (one commit)."""
-    from hitl_tui.console.watchers import DecisionOutcome, SourceProblem
+    from hitl_tui.console.loop_events import DecisionOutcome, SourceProblem
 
     desk, seen = _run_queued([_job("k1"), _job("k2", "taken"), None])
     assert desk.calls == ["decide_bulk 2 flush=False", "flush", "close"]
@@ -321,7 +321,7 @@ def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued(
 
 
 def test_an_invalid_decision_in_a_queued_group_does_not_hold_back_the_others() -> None:
-    from hitl_tui.console.watchers import DecisionOutcome
+    from hitl_tui.console.loop_events import DecisionOutcome
 
     desk, seen = _run_queued([_job("k1"), _job("k2", "invalid"), _job("k3")])
     assert desk.calls == ["decide_bulk 3 flush=False", "decide flush=False", "decide flush=False",

@@ -76,7 +76,8 @@ def run_watch(config: Config, db: Path, out: TextIO, err: TextIO, *, jsonl: bool
               clock: Callable[[], datetime] | None = None) -> int:
     """Print events until interrupted or until the reader of `out` goes away; the exit code."""
     from hitl_tui.checkpoints.reader import CheckpointReader
-    from hitl_tui.console.watchers import DBWatcher, RecordsRead, SourceProblem, ThreadsRead
+    from hitl_tui.console.loop_events import RecordsRead, SourceProblem, ThreadsRead
+    from hitl_tui.console.watchers import DBWatcher
 
     reports: queue.Queue[object] = queue.Queue()
     watcher = DBWatcher(db, lambda: CheckpointReader(db, config), lambda: _ReadOnlyRecords(db),

@@ -11,117 +11,31 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import queue
 import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hitl_tui.checkpoints.reader import ReadResult
+from hitl_tui.console.loop_events import (
+    AuditRead,
+    Emit,
+    LedgerRead,
+    RecordFeed,
+    RecordsRead,
+    SourceProblem,
+    ThreadSource,
+    ThreadsRead,
+    sentence,
+)
 from hitl_tui.db import explain_sqlite_error
-from hitl_tui.decisions.decision import Decision, DecisionRecord
-from hitl_tui.decisions.resume_values import InvalidDecision
-from hitl_tui.decisions.state import ItemKey, Voter
-from hitl_tui.errors import DecisionRefused, HitlError
-from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.errors import HitlError
+from hitl_tui.model import PendingThread
 
 RETRY_SECONDS = 1.0
-
-
-class ThreadSource(Protocol):
-    """What the console reads paused threads from (`CheckpointReader`)."""
-
-    def read_all(self) -> ReadResult: ...
-    def poll(self) -> ReadResult | None: ...
-    def close(self) -> None: ...
-
-
-class RecordFeed(Protocol):
-    """Where the console reads recorded decisions from (the desk's ledger)."""
-
-    def recent(self, limit: int = ...) -> Sequence[Any]: ...
-    # Optionally `votes() -> Mapping[ItemKey, tuple[Voter, ...]]`: the open four-eyes rounds (the console's feed).
-
-
-class Decider(Protocol):
-    """The decisions layer (`DecisionDesk`): the only way a key press becomes a resumed agent."""
-
-    audit_error: str | None
-
-    def decide(
-        self, thread: PendingThread, interrupt: PendingInterrupt, decisions: Sequence[Decision], *, flush: bool = ...
-    ) -> Any: ...
-    def decide_bulk(
-        self, items: Sequence[tuple[PendingThread, PendingInterrupt, Sequence[Decision]]], *, flush: bool = ...
-    ) -> list[Any]: ...
-    def flush_audit_if_due(self, *, idle: bool) -> bool: ...
-    def acknowledge(self, decision_id: str, note: str | None = ...) -> Any: ...
-    def close(self) -> None: ...
-
-
-# -- what the loops report -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerRead:
-    """The shared ledger's decisions and open four-eyes rounds, read in one tick."""
-
-    records: tuple[DecisionRecord, ...]
-    votes: Mapping[ItemKey, tuple[Voter, ...]]
-
-
-@dataclass(frozen=True)
-class ThreadsRead:
-    result: ReadResult
-    ledger: LedgerRead | None = None  # read in the same tick; None when unchanged
-    complete: bool = True  # False: one batch of a first read still in progress
-
-
-@dataclass(frozen=True)
-class RecordsRead:
-    ledger: LedgerRead
-
-
-@dataclass(frozen=True)
-class SourceProblem:
-    """`message` is one sentence; None means the problem went away."""
-
-    source: str  # "db" | "audit" (reading it) | "audit-write" | "desk"
-    message: str | None
-
-
-@dataclass(frozen=True)
-class AuditRead:
-    records: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class DecisionOutcome:
-    key: str
-    result: Any = None  # the desk's result (DeskResult)
-    refused: str | None = None  # the desk's one-sentence refusal
-    error: str | None = None  # anything else that went wrong, in one sentence
-
-
-@dataclass(frozen=True)
-class Acknowledged:
-    key: str
-    record: Any = None  # the in-doubt decision, now acknowledged
-    error: str | None = None
-
-
-Emit = Callable[[object], None]
-
-
-def _sentence(err: BaseException) -> str:
-    if isinstance(err, HitlError):
-        return err.message
-    return f"{type(err).__name__}: {err}"
-
 
 # -- the checkpoint DB -----------------------------------------------------------------------------------------
 
@@ -200,7 +114,7 @@ class DBWatcher:
                     self._tick()
                     self._report(None)
                 except Exception as err:  # one sentence on screen; never a dead console
-                    self._report(_sentence(err))
+                    self._report(sentence(err))
                     self._close()
                     delay = max(self.interval, RETRY_SECONDS)
                 self.wake.wait(delay)
@@ -279,7 +193,7 @@ class DBWatcher:
             ledger = LedgerRead(tuple(self._records.recent()), votes() if votes is not None else {})
         except Exception as err:  # decisions are extra information: the list keeps working without them
             if not self._records_failed:
-                self._emit(SourceProblem("desk", f"Decision records can't be read: {_sentence(err)}"))
+                self._emit(SourceProblem("desk", f"Decision records can't be read: {sentence(err)}"))
             self._records_failed = True
             self._records = None
             return None
@@ -333,7 +247,7 @@ class AuditWatcher:
                         self._emit(AuditRead(tuple(records)))
                     self._report(None)
                 except Exception as err:
-                    self._report(f"The audit log can't be read: {_sentence(err)}")
+                    self._report(f"The audit log can't be read: {sentence(err)}")
                     tail = None
                     delay = max(self.interval, RETRY_SECONDS)
                 self.wake.wait(delay)
@@ -346,138 +260,3 @@ class AuditWatcher:
         if problem != self._problem:
             self._problem = problem
             self._emit(SourceProblem("audit", problem))
-
-
-# -- decisions -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AckJob:
-    """A person checked an in-doubt resume (the console's acknowledge key)."""
-
-    key: str
-    decision_id: str
-
-
-@dataclass(frozen=True)
-class DecisionJob:
-    key: str
-    thread: PendingThread
-    interrupt: PendingInterrupt
-    decisions: tuple[Decision, ...]
-
-
-GROUP_COMMIT_MAX = 100  # decisions waiting in the queue that are recorded with one commit
-
-
-class DecisionRunner:
-    """Runs decisions one at a time, in the order they were made, on a desk built in this thread."""
-
-    def __init__(self, make_desk: Callable[[], Decider], emit: Emit) -> None:
-        self._make_desk = make_desk
-        self._emit = emit
-        self._jobs: queue.Queue[DecisionJob | AckJob | None] = queue.Queue()
-        self._desk: Decider | None = None
-
-    def submit(self, job: DecisionJob | AckJob) -> None:
-        self._jobs.put(job)
-
-    def warm_up(self) -> None:
-        """Build the desk now (it loads LangGraph), so the first decision is not slowed by it."""
-        self._jobs.put(None)
-
-    def stop(self) -> None:
-        self._jobs.put(_STOP)  # type: ignore[arg-type]
-
-    def run(self) -> None:
-        held: list[object] = []  # a job taken off the queue (while grouping decisions) but not run yet
-        try:
-            while True:
-                if not held and self._jobs.empty():  # a burst is over: its events go to the log first
-                    self._flush_audit(idle=True)
-                job = held.pop() if held else self._jobs.get()
-                if job is _STOP:
-                    return
-                if job is None:
-                    self._desk_or_none()
-                    continue
-                if isinstance(job, AckJob):
-                    self._acknowledge(job)
-                    continue
-                assert isinstance(job, DecisionJob)
-                # Decisions queued behind this one (keys pressed while it ran) share its commit: group commit.
-                group = [job]
-                while len(group) < GROUP_COMMIT_MAX:
-                    try:
-                        more = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if not isinstance(more, DecisionJob):
-                        held.append(more)
-                        break
-                    group.append(more)
-                self._decide(group)
-                self._flush_audit(idle=False)  # mid-burst: only when the last copy is AUDIT_FLUSH_INTERVAL old
-        finally:
-            if self._desk is not None:
-                self._desk.flush_audit_if_due(idle=True)  # the last burst's events, before the window closes
-                self._desk.close()
-
-    def _acknowledge(self, job: AckJob) -> None:
-        try:
-            self._emit(Acknowledged(job.key, record=self._desk_or_raise().acknowledge(job.decision_id)))
-        except Exception as err:  # not in doubt (any more), acknowledged by someone else, a locked DB...
-            self._emit(Acknowledged(job.key, error=_sentence(err)))
-
-    def _decide(self, group: list[DecisionJob]) -> None:
-        """Run the decisions (the audit log is appended once per burst, by the caller, not once per decision)."""
-        if len(group) > 1:
-            try:
-                results = self._desk_or_raise().decide_bulk(
-                    [(j.thread, j.interrupt, j.decisions) for j in group], flush=False)
-            except InvalidDecision:  # raised before anything was recorded: decide them one by one instead
-                pass
-            except Exception as err:  # a locked DB, say: say so for each
-                for job in group:
-                    self._emit(DecisionOutcome(job.key, error=_sentence(err)))
-                return
-            else:
-                for job, result in zip(group, results, strict=True):
-                    if isinstance(result, DecisionRefused):
-                        self._emit(DecisionOutcome(job.key, refused=result.message))
-                    else:
-                        self._emit(DecisionOutcome(job.key, result=result))
-                return
-        for job in group:
-            try:
-                result = self._desk_or_raise().decide(job.thread, job.interrupt, job.decisions, flush=False)
-                self._emit(DecisionOutcome(job.key, result=result))
-            except DecisionRefused as err:
-                self._emit(DecisionOutcome(job.key, refused=err.message))
-            except Exception as err:  # InvalidDecision, a locked DB, a graph that raised...
-                self._emit(DecisionOutcome(job.key, error=_sentence(err)))
-
-    def _flush_audit(self, *, idle: bool) -> None:
-        if self._desk is None:
-            return
-        try:
-            if self._desk.flush_audit_if_due(idle=idle):
-                self._emit(SourceProblem("audit-write", self._desk.audit_error))  # None clears an earlier problem
-        except Exception as err:  # a locked DB, say: the events wait in the DB for the next flush
-            self._emit(SourceProblem("audit-write", f"The audit log can't be updated yet: {_sentence(err)}"))
-
-    def _desk_or_raise(self) -> Decider:
-        if self._desk is None:
-            self._desk = self._make_desk()
-            self._emit(SourceProblem("desk", None))
-        return self._desk
-
-    def _desk_or_none(self) -> Decider | None:
-        try:
-            return self._desk_or_raise()
-        except Exception as err:
-            self._emit(SourceProblem("desk", f"Decisions are unavailable: {_sentence(err)}"))
-            return None
-
-
-_STOP = object()

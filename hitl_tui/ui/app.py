@@ -16,27 +16,13 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
 from hitl_tui.config import Config
+from hitl_tui.console.decision_runner import AckJob, DecisionJob, DecisionRunner
+from hitl_tui.console.loop_events import Decider, RecordFeed, ThreadSource
 from hitl_tui.console.review_items import ReviewItem
-from hitl_tui.console.watchers import (
-    AckJob,
-    Acknowledged,
-    AuditRead,
-    AuditWatcher,
-    DBWatcher,
-    Decider,
-    DecisionJob,
-    DecisionOutcome,
-    DecisionRunner,
-    RecordFeed,
-    RecordsRead,
-    SourceProblem,
-    ThreadSource,
-    ThreadsRead,
-)
+from hitl_tui.console.watchers import AuditWatcher, DBWatcher
 from hitl_tui.decisions.decision import Decision, DecisionRecord
 from hitl_tui.decisions.state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
@@ -45,6 +31,15 @@ from hitl_tui.notify import Notice, Notifier, encode
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
 from hitl_tui.ui.keys import app_bindings, keymap
+from hitl_tui.ui.messages import (
+    AcknowledgeAnswered,
+    AuditLoaded,
+    DecisionAnswered,
+    ProblemChanged,
+    RecordsLoaded,
+    ThreadsLoaded,
+    message_for,
+)
 from hitl_tui.ui.screens.console import ConsoleScreen
 from hitl_tui.ui.widgets.thread_list import Escalate
 
@@ -65,14 +60,6 @@ class Sources:
     records: Callable[[], RecordFeed | None] | None
     desk: Callable[[], Decider] | None
     audit_tail: Callable[[], Any] | None
-
-
-class Watched(Message):
-    """Something a background loop reported (posted from its thread; Textual's post_message is thread-safe)."""
-
-    def __init__(self, event: object) -> None:
-        super().__init__()
-        self.event = event
 
 
 class ConsoleApp(App[int]):
@@ -110,6 +97,7 @@ class ConsoleApp(App[int]):
         assess, escalate = policy_views(config)
         self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
                                             readonly=readonly, clock=clock, assess=assess, escalate=escalate,
+                                            editor=editor,
                                             notifier=Notifier(config.notify) if config.notify.enabled else None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
@@ -165,36 +153,68 @@ class ConsoleApp(App[int]):
     # -- what the loops report ---------------------------------------------------------------------------------
 
     def _emit(self, event: object) -> None:
-        self.post_message(Watched(event))
+        self.post_message(message_for(event))
 
-    def on_watched(self, message: Watched) -> None:
-        event, screen = message.event, self.console_screen
-        if not screen.is_attached or not screen.is_running:
-            # A loop's last report can land while the app is closing and the screen's widgets are already gone.
+    def _screen_gone(self) -> bool:
+        # A loop's last report can land while the app is closing and the screen's widgets are already gone.
+        screen = self.console_screen
+        return not screen.is_attached or not screen.is_running
+
+    def on_threads_loaded(self, message: ThreadsLoaded) -> None:
+        if self._screen_gone():
             return
-        if isinstance(event, ThreadsRead):
-            screen.apply_threads(event.result, event.ledger, complete=event.complete)
-            if event.complete and not self._warmed and self._runner is not None:
-                self._warmed = True
-                self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
-        elif isinstance(event, RecordsRead):
-            screen.apply_ledger(event.ledger)
-        elif isinstance(event, AuditRead):
-            screen.apply_audit(event.records)
-        elif isinstance(event, SourceProblem):
-            screen.apply_problem(event.source, event.message)
-        elif isinstance(event, DecisionOutcome):
-            self._in_flight = max(0, self._in_flight - 1)
-            screen.apply_outcome(event.key, result=event.result, refused=event.refused, error=event.error)
-            if self._quitting and not self._in_flight:
-                self._stop_background()
-                self.exit(0)
-            self._db_watcher.wake.set()
-            if self._audit_watcher is not None:
-                self._audit_watcher.wake.set()
-        elif isinstance(event, Acknowledged):
-            screen.apply_acknowledged(event.key, record=event.record, error=event.error)
-            self._db_watcher.wake.set()
+        event = message.event
+        self.console_screen.apply_threads(event.result, event.ledger, complete=event.complete)
+        if event.complete and not self._warmed and self._runner is not None:
+            self._warmed = True
+            self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
+
+    def on_records_loaded(self, message: RecordsLoaded) -> None:
+        if not self._screen_gone():
+            self.console_screen.apply_ledger(message.event.ledger)
+
+    def on_audit_loaded(self, message: AuditLoaded) -> None:
+        if not self._screen_gone():
+            self.console_screen.apply_audit(message.event.records)
+
+    def on_problem_changed(self, message: ProblemChanged) -> None:
+        if not self._screen_gone():
+            self.console_screen.apply_problem(message.event.source, message.event.message)
+
+    def on_decision_answered(self, message: DecisionAnswered) -> None:
+        if self._screen_gone():
+            return
+        event = message.event
+        self._in_flight = max(0, self._in_flight - 1)
+        self.console_screen.apply_outcome(event.key, result=event.result, refused=event.refused, error=event.error)
+        if self._quitting and not self._in_flight:
+            self._stop_background()
+            self.exit(0)
+        self._db_watcher.wake.set()
+        if self._audit_watcher is not None:
+            self._audit_watcher.wake.set()
+
+    def on_acknowledge_answered(self, message: AcknowledgeAnswered) -> None:
+        if self._screen_gone():
+            return
+        event = message.event
+        self.console_screen.apply_acknowledged(event.key, record=event.record, error=event.error)
+        self._db_watcher.wake.set()
+
+    # -- what the screen asks for ------------------------------------------------------------------------------
+
+    def on_queue_screen_ready(self, message: ConsoleScreen.Ready) -> None:
+        """Start the loops once the screen's widgets exist (they receive the results)."""
+        self.start_background()
+
+    def on_console_screen_decision_submitted(self, message: ConsoleScreen.DecisionSubmitted) -> None:
+        self.submit_decision(message.key, message.thread, message.interrupt, message.decisions)
+
+    def on_console_screen_acknowledge_requested(self, message: ConsoleScreen.AcknowledgeRequested) -> None:
+        self.acknowledge(message.key, message.decision_id)
+
+    def on_queue_screen_notices_raised(self, message: ConsoleScreen.NoticesRaised) -> None:
+        self.tell(message.notices)
 
     # -- decisions ---------------------------------------------------------------------------------------------
 

@@ -1,294 +1,62 @@
-"""The main screen: list, details, audit pane, status line, filter and footer; decision keys and their dialogs.
+"""The main screen: the queue (queue.py) plus deciding: decision keys, marks, their dialogs, what the desk said.
 
-The app hands it what the background loops read (`apply_*`, method calls down); it hands decisions to the app's
-decision runner (`submit_decision`). It never touches the DB or files itself.
+Decisions and acknowledgements go up to the app as messages (`ConsoleScreen.DecisionSubmitted`, ...), which hands
+them to its decision thread; what that thread says comes back down as `apply_outcome` / `apply_acknowledged`.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Input, Label
+from textual.message import Message
 
-from hitl_tui.checkpoints.reader import ReadResult
-from hitl_tui.console.list_shape import ListShape
-from hitl_tui.console.review_items import ItemBook, ReviewItem
-from hitl_tui.console.shown import age_text, deadline_text, safe
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.shown import safe
 from hitl_tui.console.subjects import bulk_lines, decision_subject
-from hitl_tui.console.watchers import LedgerRead
 from hitl_tui.decisions.decision import Decision, DecisionState, as_decided
 from hitl_tui.decisions.resume_values import edit_problem
 from hitl_tui.decisions.state import Voter
 from hitl_tui.model import DecisionKind, PayloadShape, PendingInterrupt, PendingThread
-from hitl_tui.notify import Notifier, WatchedItem
 from hitl_tui.policy.rules import EXECUTES
 from hitl_tui.safe_text import visible
 from hitl_tui.ui.keys import console_bindings
-from hitl_tui.ui.widgets.audit_pane import AuditPane
-from hitl_tui.ui.widgets.details import DetailsPane
-from hitl_tui.ui.widgets.status_bar import StatusBar
-from hitl_tui.ui.widgets.thread_list import Escalate, ThreadList
+from hitl_tui.ui.screens.queue import QueueScreen, decidable
 
-if TYPE_CHECKING:
-    from hitl_tui.ui.app import ConsoleApp
-
-NARROW_BELOW = 110  # columns: list above details instead of beside
-SHORT_BELOW = 30  # rows: a smaller audit pane
-AGE_TICK_SECONDS = 5.0  # "waited" and the details' relative times move on this often
 # What a key does to every marked item at once (edit and feedback are one item's business).
 MARKED_KINDS = frozenset({DecisionKind.APPROVE, DecisionKind.REJECT, DecisionKind.IGNORE})
 
 
-def _decidable(item: ReviewItem | None) -> bool:
-    """Still waiting for this console's decision: listed, undecided, nothing submitted or staged."""
-    return item is not None and item.decidable and not item.local
-ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
-FILTER_DELAY = 0.12  # seconds of typing quiet before the list is filtered
-
-
-class ConsoleScreen(Screen[None]):
-    """Everything an operator sees while working through the queue."""
+class ConsoleScreen(QueueScreen):
+    """The queue, with the keys that decide on it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*console_bindings()]
 
-    def __init__(
-        self, *, db: Path, operator: str, readonly: bool, clock: Callable[[], datetime],
-        operator_uid: int | None = None,
-        assess: Callable[[PendingThread, PendingInterrupt], Any] | None = None,
-        escalate: Escalate | None = None,
-        notifier: Notifier | None = None,
-    ) -> None:
-        super().__init__()
-        self.notifier = notifier  # None: notifications are off (config [notify])
-        self.db = db
-        self.operator = operator
-        self.operator_uid = operator_uid  # four-eyes: this operator's own approval is already counted
-        self.readonly = readonly
-        self.clock = clock
-        self.escalate = escalate
-        self.assess = assess
-        self.book = ItemBook(clock=clock, assess=assess)
-        self.filter_text = ""
-        self.shape = ListShape()  # sort order, newest first, decided hidden
-        self.zoom = 0  # index into ZOOMS
-        self.loaded = False
-        self._action_index: dict[str, int] = {}
-        self._staged: dict[str, dict[int, Decision]] = {}
-        self._notes: dict[str, str] = {}
-        self._filter_timer: Timer | None = None
-        self._paint_log = os.environ.get("HITL_TUI_PAINT_LOG")
-        self._painted_rows = False
-        self._details_ready = False
-        self._details_shown: tuple[object, ...] | None = None
-        self._keys_state: tuple[object, ...] | None = None
-        self._advance_after: set[str] = set()  # submitted with the cursor on them: move on once accepted
+    class DecisionSubmitted(Message):
+        """Decisions on one item, for the app's decision thread (the desk compares-and-sets and resumes)."""
 
-    @property
-    def console_app(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
+        def __init__(self, key: str, thread: PendingThread, interrupt: PendingInterrupt,
+                     decisions: Sequence[Decision]) -> None:
+            super().__init__()
+            self.key = key
+            self.thread = thread
+            self.interrupt = interrupt
+            self.decisions = tuple(decisions)
 
-    # -- layout ------------------------------------------------------------------------------------------------
+    class AcknowledgeRequested(Message):
+        """The operator checked an in-doubt resume's side effects and says so."""
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(operator=self.operator, db=self.db, readonly=self.readonly, id="status")
-        with Horizontal(id="main"):
-            with Vertical(id="list-pane"):
-                yield ThreadList(escalate=self.escalate, id="threads")
-            yield DetailsPane(id="details")
-        yield AuditPane(id="audit")
-        with Horizontal(id="filter-bar"):
-            yield Label("/")
-            yield Input(placeholder="filter: words that must all appear (esc clears)", id="filter")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#list-pane").border_title = "Waiting for a decision"
-        self.query_one(DetailsPane).border_title = "Details"
-        self.query_one(AuditPane).border_title = "Audit log"
-        self.query_one("#filter", Input).cursor_blink = bool(getattr(self.app, "cursor_blink", True))
-        self.query_one(DetailsPane).show(None, now=self.clock(), empty_text="Reading the checkpoint DB…")
-        self.query_one(ThreadList).focus()
-        self.set_interval(AGE_TICK_SECONDS, self._tick)
-        self.console_app.start_background()
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
-        self.set_class(self.size.height < SHORT_BELOW, "-short")
-
-    @property
-    def thread_list(self) -> ThreadList:
-        return self.query_one(ThreadList)
-
-    @property
-    def selected(self) -> ReviewItem | None:
-        return self.thread_list.selected
-
-    # -- data from the background loops ------------------------------------------------------------------------
-
-    def apply_threads(self, result: ReadResult, ledger: LedgerRead | None = None, *, complete: bool = True) -> None:
-        """What the DB watcher read: all threads (full), the changed ones, or one batch of the first read."""
-        if ledger is not None:  # records first: a row that just left the DB then stays, showing who decided
-            self.book.set_records(ledger.records)
-            self.book.set_votes(dict(ledger.votes))
-        changed = None if result.full else result.changed
-        # Only the changed threads matter to an incremental update: don't make the book search 50k for them.
-        threads = result.updated if changed is not None and result.updated is not None else result.threads
-        added = self.book.set_threads(threads, changed)
-        new = added if self.loaded else set()
-        first_rows = not self._painted_rows
-        self._painted_rows = self._painted_rows or bool(self.book.items)
-        first = complete and not self.loaded
-        self.loaded = self.loaded or complete
-        self._refresh(new_keys=new)
-        self._notify()
-        if first_rows or first:
-            # The list is painted before the details: their highlighter is not needed for the first frame.
-            self.app.call_after_refresh(self._details_after_first_paint)
-        if first:
-            # Tens of thousands of long-lived objects were just made: move them out of the cyclic GC's way, or each
-            # full collection walks them all (hundreds of ms with 10,000 threads, felt as a stutter).
-            gc.freeze()
-        if self._paint_log:
-            ids = sorted({self.book.items[k].thread.thread_id for k in new if k in self.book.items})
-            kind = "first" if first else ("first-rows" if first_rows and not complete else "update")
-            self.app.call_after_refresh(self._log_paint, kind, ids)
-
-    def _details_after_first_paint(self) -> None:
-        self._details_ready = True
-        self._show_details()
-
-    def apply_ledger(self, ledger: LedgerRead) -> None:
-        """The shared ledger changed: decisions and approvals from every console and worker."""
-        changed = self.book.set_records(ledger.records)
-        if self.book.set_votes(dict(ledger.votes)) or changed:
-            self._refresh()
-
-    def apply_audit(self, records: tuple[dict[str, Any], ...]) -> None:
-        self.query_one(AuditPane).add(records)
-
-    def apply_problem(self, source: str, message: str | None) -> None:
-        self.query_one(StatusBar).set_problem(source, message)
-        if source == "db" and message and not self.loaded:
-            self.query_one(DetailsPane).show(None, now=self.clock(), empty_text=message)
-
-    def _log_paint(self, kind: str, thread_ids: list[str]) -> None:
-        """Benchmark instrumentation ($HITL_TUI_PAINT_LOG): when the list was painted, and with what."""
-        import sys
-
-        assert self._paint_log is not None
-        heavy = ",".join(m for m in ("langgraph", "openai") if m in sys.modules) or "-"
-        with open(self._paint_log, "a", encoding="utf-8") as f:
-            f.write(f"{time.time():.6f} {kind} {len(self.thread_list.items)} {heavy} {' '.join(thread_ids[:100])}\n")
-
-    def _tick(self) -> None:
-        self.thread_list.tick(self.clock())
-        self._show_details()
-        self._notify()
-
-    def _notify(self) -> None:
-        """New items and escalations since the last look: hitl_tui.notify decides, the app writes."""
-        if self.notifier is None or not self.loaded:
-            return  # the first complete read is the baseline: what already waited rings nothing
-        now = self.clock()
-        watched = [
-            WatchedItem(it.key, it.thread.thread_id, it.action_label,
-                    getattr(self.escalate(it, now), "level", None) if self.escalate else None)
-            for it in self.book.items.values() if it.decidable
-        ]
-        notices = self.notifier.observe(watched)
-        if notices:
-            self.console_app.tell(notices)
-
-    # -- redrawing ---------------------------------------------------------------------------------------------
-
-    def _refresh(self, new_keys: set[str] | None = None) -> None:
-        now = self.clock()
-        items = self.book.ordered()
-        keys: list[str] | None = self.book.ordered_keys()
-        if self.filter_text:
-            items = [it for it in items if it.matches(self.filter_text)]
-            keys = None
-        if self.shape != ListShape():
-            items = self.shape.apply(items, now, self.escalate)
-            keys = None
-        # keys: the book's order, so 50k rows are indexed without touching each one (only when nothing reordered).
-        self.thread_list.show(items, now=now, new_keys=new_keys, keys=keys)
-        status = self.query_one(StatusBar)
-        status.loading = not self.loaded
-        status.counts = self.book.counts()
-        status.filter_text = self.filter_text
-        status.shape_text = "" if self.shape == ListShape() else self.shape.describe()
-        status.shown = len(items)
-        status.new = len(self.thread_list.new_keys)
-        status.redraw()
-        self._show_details()
-        self._refresh_keys()
-
-    def _show_details(self) -> None:
-        if not self._details_ready and self.book.items:
-            return  # until the list's first paint (see apply_threads)
-        item = self.selected
-        empty = "Nothing matches the filter." if self.filter_text else "Nothing is waiting for a decision."
-        if not self.loaded:
-            empty = "Reading the checkpoint DB…"
-        now = self.clock()
-        index = self._index_of(item) if item else 0
-        staged = dict(self._staged.get(item.key, {})) if item else None
-        note = self._notes.get(item.key) if item else None
-        pressure = self.escalate(item, now) if item is not None and item.pending and self.escalate else None
-        # Re-rendering highlighted JSON is the costliest thing on screen: only when something shown changed,
-        # relative times included (as the list shows them, so the two never disagree).
-        times = (age_text(item.thread.paused_at, now) if item else None,
-                 deadline_text(pressure.deadline_at, now) if pressure is not None else None)
-        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None))
-        if shown == self._details_shown:
-            return
-        self._details_shown = shown
-        self.query_one(DetailsPane).show(
-            item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty,
-            pressure=pressure,
-        )
-
-    @on(ThreadList.Highlighted)
-    def _highlighted(self) -> None:
-        self._show_details()
-        self.query_one(StatusBar).new = len(self.thread_list.new_keys)
-        self.query_one(StatusBar).redraw()
-        self._refresh_keys()
-
-    def _refresh_keys(self) -> None:
-        """Re-check which keys apply, when that can have changed (the footer rebuilds itself on every refresh)."""
-        state = (
-            tuple(self.check_action("decide", (kind.value,)) for kind in DecisionKind),
-            self.check_action("next_action", ()),
-        )
-        if state != self._keys_state:
-            self._keys_state = state
-            self.refresh_bindings()
-
-    def _index_of(self, item: ReviewItem) -> int:
-        index = self._action_index.get(item.key, 0)
-        return index if 0 <= index < len(item.actions) else 0
-
-    # -- keys --------------------------------------------------------------------------------------------------
+        def __init__(self, key: str, decision_id: str) -> None:
+            super().__init__()
+            self.key = key
+            self.decision_id = decision_id
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "mark":
-            return False if self.readonly else (True if _decidable(self.selected) else None)
+            return False if self.readonly else (True if decidable(self.selected) else None)
         if action == "acknowledge":
             record = self.selected.record if self.selected is not None else None
             in_doubt = record is not None and record.state is DecisionState.IN_DOUBT and not record.acknowledged_by
@@ -310,102 +78,15 @@ class ConsoleScreen(Screen[None]):
             return item is not None and len(item.actions) > 1
         return True
 
-    def action_cursor_down(self) -> None:
-        self.thread_list.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.thread_list.action_cursor_up()
-
-    def action_next_action(self) -> None:
-        item = self.selected
-        if item is None or len(item.actions) < 2:
-            return
-        self._action_index[item.key] = (self._index_of(item) + 1) % len(item.actions)
-        self._show_details()
-        self._refresh_keys()
-
-    # -- shaping the list and the layout ------------------------------------------------------------------------
-
-    def action_sort(self) -> None:
-        self._reshape(self.shape.next_order())
-
-    def action_newest_first(self) -> None:
-        self._reshape(self.shape.flipped())
-
-    def action_hide_decided(self) -> None:
-        self._reshape(self.shape.toggled_decided())
-
-    def _reshape(self, shape: ListShape) -> None:
-        self.shape = shape
-        self._refresh()  # the status line says how the list is shaped
-
-    def action_zoom(self) -> None:
-        """Like lazygit's `+`: both panes, the list alone, the details alone (80x24 shows little of each)."""
-        if ZOOMS[self.zoom]:
-            self.remove_class(ZOOMS[self.zoom])
-        self.zoom = (self.zoom + 1) % len(ZOOMS)
-        if ZOOMS[self.zoom]:
-            self.add_class(ZOOMS[self.zoom])
-        if ZOOMS[self.zoom] != "-zoom-details":
-            self.thread_list.focus()  # j/k move the list whichever pane shows (they are the screen's keys)
-
-    def action_details_down(self) -> None:
-        details = self.query_one(DetailsPane)
-        details.scroll_relative(y=max(1, details.size.height // 2), animate=False)
-
-    def action_details_up(self) -> None:
-        details = self.query_one(DetailsPane)
-        details.scroll_relative(y=-max(1, details.size.height // 2), animate=False)
-
-    # -- filter ------------------------------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter-bar")
-        bar.add_class("-active")
-        # Focus now, not after this message (Widget.focus defers): letters typed right after `/` must reach the
-        # filter, never the list, where they are decision keys.
-        self.set_focus(self.query_one("#filter", Input))
-
-    def action_clear_filter(self) -> None:
-        bar = self.query_one("#filter-bar")
-        if not bar.has_class("-active") and not self.filter_text:
-            return
-        self.query_one("#filter", Input).value = ""
-        bar.remove_class("-active")
-        self._set_filter("")
-        self.thread_list.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        value = event.value
-        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._set_filter(value))
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        self._set_filter(event.value)
-        if not event.value:
-            self.query_one("#filter-bar").remove_class("-active")
-        self.thread_list.focus()
-
-    def _set_filter(self, value: str) -> None:
-        value = value.strip()
-        if value != self.filter_text:
-            self.filter_text = value
-            self._refresh()
-
     # -- deciding ----------------------------------------------------------------------------------------------
 
     def action_mark(self) -> None:
         """Mark (or unmark) the selected item and move on, so a run of items is marked key by key."""
         item = self.selected
-        if self.readonly or not _decidable(item):
+        if self.readonly or not decidable(item):
             return
         assert item is not None
-        self.thread_list.marked.symmetric_difference_update({item.key})
+        self.thread_list.toggle_mark(item.key)
         self.thread_list.action_cursor_down()
         self._refresh()
 
@@ -431,7 +112,7 @@ class ConsoleScreen(Screen[None]):
             if ok:
                 self.book.set_local(item.key, "acknowledging…")
                 self._refresh()
-                self.console_app.acknowledge(item.key, record.decision_id)
+                self.post_message(self.AcknowledgeRequested(item.key, record.decision_id))
 
         self.app.push_screen(ConfirmDialog(title, body), confirmed)
 
@@ -454,8 +135,8 @@ class ConsoleScreen(Screen[None]):
         marked = thread_list.marked
         if not marked:
             return []
-        items = [it for it in thread_list.items if it.key in marked and _decidable(it)]
-        marked.intersection_update(it.key for it in items)
+        items = [it for it in thread_list.items if it.key in marked and decidable(it)]
+        thread_list.keep_marks({it.key for it in items})
         return items
 
     def _decide_marked(self, kind: DecisionKind) -> None:
@@ -471,7 +152,7 @@ class ConsoleScreen(Screen[None]):
 
         def submit(text: str | None = None) -> None:
             for it in fit:
-                self.thread_list.marked.discard(it.key)
+                self.thread_list.unmark(it.key)
                 self._submit(it, [Decision(kind, i, text=text) for i in range(len(it.actions))], advance=False)
             self._refresh()
 
@@ -519,7 +200,7 @@ class ConsoleScreen(Screen[None]):
         elif kind is DecisionKind.EDIT:
             raw = item.interrupt is not None and item.interrupt.shape is PayloadShape.RAW
             dialog = EditDialog(
-                action.name, action.args, require_object=not raw, editor=self.console_app.editor,
+                action.name, action.args, require_object=not raw, editor=self.editor,
                 check=lambda args: edit_problem(action, args),
                 outlook=lambda args: self._outlook(self._as_decided(item, [Decision(kind, index, args=args)])),
                 subject=subject,
@@ -583,13 +264,13 @@ class ConsoleScreen(Screen[None]):
     def _submit(self, item: ReviewItem, decisions: list[Decision], *, advance: bool = True) -> None:
         assert item.interrupt is not None
         self._notes.pop(item.key, None)
-        self.thread_list.marked.discard(item.key)
+        self.thread_list.unmark(item.key)
         self.book.set_local(item.key, "submitting…")
         if advance:
             # Move on only once the desk accepted it: a refused decision must leave the cursor on its item, or
             # the next key press would decide whatever the cursor moved to.
             self._advance_after.add(item.key)
-        self.console_app.submit_decision(item.key, item.thread, item.interrupt, tuple(decisions))
+        self.post_message(self.DecisionSubmitted(item.key, item.thread, item.interrupt, decisions))
         self._refresh()
 
     def _advance_from(self, key: str) -> None:

@@ -124,7 +124,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._items: list[ReviewItem] = []
         self._index: dict[str, int] = {}
         self.new_keys: set[str] = set()
-        self.marked: set[str] = set()  # items the operator marked to decide together
+        self._marked: set[str] = set()  # items the operator marked to decide together
         self.now = datetime.now(UTC)
         self._lines: LRUCache[tuple[object, ...], tuple[object, Strip]] = LRUCache(1024)
         self._generation = 0  # bumped when every line must be drawn again (time, width, focus, theme)
@@ -187,6 +187,26 @@ class ThreadList(ScrollView, can_focus=True):
         """Time moved on: redraw the "waited" column (lines whose text did not change come from the cache)."""
         self.now = now
         self.refresh()
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """Keys of the items the operator marked to decide together."""
+        return frozenset(self._marked)
+
+    def toggle_mark(self, key: str) -> None:
+        """Mark the item, or unmark it when it was marked."""
+        self._marked.symmetric_difference_update({key})
+        self.refresh()
+
+    def unmark(self, key: str) -> None:
+        self._marked.discard(key)
+        self.refresh()
+
+    def keep_marks(self, keys: set[str]) -> None:
+        """Drop the marks of every item not in `keys` (marks on items that can no longer be decided)."""
+        if not self._marked <= keys:
+            self._marked.intersection_update(keys)
+            self.refresh()
 
     def select_key(self, key: str) -> bool:
         index = self._index.get(key)
@@ -363,7 +383,7 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _status(self, item: ReviewItem) -> tuple[str, str]:
         """The status cell's text and component class: new, decided by X, resumed, failed, due, overdue..."""
-        if item.key in self.marked and item.record is None and not item.local:
+        if item.key in self._marked and item.record is None and not item.local:
             return "■ marked", "thread-list--new"
         if item.key in self.new_keys:
             return "● new", "thread-list--new"
