@@ -26,10 +26,10 @@ from hitl_tui.audit.chain import (
 )
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogError, AuditLogMissing, AuditLogUnwritable
 from hitl_tui.audit.log import AuditLog, iter_records, utc_timestamp
+from hitl_tui.audit.outbox import unflushed_events
 from hitl_tui.audit.tail import UNPARSEABLE, AuditTail, format_record
 from hitl_tui.audit.verify import (
     VerifyReport,
-    unflushed_events,
     verify,
     verify_data,
 )

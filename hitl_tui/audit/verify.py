@@ -258,23 +258,3 @@ class _Walk:
             anchor_seq=self.anchor.seq if self.anchor else None,
             notes=tuple(self.notes),
         )
-
-
-def unflushed_events(db: Path) -> int | None:
-    """How many audit events the DB holds that were not copied to the log yet (None: no ledger, or unreadable).
-    Read through SQLite only, read-only."""
-    import sqlite3
-
-    from hitl_tui.db import connect
-    from hitl_tui.errors import HitlError
-
-    try:
-        conn = connect(db, readonly=True)
-    except HitlError:
-        return None
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM hitl_events WHERE flushed = 0").fetchone()[0])
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()

@@ -16,11 +16,12 @@ import select
 import stat
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from hitl_tui.cli.listing import json_for_terminal
+from hitl_tui.clock import utc_now
 from hitl_tui.config import Config
 from hitl_tui.console.watch_events import Event, EventTracker
 from hitl_tui.safe_text import visible
@@ -83,7 +84,7 @@ def run_watch(config: Config, db: Path, out: TextIO, err: TextIO, *, jsonl: bool
     watcher = DBWatcher(db, lambda: CheckpointReader(db, config), lambda: _ReadOnlyRecords(db),
                         config.poll_interval, reports.put)
     loop = threading.Thread(target=watcher.run, name="watch-db", daemon=True)
-    tracker = EventTracker(config, clock or (lambda: datetime.now(UTC)))
+    tracker = EventTracker(config, clock or utc_now)
     loop.start()
     try:
         while True:

@@ -5,19 +5,16 @@ The console's in-process resumer is this same code (`Resumer`), so both behave a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from hitl_tui.audit import AuditLogError
+from hitl_tui.clock import Clock
 from hitl_tui.config import Config
 from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.decisions.desk import DecisionDesk
 from hitl_tui.errors import GraphLoadError
 from hitl_tui.identity import Operator, current_operator
-
-Clock = Callable[[], datetime]
 
 
 @dataclass

@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 from hitl_tui.audit import AuditLog, AuditLogError
+from hitl_tui.clock import Clock
 from hitl_tui.config import Config
 from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState, as_decided
 from hitl_tui.decisions.ledger import DecisionLedger, LedgerRow, Submission, Vote
@@ -26,8 +26,6 @@ from hitl_tui.decisions.resumer import Resumer
 from hitl_tui.errors import DecisionRefused, GraphLoadError, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
-
-Clock = Callable[[], datetime]
 
 # What became of one submission in a bulk commit.
 Outcome = list[LedgerRow] | list[Vote] | DecisionRefused

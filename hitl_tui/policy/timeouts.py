@@ -16,12 +16,13 @@ that is impossible, the item is skipped and reported, never approved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from hitl_tui.clock import Clock, utc_now
 from hitl_tui.config import Config, check_policy
 from hitl_tui.decisions.decision import Decision
 from hitl_tui.decisions.resume_values import InvalidDecision, plan_resume
@@ -33,7 +34,6 @@ from hitl_tui.policy.rules import Assessment, assess
 if TYPE_CHECKING:
     from hitl_tui.decisions.desk import DecisionDesk
 
-Clock = Callable[[], datetime]
 Level = Literal["ok", "half", "urgent", "overdue"]
 
 HALF_MARK = 0.5
@@ -155,7 +155,7 @@ class TimeoutSweeper:
         self.config = config
         self.db = db
         self.desk = desk
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
         self.actor = Operator.policy("timeout")
         self.skipped: list[Skipped] = []  # from the last sweep
         self.refused = 0  # items a person decided first, in the last sweep

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
+from hitl_tui.clock import Clock, utc_now
 from hitl_tui.config import Config
 from hitl_tui.console.decision_runner import AckJob, DecisionJob, DecisionRunner
 from hitl_tui.console.loop_events import Decider, RecordFeed, ThreadSource
@@ -43,13 +44,9 @@ from hitl_tui.ui.messages import (
 from hitl_tui.ui.screens.console import ConsoleScreen
 from hitl_tui.ui.widgets.thread_list import Escalate
 
-Clock = Callable[[], datetime]
 AUDIT_POLL_SECONDS = 0.25
 WARM_UP_DELAY = 0.5  # seconds after the first paint before the desk (and LangGraph) is loaded
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -383,7 +380,7 @@ def build_app(
         config=config,
         db=db,
         operator=who,
-        clock=clock or _utc_now,
+        clock=clock or utc_now,
         readonly=readonly,
         sources=sources or default_sources(config, db, who, readonly=readonly),
         editor=editor_command() if editor == "env" else editor,
