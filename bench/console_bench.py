@@ -11,7 +11,8 @@ after a read: wall time, rows, heavy modules loaded so far, new thread ids):
   from the end of that run to the console painting the new row (p50/p95/max over --pauses);
 - idle CPU: the console's CPU time over 5 s with nothing changing;
 - whether LangGraph or openai were imported before the first paint (they must not be).
-Targets (2 cores): first paint < 1.0 s, memory < 200 MB, new pause visible < 250 ms at p95, idle CPU ~0.
+Targets (2 cores): first paint < 1.0 s, memory < 200 MB, new pause visible < 250 ms at p95, idle CPU ~0; on the
+backlog mix (--mix backlog: 100k threads, 43k paused) first paint < 0.6 s, memory < 300 MB, new pause p95 < 100 ms.
 
 The DB is built like bench/reader_bench.py's (real graphs once per pause style, rows copied under new thread ids),
 with every thread paused; it is cached in bench/.cache/. Python bytecode for the venv is compiled first if missing
@@ -38,7 +39,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-TARGETS = {"first_paint_s": 1.0, "rss_mb": 200.0, "new_pause_p95_ms": 250.0}
+# Per mix: 10,000 paused threads (the console's first benchmark), and the 100k-thread backlog with 43k paused.
+TARGETS_BY_MIX = {
+    "all-paused": {"first_paint_s": 1.0, "rss_mb": 200.0, "new_pause_p95_ms": 250.0},
+    "backlog": {"first_paint_s": 0.6, "rss_mb": 300.0, "new_pause_p95_ms": 100.0},
+}
 TMUX = shutil.which("tmux")
 
 
@@ -208,23 +213,25 @@ def main() -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
         return
+    targets = TARGETS_BY_MIX[args.mix]
     ok = {
-        "first_paint_s": summary["first_paint_s"] < TARGETS["first_paint_s"],
-        "rss_mb": summary["rss_mb"] < TARGETS["rss_mb"],
-        "new_pause_p95_ms": summary["new_pause_ms"]["p95"] < TARGETS["new_pause_p95_ms"],
+        "first_paint_s": summary["first_paint_s"] < targets["first_paint_s"],
+        "rss_mb": summary["rss_mb"] < targets["rss_mb"],
+        "new_pause_p95_ms": summary["new_pause_ms"]["p95"] < targets["new_pause_p95_ms"],
     }
     mark = {True: "ok", False: "MISSED"}
-    print(f"{summary['threads']:,} paused threads ({summary['rows']:,} rows), {summary['cpus']} CPUs, "
+    print(f"{summary['threads']:,} threads, {args.mix} mix ({summary['rows']:,} rows listed), {summary['cpus']} CPUs, "
           f"load average {summary['load_average'][0]:.2f}")
     print(f"first paint     {summary['first_paint_s']:.3f} s (runs: "
-          f"{', '.join(f'{x:.3f}' for x in firsts)})  target < 1.0 s  {mark[ok['first_paint_s']]}")
+          f"{', '.join(f'{x:.3f}' for x in firsts)})  target < {targets['first_paint_s']} s  "
+          f"{mark[ok['first_paint_s']]}")
     print(f"full list       {summary['full_list_s']:.3f} s (all rows read and painted)")
     print(f"heavy modules loaded before first paint: {summary['heavy_modules_at_first_paint']} (want ['-'])")
     print(f"memory          {summary['rss_mb']:.0f} MB resident, {summary['peak_rss_mb']:.0f} MB peak  "
-          f"target < 200 MB  {mark[ok['rss_mb']]}")
+          f"target < {targets['rss_mb']:.0f} MB  {mark[ok['rss_mb']]}")
     p = summary["new_pause_ms"]
     print(f"new pause       p50 {p['p50']:.0f} ms, p95 {p['p95']:.0f} ms, max {p['max']:.0f} ms  "
-          f"target p95 < 250 ms  {mark[ok['new_pause_p95_ms']]}")
+          f"target p95 < {targets['new_pause_p95_ms']:.0f} ms  {mark[ok['new_pause_p95_ms']]}")
     print(f"idle CPU        {summary['idle_cpu_pct']:.2f} %")
 
 

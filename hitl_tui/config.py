@@ -7,65 +7,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from hitl_tui.conditions import check_conditions
 from hitl_tui.errors import ConfigError
+from hitl_tui.key_config import DEFAULT_KEYS, check_key_clashes
 from hitl_tui.model import RISK_ORDER, normalise_risk
 from hitl_tui.notify import NotifyConfig, parse_notify
-
-DEFAULT_KEYS: dict[str, str] = {
-    "approve": "a",
-    "reject": "r",
-    "edit": "e",
-    "feedback": "f",
-    "ignore": "i",
-    "filter": "slash",
-    "help": "question_mark",
-    "quit": "q",
-    "cursor_down": "j,down",
-    "cursor_up": "k,up",
-    "next_action": "tab",
-    "mark": "space",
-    "acknowledge": "exclamation_mark",
-    "zoom": "plus",
-    "details_down": "ctrl+d",
-    "details_up": "ctrl+u",
-    "sort": "s",
-    "newest_first": "n",
-    "hide_decided": "h",
-}
-
-
-# Textual's names for characters whose Unicode names it shortens (textual.keys.KEY_NAME_REPLACEMENTS).
-_KEY_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
-                          "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
-
-
-def key_name(key: str) -> str:
-    """One key as the console matches it: `?` and `question_mark` are the same key, `Ctrl+A` is `ctrl+A`."""
-    *modifiers, last = key.strip().split("+") if key.strip() != "+" else ["+"]
-    if len(last) == 1 and not last.isalnum():
-        try:
-            name = unicodedata.name(last).lower().replace("-", "_").replace(" ", "_")
-            last = _KEY_NAME_REPLACEMENTS.get(name, name)
-        except ValueError:  # a character without a Unicode name: keep it as written
-            pass
-    return "+".join([*(m.strip().lower() for m in modifiers), last])
-
-
-def check_key_clashes(keys: dict[str, str]) -> None:
-    """A key bound to two actions would silently do only one of them: refuse the config instead (ConfigError)."""
-    owner: dict[str, str] = {}
-    for action, spec in keys.items():
-        for key in {key_name(k) for k in spec.split(",") if k.strip()}:
-            if key in owner:
-                raise ConfigError(f"Key {key!r} is bound to both {owner[key]} and {action} in [keys]; give each "
-                                  "action its own key.")
-            owner[key] = action
 
 
 @dataclass(frozen=True)
@@ -122,7 +72,7 @@ class Config:
 
     db: Path | None = None
     audit_log: Path = Path("decisions.jsonl")
-    poll_interval: float = 0.1
+    poll_interval: float = 0.05
     outbox: Path | None = None  # where the demo agents "send" things
     keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYS))
     graphs: dict[str, GraphConfig] = field(default_factory=dict)

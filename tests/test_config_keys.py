@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from hitl_tui.cli.main import main
-from hitl_tui.config import DEFAULT_KEYS, check_key_clashes, key_name, load_config
+from hitl_tui.config import load_config
 from hitl_tui.errors import ConfigError
+from hitl_tui.key_config import DEFAULT_KEYS, check_key_clashes, key_name
 
 
 def write(tmp_path: Path, keys: str) -> Path:

@@ -14,9 +14,11 @@ from test_policy_fixtures import PolicyEnv, no_config_env
 from test_policy_four_eyes import ALICE, BOB, CAROL, REQUEST, env
 
 from hitl_tui.cli.main import main
+from hitl_tui.console.item_state import ItemState
 from hitl_tui.decisions.decision import Decision, DecisionState
 from hitl_tui.decisions.ledger import DecisionLedger
-from hitl_tui.decisions.state import decision_states, item_key
+from hitl_tui.decisions.state import DecisionState as ItemDecision
+from hitl_tui.decisions.state import Voter, decision_states, item_key
 from hitl_tui.model import DecisionKind
 from hitl_tui.policy.rules import assess
 
@@ -66,11 +68,11 @@ def scene(env: PolicyEnv) -> PolicyEnv:
 
 EXPECTED = {
     "t-1": ("waiting", "waiting"),
-    "t-2": ("voting", "votes 1/2 (alice@testhost)"),
-    "t-3": ("decided", "approve by bob@testhost"),
+    "t-2": ("voting", "approved 1/2 (alice@testhost)"),
+    "t-3": ("decided", "approved by bob@testhost"),
     "t-4": ("resuming", "resuming"),
     "t-5": ("failed", "failed: SMTP server said 554"),
-    "t-6": ("decided", "reject by carol@testhost"),
+    "t-6": ("decided", "rejected by carol@testhost"),
 }
 
 
@@ -116,3 +118,11 @@ def test_list_json_from_another_process_carries_the_decision(scene: PolicyEnv) -
     assert decisions["t-2"]["votes"] == 1 and decisions["t-2"]["votes_needed"] == 2
     assert decisions["t-2"]["voters"] == ["alice@testhost"]
     assert decisions["t-5"]["error"] == "SMTP server said 554" and decisions["t-3"]["decided_by"] == "bob@testhost"
+
+
+def test_the_console_and_the_cli_word_shared_state_alike() -> None:
+    """One definition of the words: a partial four-eyes approval reads "approved 1/2" in `list` and in a console."""
+    console = ItemState(voters=(Voter("alice@testhost", 1000),)).label(2)
+    cli = ItemDecision("voting", decision="approve", votes=1, votes_needed=2, voters=("alice@testhost",)).label
+    assert console == "approved 1/2"
+    assert cli == "approved 1/2 (alice@testhost)"

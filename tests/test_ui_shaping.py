@@ -114,9 +114,3 @@ async def test_the_palette_offers_every_action_that_applies(demo: DemoCopy) -> N
         await sort.callback()
         assert app.console_screen.shape.order == "risk"
 
-
-def test_every_key_is_declared_once_and_remappable() -> None:
-    from hitl_tui.ui.keys import app_bindings, console_bindings
-
-    ids = [b.id for b in console_bindings() + app_bindings() if b.id]
-    assert len(ids) == len(set(ids)) and set(ids) == set(DEFAULT_KEYS)  # config.toml [keys] names every one

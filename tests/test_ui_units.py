@@ -328,3 +328,45 @@ def test_an_invalid_decision_in_a_queued_group_does_not_hold_back_the_others() -
                           "decide flush=False", "flush", "close"]
     outcomes = {o.key: (o.result, o.error) for o in seen if isinstance(o, DecisionOutcome)}
     assert outcomes == {"k1": ("ok", None), "k2": (None, "No such action."), "k3": ("ok", None)}
+
+
+def test_book_rows_view_follows_the_book_and_finds_keys_by_bisection() -> None:
+    book = ItemBook(clock=lambda: T0)
+    rows = book.rows()
+    book.set_threads([thread("b", "0002", "x", "y"), thread("a", "0001", "z")])
+    assert list(rows) == book.ordered() and len(rows) == 3
+    assert [rows.index_of(it.key) for it in book.ordered()] == [0, 1, 2]
+    assert rows.index_of("no-such-key") is None
+    book.set_threads([thread("c", "0003", "w")], changed={"c", "a"})  # a finished, c paused
+    assert list(rows) == book.ordered() == [rows[i] for i in range(len(rows))]
+    assert rows.index_of(item_key("a", "0001", "z")) is None
+    assert rows.index_of(item_key("c", "0003", "w")) == 2
+
+
+def test_longest_status_counts_only_rows_that_say_more_than_waiting() -> None:
+    book = ItemBook(clock=lambda: T0)
+    book.set_threads([thread("a", "0001", "z"), thread("b", "0002", "y")])
+    assert book.longest_status() == 0
+    book.set_records([record("a", "0001", "z", T0, DecisionState.DECIDED)])
+    decided = book.items[item_key("a", "0001", "z")]
+    assert book.longest_status() == len(decided.status) > 0
+    book.set_records([])
+    assert book.longest_status() == 0
+
+
+def test_a_listed_thread_keeps_what_a_message_line_shows_and_drops_the_rest() -> None:
+    from hitl_tui.checkpoints.classify import MESSAGE_TEXT_KEPT, _messages
+
+    ai = {"__type__": "langchain_core.messages.ai.AIMessage", "content": "x" * 5000, "id": "run-1",
+          "response_metadata": {"model": "m", "tokens": list(range(100))}, "additional_kwargs": {"a": 1},
+          "tool_calls": [{"name": "send_email", "args": {"to": "a@b"}, "id": "call-1"}]}
+    human = {"__type__": "langchain_core.messages.human.HumanMessage", "content": [{"type": "text", "text": "hi"}]}
+    bare = {"__type__": "some.Other", "payload": 1}
+    slim = _messages({"messages": [ai, human, bare, ("user", "plain")]}, None)
+    assert slim[0] == {"__type__": ai["__type__"], "content": "x" * MESSAGE_TEXT_KEPT,
+                       "tool_calls": [{"name": "send_email"}]}
+    assert slim[1] == {"__type__": human["__type__"], "content": [{"text": "hi"}]}
+    assert slim[2] == bare  # nothing a line could show: kept whole, shown as JSON
+    assert slim[3] == ("user", "plain")
+    assert [line.plain for line in message_lines(slim)] == [line.plain for line in message_lines(
+        [ai | {"content": "x" * MESSAGE_TEXT_KEPT}, human, bare, ("user", "plain")])]

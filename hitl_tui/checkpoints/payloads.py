@@ -24,11 +24,19 @@ _KINDS: dict[str, DecisionKind] = {d.value: d for d in DecisionKind}
 _Parsed = tuple[tuple[ActionRequest, ...], dict[str, Any]] | None
 
 
+_ALLOWED_SETS: dict[frozenset[DecisionKind], frozenset[DecisionKind]] = {}
+
+
+def _shared(kinds: frozenset[DecisionKind]) -> frozenset[DecisionKind]:
+    """One object per distinct set (at most 2^5) instead of one per action of 40,000 listed threads."""
+    return _ALLOWED_SETS.setdefault(kinds, kinds)
+
+
 def _allowed(names: Any, table: Mapping[str, DecisionKind]) -> frozenset[DecisionKind]:
     """The decision kinds named in `names` (unknown or odd entries are ignored, never an error)."""
     if not isinstance(names, list | tuple):
         return frozenset()
-    return frozenset(table[n] for n in names if isinstance(n, str) and n in table)
+    return _shared(frozenset(table[n] for n in names if isinstance(n, str) and n in table))
 
 
 def _text(value: Any) -> str | None:
@@ -110,10 +118,10 @@ def _agent_inbox(value: Any, response_schema: Any = None) -> _Parsed:
     request, flags = value.get("action_request"), value.get("config")
     if not isinstance(request, Mapping) or not isinstance(request.get("action"), str) or not isinstance(flags, Mapping):
         return None
-    allowed = frozenset(kind for flag, kind in _INBOX_FLAGS.items() if flags.get(flag))
+    allowed = _shared(frozenset(kind for flag, kind in _INBOX_FLAGS.items() if flags.get(flag)))
     # Agent Inbox has no reject: a reason is sent as a "response", which is what our REJECT maps to.
     if D.FEEDBACK in allowed:
-        allowed |= {D.REJECT}
+        allowed = _shared(allowed | {D.REJECT})
     action = ActionRequest(
         name=request["action"],
         args=request.get("args", {}),
@@ -123,6 +131,7 @@ def _agent_inbox(value: Any, response_schema: Any = None) -> _Parsed:
     return (action,), _extras(value)
 
 
+_RAW_ALLOWED = _shared(frozenset({D.FEEDBACK, D.EDIT}))
 _HITL_DEFAULT = [d.value for d in (D.APPROVE, D.EDIT, D.REJECT, D.FEEDBACK)]
 _MAPPING_SHAPES = (
     (PayloadShape.HITL, PAYLOAD_MARKER, _hitl),
@@ -149,7 +158,7 @@ def detect_shape(
             return PayloadShape.AGENT_INBOX, parsed[0], parsed[1]
     description = value if isinstance(value, str) else None
     # Free text answers it; EDIT answers it with a JSON value of the operator's choosing.
-    raw = ActionRequest(name="input", args=value, description=description, allowed=frozenset({D.FEEDBACK, D.EDIT}))
+    raw = ActionRequest(name="input", args=value, description=description, allowed=_RAW_ALLOWED)
     extras = _extras(value) if isinstance(value, Mapping) else {}
     return PayloadShape.RAW, (raw,), extras
 

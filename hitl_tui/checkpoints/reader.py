@@ -51,22 +51,19 @@ _LATEST_SOME = (
     "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
     "WHERE checkpoint_ns = '' AND thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id"
 )
-# Then their blobs in rowid order (SQLite sorts an IN list): neighbouring pages instead of a random walk. Only the
-# blob: most threads have finished, and the rest of their row is never needed.
-_BLOBS = (
-    "SELECT rowid, iif(type = 'msgpack', checkpoint, NULL) FROM checkpoints "
-    "WHERE rowid IN (SELECT rid FROM ({latest}))"
+# Then their rows in rowid order (SQLite sorts an IN list): neighbouring pages instead of a random walk. The blob
+# comes only when it is msgpack (the bytes check below reads it); the row's other columns are small, and fetching
+# them here saves a second lookup of every row that may have something left to run.
+_COLUMNS = (
+    "rowid, thread_id, checkpoint_id, parent_checkpoint_id, type, metadata, iif(type = 'msgpack', checkpoint, NULL)"
 )
+_BLOBS = f"SELECT {_COLUMNS} FROM checkpoints WHERE rowid IN (SELECT rid FROM ({{latest}}))"
 _BLOB_ONE = (
-    "SELECT rowid, iif(type = 'msgpack', checkpoint, NULL) FROM checkpoints "
+    f"SELECT {_COLUMNS} FROM checkpoints "
     "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1"
 )
 _FETCH = 2048  # rows per fetchmany of the blob scan
 _FIRST_FETCH = 100
-_ROWS = (
-    "SELECT rowid, thread_id, checkpoint_id, parent_checkpoint_id, type, metadata FROM checkpoints "
-    "WHERE rowid IN (SELECT value FROM json_each(?))"
-)
 # The writes keyed to given (thread, checkpoint) pairs. Values are only needed for interrupts and errors.
 _WRITES_AT = (
     "SELECT w.thread_id, w.task_id, w.task_path, w.idx, w.channel, w.type, "
@@ -300,16 +297,17 @@ class CheckpointReader:
 
     def _scan(self, cur: sqlite3.Cursor) -> list[PendingThread]:
         out: list[PendingThread] = []
-        batch: dict[int, bytes | None] = {}
+        batch: list[CheckpointRow] = []
         maybe = msgpack_may_have_tasks
         size = _FIRST_FETCH  # a small first batch, classified at once: a console paints its first rows from it
         while rows := cur.fetchmany(size):
             first, size = size == _FIRST_FETCH, _FETCH
             # Finished threads (most of them) are recognised from the bytes and never decoded.
-            batch.update([(rowid, blob) for rowid, blob in rows if not blob or maybe(blob)])
+            batch += [CheckpointRow(tid, cid, parent, typ, blob, meta)
+                      for _, tid, cid, parent, typ, meta, blob in rows if not blob or maybe(blob)]
             if len(batch) >= _BATCH or first:
                 self._found(out, self._classify(batch))
-                batch = {}
+                batch = []
         self._found(out, self._classify(batch))
         return out
 
@@ -321,14 +319,10 @@ class CheckpointReader:
         if self._progress is not None and batch:
             self._progress(batch)
 
-    def _classify(self, blobs: dict[int, bytes | None]) -> list[PendingThread]:
-        """Full rows, their writes, and the verdict, for threads that may have something left to run."""
-        if not blobs:
+    def _classify(self, rows: list[CheckpointRow]) -> list[PendingThread]:
+        """Their writes, and the verdict, for threads that may have something left to run."""
+        if not rows:
             return []
-        rows = [
-            CheckpointRow(tid, cid, parent, typ, blobs[rowid] if typ == "msgpack" else None, meta)
-            for rowid, tid, cid, parent, typ, meta in self._conn.execute(_ROWS, (json.dumps(list(blobs)),))
-        ]
         for row in rows:
             if row.type != "msgpack":  # the first pass only kept msgpack blobs
                 row.checkpoint = self._conn.execute(

@@ -76,7 +76,7 @@ def run_list(args: argparse.Namespace, config: Config, db: Path) -> int:
 
 
 def _states_reader(config: Config, db: Path) -> Callable[[Sequence[PendingThread]], States]:
-    """Where each listed item stands in the shared ledger (votes n/m, decided by, resuming, failed)."""
+    """Where each listed item stands in the shared ledger (approved n/m, decided by, resuming, failed)."""
     from hitl_tui.decisions.state import decision_states
     from hitl_tui.policy.rules import assess
 

@@ -8,17 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hitl_tui.decisions.decision import DecisionRecord, DecisionState
-from hitl_tui.decisions.state import Voter
-from hitl_tui.model import DecisionKind
+from hitl_tui.decisions.state import Voter, approvals_text, decided_text
 
-# "approve by alice" reads badly in a column: decisions in the past tense.
-PAST = {
-    DecisionKind.APPROVE.value: "approved",
-    DecisionKind.REJECT.value: "rejected",
-    DecisionKind.EDIT.value: "edited",
-    DecisionKind.FEEDBACK.value: "answered",
-    DecisionKind.IGNORE.value: "ignored",
-}
 _AFTER = {
     DecisionState.RESUMING: "resuming",
     DecisionState.PAUSED_AGAIN: "resumed",  # and the thread paused again (a new item)
@@ -48,7 +39,7 @@ class ItemState:
         record = self.record
         if record is None:
             if self.voters:
-                return f"approved {len(self.voters)}/{max(approvals_needed, len(self.voters) + 1)}"
+                return approvals_text(len(self.voters), max(approvals_needed, len(self.voters) + 1))
             return "waiting"
         if record.state is DecisionState.DECIDED:
             return self.decided_by(short=True)
@@ -63,9 +54,8 @@ class ItemState:
         for a status column (the details and the audit log keep it)."""
         if self.record is None:
             return ""
-        kinds = sorted({d.kind.value for d in self.record.decisions})
         who = self.record.operator.split("@", 1)[0] if short else self.record.operator
-        return "+".join(PAST.get(k, k) for k in kinds) + f" by {who}"
+        return decided_text((d.kind.value for d in self.record.decisions), who)
 
     def who(self) -> str:
         """Who acted: the approvers so far, or who decided."""

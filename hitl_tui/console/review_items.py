@@ -171,6 +171,8 @@ class ItemBook:
     _late: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
     # What counts() says, kept as rows come and go: summing 50k rows on every update is felt in the UI.
     _tally: dict[str, int] = field(default_factory=lambda: {"waiting": 0, "decided": 0, "unreadable": 0})
+    # Rows whose status is more than "waiting" (a record, a note, votes): the few the status column is sized for.
+    _noted: set[str] = field(default_factory=set)
 
     def set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None = None) -> set[str]:
         """Take the reader's threads (`changed`: the thread ids that changed; None: all). Returns new keys."""
@@ -260,6 +262,16 @@ class ItemBook:
         """The keys of `ordered()`, in the same order (without touching every row)."""
         return [key for _, key in self._order]
 
+    def rows(self) -> BookRows:
+        """Every row in display order, as a live view: nothing is copied, so a poll that changed one thread of
+        50,000 costs the list nothing but the changed rows."""
+        return BookRows(self)
+
+    def longest_status(self) -> int:
+        """The length of the longest status text of any row that says more than "waiting"."""
+        items = self.items
+        return max((len(items[k].status) for k in self._noted), default=0)
+
     def counts(self) -> dict[str, int]:
         """How many rows wait, were decided, or can't be read."""
         return dict(self._tally)
@@ -332,6 +344,10 @@ class ItemBook:
             self._late.remove(entry)
 
     def _count(self, item: ReviewItem, by: int) -> None:
+        if by > 0 and (item.record is not None or item.local or item.voters):
+            self._noted.add(item.key)
+        elif by < 0:
+            self._noted.discard(item.key)
         if item.record is not None:
             self._tally["decided"] += by
         elif item.interrupt is None:
@@ -389,3 +405,31 @@ def _rows_of(
                    assessment=assess(thread, i) if assess else None)
         for i in thread.interrupts
     )
+
+
+class BookRows(Sequence[ReviewItem]):
+    """A book's rows in display order, read through to the book (see `ItemBook.rows`)."""
+
+    def __init__(self, book: ItemBook) -> None:
+        self._book = book
+
+    def __len__(self) -> int:
+        return len(self._book._order)
+
+    def __getitem__(self, index: int) -> ReviewItem:  # type: ignore[override]
+        if isinstance(index, slice):
+            raise TypeError("BookRows takes an index, not a slice")
+        return self._book.items[self._book._order[index][1]]
+
+    def __iter__(self) -> Iterator[ReviewItem]:
+        items = self._book.items
+        return (items[key] for _, key in self._book._order)
+
+    def index_of(self, key: str) -> int | None:
+        """Where the row with this key is (None: not listed), by bisection."""
+        item = self._book.items.get(key)
+        if item is None:
+            return None
+        order = self._book._order
+        at = bisect.bisect_left(order, (item.order, key))
+        return at if at < len(order) and order[at][1] == key else None

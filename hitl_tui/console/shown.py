@@ -16,6 +16,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
+from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN
 from hitl_tui.safe_text import visible
 
 MAX_STRING = 2_000  # characters of one string shown before it is cut
@@ -133,7 +134,9 @@ def _message_content(msg: Any) -> str:
     return text or json.dumps(bounded(msg), ensure_ascii=False)[:300]
 
 
-def message_lines(messages: Sequence[Any], limit: int = 6, width: int = 300) -> list[Text]:
+def message_lines(
+    messages: Sequence[Any], limit: int = MESSAGES_SHOWN, width: int = MESSAGE_LINE_WIDTH
+) -> list[Text]:
     """The last few messages of a thread, one line each: "role: content"."""
     out = []
     for msg in list(messages)[-limit:]:

@@ -1,4 +1,4 @@
-"""Where each pending item stands in the shared ledger: waiting, votes n/m, decided by X, resuming, failed.
+"""Where each pending item stands in the shared ledger: waiting, approved n/m, decided by X, resuming, failed.
 
 Read from the DB every console and CLI shares (`hitl_decisions`, `hitl_votes`, `hitl_acks`), so a partial
 four-eyes approval made in one console shows in every other one and in `hitl-tui list`. No Textual here.
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.decisions.decision import DecisionState as RecordState
-from hitl_tui.model import PendingInterrupt, PendingThread
+from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 
 _SEP = "\x1f"  # never shown; thread ids may contain anything printable
 
@@ -29,6 +29,26 @@ STATUS_OF = {
     RecordState.FAILED: "failed",
     RecordState.IN_DOUBT: "in_doubt",
 }
+
+
+# "approve by alice" reads badly in a column: decisions in the past tense, the same words in the console and the CLI.
+PAST = {
+    DecisionKind.APPROVE.value: "approved",
+    DecisionKind.REJECT.value: "rejected",
+    DecisionKind.EDIT.value: "edited",
+    DecisionKind.FEEDBACK.value: "answered",
+    DecisionKind.IGNORE.value: "ignored",
+}
+
+
+def approvals_text(given: int, needed: int) -> str:
+    """A four-eyes round still gathering approvals, worded once for the console and the CLI: "approved 1/2"."""
+    return f"approved {given}/{needed}"
+
+
+def decided_text(kinds: Iterable[str], who: str) -> str:
+    """Who decided what, worded once for the console and the CLI: "approved by alice", "edited+approved by bob"."""
+    return "+".join(PAST.get(k, k) for k in sorted(set(kinds))) + f" by {who}"
 
 
 def item_key(thread_id: str, checkpoint_id: str, interrupt_key: str) -> str:
@@ -56,9 +76,9 @@ class DecisionState:
     def label(self) -> str:
         """One short phrase for a table cell or a status line."""
         if self.status == "voting":
-            return f"votes {self.votes}/{self.votes_needed} ({', '.join(self.voters)})"
+            return f"{approvals_text(self.votes, self.votes_needed)} ({', '.join(self.voters)})"
         if self.status == "decided":
-            return f"{self.decision} by {self.decided_by}"
+            return decided_text((self.decision or "").split("+"), self.decided_by or "")
         if self.status == "failed":
             return f"failed: {self.error}" if self.error else "failed"
         if self.status == "in_doubt":

@@ -31,7 +31,7 @@ from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.notify import Notice, Notifier, encode
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
-from hitl_tui.ui.keys import app_bindings, keymap
+from hitl_tui.ui.keys import app_bindings, bound, keymap
 from hitl_tui.ui.messages import (
     AcknowledgeAnswered,
     AuditLoaded,
@@ -91,10 +91,11 @@ class ConsoleApp(App[int]):
         self.sources = sources
         self.editor = editor
         self.cursor_blink = cursor_blink
+        self.key_overrides = keymap(config.keys)  # what set_keymap gets; dialogs read it for their hint lines
         assess, escalate = policy_views(config)
         self.console_screen = ConsoleScreen(db=db, operator=operator.display, operator_uid=operator.uid,
                                             readonly=readonly, clock=clock, assess=assess, escalate=escalate,
-                                            editor=editor,
+                                            editor=editor, key_label=self.key_label,
                                             notifier=Notifier(config.notify) if config.notify.enabled else None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
@@ -112,7 +113,7 @@ class ConsoleApp(App[int]):
         return self.console_screen
 
     def on_mount(self) -> None:
-        self.set_keymap(keymap(self.config.keys))
+        self.set_keymap(self.key_overrides)
 
     def start_background(self) -> None:
         """Start the loops; called by the console screen once its widgets exist (they receive the results)."""
@@ -137,8 +138,9 @@ class ConsoleApp(App[int]):
         if self._in_flight and not self._quitting:
             # A resume in progress must finish (or it ends "in doubt"): stay up and say so, quit when it is done.
             self._quitting = True
+            again = self.key_label("quit")
             self.console_screen.apply_problem(
-                "quit", f"Finishing {self._in_flight} decision(s) before quitting; press q again to close the "
+                "quit", f"Finishing {self._in_flight} decision(s) before quitting; press {again} again to close the "
                 "window now (the resume still runs to its end).")
             return
         self._stop_background()
@@ -245,6 +247,10 @@ class ConsoleApp(App[int]):
             self._driver.write(data)  # as App.bell does: through the driver, never interleaved with a frame
 
     # -- keys, help and palette --------------------------------------------------------------------------------
+
+    def key_label(self, binding_id: str) -> str:
+        """How the key(s) of one id show now ("q", "j / ↓"), for text that names a key: right after a remap too."""
+        return " / ".join(self.get_key_display(b) for b in bound(binding_id, self.key_overrides))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "quit" and isinstance(self.screen, ModalScreen):

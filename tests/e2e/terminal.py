@@ -76,6 +76,15 @@ class Terminal:
             time.sleep(0.02)
         raise AssertionError(f"timed out after {timeout}s waiting for {wanted!r}; the screen was:\n{screen}")
 
+    def set_option(self, name: str, value: str) -> None:
+        """A global tmux option of this terminal's server (`set -g`)."""
+        self._tmux("set-option", "-g", name, value)
+
+    def record_output(self, path: Path) -> None:
+        """Append everything the pane's program writes to its terminal, raw (escape sequences included), to `path`:
+        what the terminal around it receives, which `capture-pane` (the rendered screen) can't show."""
+        self._tmux("pipe-pane", "-O", "-t", self.name, f"cat >> {shlex.quote(str(path))}")
+
     def pane(self, fmt: str) -> str:
         return self._tmux("display-message", "-p", "-t", self.name, fmt).strip()
 

@@ -1,4 +1,5 @@
-"""Confirm a decision on a high-risk action: y (or enter on Confirm) goes ahead, n or esc cancels."""
+"""Confirm a decision on a high-risk action (or on several marked items): `dialog_confirm` (y) or enter on Confirm
+goes ahead, `dialog_decline` (n) or `dialog_cancel` (esc) cancels."""
 
 from __future__ import annotations
 
@@ -7,20 +8,18 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.keys import confirm_bindings
 
 
 class ConfirmDialog(Dialog[bool]):
     """Returns True to go ahead; None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "confirm", "Confirm", id="dialog_confirm"),
-        Binding("n", "cancel", "Cancel", id="dialog_cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*confirm_bindings()]
 
     def __init__(self, title: Text, body: Text) -> None:
         super().__init__()

@@ -22,6 +22,7 @@ from hitl_tui.console.edit_json import ParsedEdit, diff_lines, editable_json, pa
 from hitl_tui.console.shown import safe
 from hitl_tui.safe_text import visible
 from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.keys import edit_bindings
 
 
 def editor_command(environ: dict[str, str] | None = None) -> str | None:
@@ -35,11 +36,12 @@ class EditDialog(Dialog[Any]):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"edit-dialog--added", "edit-dialog--removed", "edit-dialog--hunk"}
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "review", "Review / submit", id="dialog_review"),
-        Binding("ctrl+o", "external_editor", "Open $EDITOR", id="dialog_editor"),
-        Binding("enter", "submit", "Submit", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*edit_bindings()]
+    # The hint line's words in each mode (editing, reviewing): the review key submits once the diff is shown.
+    HINTS: ClassVar[dict[bool, dict[str, str]]] = {
+        False: {"review": "Review changes", "external_editor": "Open $EDITOR", "cancel": "Cancel"},
+        True: {"submit": "Submit the edit", "review": "Submit the edit", "cancel": "Back to editing"},
+    }
 
     def __init__(
         self, action_name: str, args: Any, *, require_object: bool, editor: str | None,
@@ -71,18 +73,20 @@ class EditDialog(Dialog[Any]):
                 yield area
                 yield Static(Text(""), id="error", classes="dialog-error")
                 yield Static(Text(""), id="outlook")  # the policy's view of the edited arguments
-                keys = "ctrl+s: review changes   " + ("ctrl+o: open $EDITOR   " if self.editor else "") + "esc: cancel"
-                yield Static(Text(keys), classes="dialog-keys")
+                yield Static(Text(""), classes="dialog-keys")  # filled from the bindings (see hint_words)
             with Vertical(id="review-pane"):
                 yield Static(Text("These changes will be submitted:"))
                 yield Static(Text(""), id="review-outlook")
                 with VerticalScroll(id="diff-scroll"):
                     yield Static(Text(""), id="diff")
-                yield Static(Text("enter / ctrl+s: submit the edit   esc: back to editing"), classes="dialog-keys")
+                yield Static(Text(""), classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one("#review-pane").display = False
         self.query_one("#args", TextArea).focus()
+
+    def hint_words(self, binding: Binding) -> str:
+        return self.HINTS[self.reviewing].get(binding.action, "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "external_editor":
@@ -119,7 +123,8 @@ class EditDialog(Dialog[Any]):
             return
         lines = diff_lines(self.original, self._parsed.value)
         if not lines:
-            self._show_error("Nothing was changed; edit the JSON, or press esc and approve as it is.")
+            cancel = self.key_for("cancel")
+            self._show_error(f"Nothing was changed; edit the JSON, or press {cancel} and approve as it is.")
             return
         self.query_one("#diff", Static).update(self._diff_text(lines))
         self._set_reviewing(True)
@@ -140,6 +145,7 @@ class EditDialog(Dialog[Any]):
         self.query_one("#review-pane").display = on
         (self.query_one("#diff-scroll") if on else self.query_one("#args", TextArea)).focus()
         self.refresh_bindings()
+        self.show_key_hints()
 
     def _diff_text(self, lines: list[str]) -> Text:
         out = Text()

@@ -6,18 +6,19 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
 from hitl_tui.console.shown import safe
 from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.keys import feedback_bindings
 
 
 class FeedbackDialog(Dialog[str]):
-    """Multi-line text; ctrl+s sends it. Returns the text, or None when cancelled."""
+    """Multi-line text; `dialog_send` (ctrl+s) sends it. Returns the text, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "send", "Send", id="dialog_send")]
+    BINDINGS: ClassVar[list[BindingType]] = [*feedback_bindings()]
 
     def __init__(self, subject: Text, *, question: str | None = None) -> None:
         super().__init__()
@@ -39,6 +40,7 @@ class FeedbackDialog(Dialog[str]):
     def action_send(self) -> None:
         text = self.query_one("#feedback", TextArea).text.strip()
         if not text:
-            self.query_one("#error", Static).update(Text("Write some feedback first, or press esc to cancel."))
+            cancel = self.key_for("cancel")
+            self.query_one("#error", Static).update(Text(f"Write some feedback first, or press {cancel} to cancel."))
             return
         self.dismiss(text)

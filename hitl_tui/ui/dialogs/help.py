@@ -14,8 +14,9 @@ from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from hitl_tui.config import DEFAULT_KEYS
+from hitl_tui.key_config import DEFAULT_KEYS
 from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.keys import help_bindings
 
 _NOT_OURS = ("scroll_", "page_left", "page_right")
 
@@ -51,7 +52,10 @@ def help_entries(
 class HelpScreen(Dialog[None]):
     """Keys, generated; any key listed as closing it closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [("question_mark", "cancel", "Close help"), ("q", "cancel", "Close help")]
+    BINDINGS: ClassVar[list[BindingType]] = [*help_bindings()]
+
+    def hint_words(self, binding: Binding) -> str:
+        return "Close help" if binding.action == "cancel" else binding.description
 
     def __init__(self, entries: list[HelpEntry], *, readonly: bool) -> None:
         super().__init__()

@@ -7,11 +7,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from hitl_tui.ui.dialogs.base import Dialog
+from hitl_tui.ui.keys import reject_bindings
 
 
 class RejectDialog(Dialog[str]):
@@ -19,7 +20,7 @@ class RejectDialog(Dialog[str]):
 
     # Enter in the reason field arrives as Input.Submitted (the field has its own enter binding). Not a priority
     # binding: that would run ahead of typed characters still queued for the field, and reject with half a reason.
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "reject", "Reject", id="dialog_reject")]
+    BINDINGS: ClassVar[list[BindingType]] = [*reject_bindings()]
 
     def __init__(self, subject: Text) -> None:
         super().__init__()
@@ -44,7 +45,8 @@ class RejectDialog(Dialog[str]):
 
     @on(Input.Submitted, "#reason")
     def submitted(self) -> None:
-        self.action_reject()
+        if "enter" in self.keys_of("reject"):  # remapped elsewhere, enter must not reject behind the hint's back
+            self.action_reject()
 
     @on(Input.Changed, "#reason")
     def clear_error(self) -> None:

@@ -276,10 +276,11 @@ class ConsoleScreen(QueueScreen):
     def _advance_from(self, key: str) -> None:
         """After a decision, move to the next item still waiting (the way through a queue is downwards)."""
         items = self.thread_list.items
-        start = next((i for i, it in enumerate(items) if it.key == key), None)
+        start = items.index_of(key)
         if start is None:
             return
-        for it in items[start + 1:] + items[:start]:
+        for step in range(1, len(items)):
+            it = items[(start + step) % len(items)]
             if it.decidable and it.local is None and not self._approved_by_me(it):
                 self.thread_list.select_key(it.key)
                 return

@@ -25,6 +25,7 @@ from hitl_tui.checkpoints.reader import ReadResult
 from hitl_tui.console.list_shape import ListShape
 from hitl_tui.console.loop_events import LedgerRead
 from hitl_tui.console.review_items import ItemBook, ReviewItem
+from hitl_tui.console.rows import Rows
 from hitl_tui.console.shown import age_text, deadline_text
 from hitl_tui.decisions.decision import Decision
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
@@ -66,10 +67,12 @@ class QueueScreen(Screen[None]):
         escalate: Escalate | None = None,
         notifier: Notifier | None = None,
         editor: str | None = None,
+        key_label: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__()
         self.notifier = notifier  # None: notifications are off (config [notify])
         self.editor = editor  # the edit dialog's external editor command (None: none)
+        self._key_label = key_label  # how the key of a binding id shows now, remaps included (the app knows)
         self.db = db
         self.operator = operator
         self.operator_uid = operator_uid  # four-eyes: this operator's own approval is already counted
@@ -101,7 +104,8 @@ class QueueScreen(Screen[None]):
                 yield ThreadList(escalate=self.escalate, id="threads")
             yield DetailsPane(id="details")
         yield AuditPane(id="audit")
-        yield FilterBar(id="filter-bar")
+        # Keys named from the bindings, as remapped.
+        yield FilterBar(key=self.key_label("filter"), clear_key=self.key_label("clear_filter"), id="filter-bar")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -117,6 +121,10 @@ class QueueScreen(Screen[None]):
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_BELOW, "-narrow")
         self.set_class(self.size.height < SHORT_BELOW, "-short")
+
+    def key_label(self, binding_id: str) -> str:
+        """How the key(s) bound to `binding_id` show, for text that names a key."""
+        return self._key_label(binding_id) if self._key_label is not None else binding_id
 
     @property
     def thread_list(self) -> ThreadList:
@@ -206,22 +214,23 @@ class QueueScreen(Screen[None]):
 
     def _refresh(self, new_keys: set[str] | None = None) -> None:
         now = self.clock()
-        items = self.book.ordered()
-        keys: list[str] | None = self.book.ordered_keys()
-        if self.filter_text:
-            items = [it for it in items if it.matches(self.filter_text)]
-            keys = None
-        if self.shape != ListShape():
-            items = self.shape.apply(items, now, self.escalate)
-            keys = None
-        # keys: the book's order, so 50k rows are indexed without touching each one (only when nothing reordered).
-        self.thread_list.show(items, now=now, new_keys=new_keys, keys=keys)
+        rows: Rows | list[ReviewItem]
+        if not self.filter_text and self.shape == ListShape():
+            # The book's own order, as a live view: an update costs the rows that changed, not a pass over 50k.
+            rows = self.book.rows()
+            self.thread_list.show(rows, now=now, new_keys=new_keys, longest_status=self.book.longest_status())
+        else:
+            rows = self.book.ordered()
+            if self.filter_text:
+                rows = [it for it in rows if it.matches(self.filter_text)]
+            rows = self.shape.apply(rows, now, self.escalate)
+            self.thread_list.show(rows, now=now, new_keys=new_keys)
         status = self.query_one(StatusBar)
         status.loading = not self.loaded
         status.counts = self.book.counts()
         status.filter_text = self.filter_text
         status.shape_text = "" if self.shape == ListShape() else self.shape.describe()
-        status.shown = len(items)
+        status.shown = len(rows)
         status.new = len(self.thread_list.new_keys)
         status.redraw()
         self._show_details()

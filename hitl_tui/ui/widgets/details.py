@@ -176,7 +176,10 @@ class DetailsPane(VerticalScroll):
             elif chosen:
                 piece.stylize(self._style("details--good"))
             line.append_text(piece)
-        line.append("  (tab: next action; each action is decided on its own, the pause is answered "
+        # The key as bound now (a remap shows); the console app names it, a bare test app doesn't.
+        key_label = getattr(self.app, "key_label", None)
+        next_key = key_label("next_action") if key_label is not None else "tab"
+        line.append(f"  ({next_key}: next action; each action is decided on its own, the pause is answered "
                     "when all are decided)", style=self._style("details--dim"))
         return line
 

@@ -28,13 +28,15 @@ class FilterBar(Horizontal):
         def control(self) -> FilterBar:
             return self.bar
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, key: str = "/", clear_key: str = "esc", id: str | None = None) -> None:
         super().__init__(id=id)
+        self._key = key  # the keys that open and clear the filter, as bound (they can be remapped)
+        self._clear_key = clear_key
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label("/")
-        yield Input(placeholder="filter: words that must all appear (esc clears)", id="filter")
+        yield Label(self._key)
+        yield Input(placeholder=f"filter: words that must all appear ({self._clear_key} clears)", id="filter")
 
     @property
     def input(self) -> Input:

@@ -19,7 +19,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -28,8 +28,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.rows import ListedRows, Rows
 from hitl_tui.console.shown import age_text, one_line
 from hitl_tui.decisions.decision import DecisionState
+from hitl_tui.ui.keys import thread_list_bindings
 
 Escalate = Callable[[ReviewItem, datetime], Any]  # -> hitl_tui.policy.timeouts.Escalation | None
 
@@ -92,15 +94,7 @@ class ThreadList(ScrollView, can_focus=True):
     }
 
     # Own up/down, or the inherited scroll bindings would scroll the view instead of moving the cursor.
-    # Same action and description as the screen's remappable j/k bindings, so help shows them together.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*thread_list_bindings()]
 
     cursor: reactive[int] = reactive(0, init=False)
 
@@ -121,8 +115,7 @@ class ThreadList(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.escalate = escalate  # deadline pressure of an item at a moment (None: no deadline)
-        self._items: list[ReviewItem] = []
-        self._index: dict[str, int] = {}
+        self._items: Rows = ListedRows([])
         self.new_keys: set[str] = set()
         self._marked: set[str] = set()  # items the operator marked to decide together
         self.now = datetime.now(UTC)
@@ -136,7 +129,7 @@ class ThreadList(ScrollView, can_focus=True):
     # -- what other widgets ask --------------------------------------------------------------------------------
 
     @property
-    def items(self) -> list[ReviewItem]:
+    def items(self) -> Rows:
         return self._items
 
     @property
@@ -147,35 +140,33 @@ class ThreadList(ScrollView, can_focus=True):
 
     def show(
         self,
-        items: Sequence[ReviewItem],
+        items: Rows | Sequence[ReviewItem],
         *,
         now: datetime,
         new_keys: set[str] | None = None,
-        keys: Sequence[str] | None = None,
+        longest_status: int | None = None,
     ) -> None:
         """Replace the rows, keeping the cursor on the same item and that item at the same place on screen.
-        `keys`: the items' keys in the same order, when the caller has them (50k rows are indexed in C then)."""
+        `items`: a list, or a live view that finds a key itself (`Rows`: 50k rows are then never copied).
+        `longest_status`: the longest status text among them, when the caller keeps count."""
         selected = self.selected
         old_cursor = self.cursor
-        self._items = list(items)
-        if keys is None:
-            keys = [it.key for it in self._items]
-        self._index = dict(zip(keys, range(len(self._items)), strict=True))
-        if new_keys:
-            self.new_keys |= new_keys
-        self.new_keys &= self._index.keys()
+        rows = items if isinstance(items, Rows) else ListedRows(list(items))
+        self._items = rows
+        self.new_keys = {k for k in self.new_keys | (new_keys or set()) if rows.index_of(k) is not None}
         self.now = now  # the "waited" text is part of each line's cache key
-        # Waiting items all say "waiting" (or a deadline, bounded by DEADLINE_STATUS): only the others can be longer,
-        # and skipping them keeps this cheap with 10,000 rows.
-        longest = max((len(it.status) for it in self._items if it.record is not None or it.local or it.voters),
-                      default=0)
-        if max(longest, len(DEADLINE_STATUS)) != self._status_width:
-            self._status_width = max(longest, len(DEADLINE_STATUS))
+        if longest_status is None:
+            # Waiting items all say "waiting" (or a deadline, bounded by DEADLINE_STATUS): only the others can be
+            # longer, and skipping them keeps this cheap with 10,000 rows.
+            longest_status = max((len(it.status) for it in rows if it.record is not None or it.local or it.voters),
+                                 default=0)
+        if max(longest_status, len(DEADLINE_STATUS)) != self._status_width:
+            self._status_width = max(longest_status, len(DEADLINE_STATUS))
             self._generation += 1  # every line is laid out again
-        self.virtual_size = Size(self.size.width, len(self._items) + 1)
-        target = self._index.get(selected.key, old_cursor) if selected else old_cursor
-        target = max(0, min(target, len(self._items) - 1))
-        if selected is not None and selected.key in self._index and target != old_cursor:
+        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        found = rows.index_of(selected.key) if selected else None
+        target = max(0, min(old_cursor if found is None else found, len(rows) - 1))
+        if found is not None and target != old_cursor:
             # Rows came or went above the selection: move the view with it.
             self.scroll_to(y=self.scroll_y + (target - old_cursor), animate=False, immediate=True)
         self.set_reactive(ThreadList.cursor, target)
@@ -209,7 +200,7 @@ class ThreadList(ScrollView, can_focus=True):
             self.refresh()
 
     def select_key(self, key: str) -> bool:
-        index = self._index.get(key)
+        index = self._items.index_of(key)
         if index is None:
             return False
         self.cursor = index
