@@ -7,15 +7,15 @@ Each output has one function that builds a thread's row (`thread_json`, `table_r
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from hitl_tui.cli.list_filter import ListFilter
+from hitl_tui.clock import age_text
 from hitl_tui.decisions.state import DecisionState, item_key
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
-from hitl_tui.safe_text import visible
+from hitl_tui.safe_text import json_for_terminal, visible
 
 States = dict[str, DecisionState]  # by decision_state.item_key
 
@@ -75,27 +75,6 @@ def thread_json(thread: PendingThread, states: dict[str, DecisionState] | None =
     }
 
 
-# JSON escapes C0 controls itself; these others would reach a terminal raw (0x9B is a one-byte CSI).
-_RAW_IN_JSON = re.compile(
-    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb\u2028\u2029\ud800-\udfff]"
-)
-
-
-def json_for_terminal(text: str) -> str:
-    """JSON text with C1, DEL and bidi controls written as `\\uXXXX` escapes: the same JSON, safe to print."""
-    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _age(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "?"
-    secs = max(0, int((now - when).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit}"
-    return f"{secs}s"
-
-
 def _state(states: States | None, thread: PendingThread, item: PendingInterrupt) -> DecisionState:
     found = states.get(item_key(thread.thread_id, thread.checkpoint_id, item.key)) if states else None
     return found or DecisionState()
@@ -103,7 +82,7 @@ def _state(states: States | None, thread: PendingThread, item: PendingInterrupt)
 
 def table_rows(thread: PendingThread, now: datetime, states: States | None = None) -> list[tuple[str, ...]]:
     """A thread's rows in the table: one per pending interrupt (one for a thread that waits on none)."""
-    waited = _age(thread.paused_at, now)
+    waited = age_text(thread.paused_at, now, one_unit=True)
     if not thread.interrupts:
         return [(thread.thread_id, thread.graph_id or "-", thread.status.value, waited,
                  ",".join(thread.next_nodes) or "-", thread.error or "-", "-", "-")]

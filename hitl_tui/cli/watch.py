@@ -20,11 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from hitl_tui.cli.listing import json_for_terminal
 from hitl_tui.clock import utc_now
 from hitl_tui.config import Config
 from hitl_tui.console.watch_events import Event, EventTracker
-from hitl_tui.safe_text import visible
+from hitl_tui.safe_text import json_for_terminal, visible
 
 TICK_SECONDS = 0.5  # how often deadlines (and a vanished pipe reader) are checked while nothing else happens
 

@@ -7,23 +7,16 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
-# Characters that must not reach a terminal. Inside JSON text they can only sit in strings (the syntax itself is
-# ASCII), so writing them as \\uXXXX escapes keeps the text valid JSON that parses back to the very same data.
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]")
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+from hitl_tui.safe_text import json_for_terminal
 
 
 def editable_json(value: Any) -> str:
     """Pretty JSON for the editor; every control or bidi character written as a JSON escape."""
     text = json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-    return _UNSAFE_IN_JSON.sub(_json_escape, text)
+    return json_for_terminal(text)  # valid JSON still, parsing back to the very same data
 
 
 @dataclass(frozen=True)

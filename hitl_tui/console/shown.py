@@ -16,6 +16,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
+from hitl_tui.clock import age_text
 from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN
 from hitl_tui.safe_text import visible
 
@@ -82,20 +83,6 @@ def json_view(value: Any) -> Any:
     from rich.syntax import Syntax  # pygments is only needed once something is selected
 
     return Syntax(json_text(value), "json", theme="ansi_dark", word_wrap=True, background_color="default")
-
-
-def age_text(since: datetime | None, now: datetime) -> str:
-    """How long ago, compactly: 42s, 7m, 3h05m, 2d04h."""
-    if since is None:
-        return "?"
-    secs = max(0, int((now - since).total_seconds()))
-    if secs < 60:
-        return f"{secs}s"
-    if secs < 3600:
-        return f"{secs // 60}m"
-    if secs < 86400:
-        return f"{secs // 3600}h{(secs % 3600) // 60:02d}m"
-    return f"{secs // 86400}d{(secs % 86400) // 3600:02d}h"
 
 
 def deadline_text(deadline: datetime, now: datetime) -> str:

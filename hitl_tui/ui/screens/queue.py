@@ -22,11 +22,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from hitl_tui.checkpoints.reader import ReadResult
+from hitl_tui.clock import age_text
 from hitl_tui.console.list_shape import ListShape
 from hitl_tui.console.loop_events import LedgerRead
 from hitl_tui.console.review_items import ItemBook, ReviewItem
 from hitl_tui.console.rows import Rows
-from hitl_tui.console.shown import age_text, deadline_text
+from hitl_tui.console.shown import deadline_text
 from hitl_tui.decisions.decision import Decision
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 from hitl_tui.notify import Notice, Notifier, WatchedItem

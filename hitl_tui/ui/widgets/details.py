@@ -16,8 +16,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from hitl_tui.clock import age_text
 from hitl_tui.console.review_items import ReviewItem
-from hitl_tui.console.shown import age_text, deadline_text, json_view, message_lines, safe
+from hitl_tui.console.shown import deadline_text, json_view, message_lines, safe
 from hitl_tui.decisions.decision import Decision, DecisionState
 from hitl_tui.model import DecisionKind
 

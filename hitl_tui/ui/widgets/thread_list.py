@@ -27,9 +27,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from hitl_tui.clock import age_text
 from hitl_tui.console.review_items import ReviewItem
 from hitl_tui.console.rows import ListedRows, Rows
-from hitl_tui.console.shown import age_text, one_line
+from hitl_tui.console.shown import one_line
 from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.ui.keys import thread_list_bindings
 
