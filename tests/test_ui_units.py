@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from hitl_tui.clock import age_text
 from hitl_tui.console.edit_json import diff_lines, editable_json, parse_edit
-from hitl_tui.console.review_items import GHOST_TTL, ItemBook, item_key
+from hitl_tui.console.item_book import GHOST_TTL, ItemBook
+from hitl_tui.console.review_items import item_key
 from hitl_tui.console.shown import MAX_DEPTH, MAX_STRING, bounded, json_text, message_lines, safe
 from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.decisions.resume_values import InvalidDecision

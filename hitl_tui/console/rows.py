@@ -1,7 +1,7 @@
 """What the thread list shows, as a sequence that can also say where a key is.
 
 Two kinds: `ListedRows`, a plain list (a filtered or re-sorted view, indexed on first use), and the item book's live
-view (`review_items.BookRows`), which finds a key by bisection and copies nothing. With 50,000 rows, copying and
+view (`item_book.BookRows`), which finds a key by bisection and copies nothing. With 50,000 rows, copying and
 indexing the whole list on every poll was most of the time a new pause took to show.
 """
 

@@ -23,9 +23,10 @@ from textual.widgets import Footer, Input
 
 from hitl_tui.checkpoints.reader import ReadResult
 from hitl_tui.clock import age_text
+from hitl_tui.console.item_book import ItemBook
 from hitl_tui.console.list_shape import ListShape
 from hitl_tui.console.loop_events import LedgerRead
-from hitl_tui.console.review_items import ItemBook, ReviewItem
+from hitl_tui.console.review_items import ReviewItem
 from hitl_tui.console.rows import Rows
 from hitl_tui.console.shown import deadline_text
 from hitl_tui.decisions.decision import Decision
