@@ -103,6 +103,9 @@ class Console:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
+    def press(self, key: str) -> None:
+        subprocess.run([TMUX, "-L", self.server, "send-keys", "-t", "c", key], check=True)
+
     def close(self) -> None:
         subprocess.run([TMUX, "-L", self.server, "send-keys", "-t", "c", "q"], capture_output=True)
         deadline = time.monotonic() + 10
@@ -131,6 +134,22 @@ def wait_for(predicate: Any, timeout: float, what: str) -> Any:
     raise SystemExit(f"timed out waiting for {what}")
 
 
+def keys_while_loading(console: Console, log: Path) -> list[float]:
+    """While the rest of the list is still being read: press the cursor-down key every 0.2 s and time each press
+    to the repaint that shows the moved cursor (ms). Empty when the whole list came in one go."""
+    latencies: list[float] = []
+    at = 0  # the cursor's row
+    while not any(p[1] == "first" for p in paint_lines(log)) and len(latencies) < 50:
+        sent = time.time()
+        console.press("j")
+        moved = wait_for(lambda at=at, sent=sent: next((p for p in paint_lines(log) if p[1] == "cursor" and p[0] >= sent
+                                             and int(p[4][0]) > at), None), 10, "the cursor to move")
+        at = int(moved[4][0])
+        latencies.append(max(0.0, moved[0] - sent) * 1000)
+        time.sleep(0.2)
+    return sorted(latencies)
+
+
 def one_run(db: Path, pauses: int, measure_pauses: bool) -> dict[str, Any]:
     from bench_graphs import run_template
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -142,12 +161,15 @@ def one_run(db: Path, pauses: int, measure_pauses: bool) -> dict[str, Any]:
         log = folder / "paint.log"
         console = Console(folder, log)
         try:
-            first = wait_for(lambda: next((p for p in paint_lines(log) if p[1] == "first"), None), 60, "first paint")
             # "first-rows": the first batch of a progressive read on screen (only when the reader reports batches).
+            wait_for(lambda: next((p for p in paint_lines(log) if p[1] in ("first", "first-rows")), None), 60,
+                     "first paint")
+            keys_ms = keys_while_loading(console, log)
+            first = wait_for(lambda: next((p for p in paint_lines(log) if p[1] == "first"), None), 120, "full list")
             rows = next((p for p in paint_lines(log) if p[1] == "first-rows"), first)
             result: dict[str, Any] = {"first_paint_s": rows[0] - console.started, "rows": first[2],
                                       "full_list_s": first[0] - console.started,
-                                      "heavy_modules_at_first_paint": rows[3]}
+                                      "heavy_modules_at_first_paint": rows[3], "keys_while_loading_ms": keys_ms}
             time.sleep(1.0)
             status = console.proc_status()
             result["rss_mb"] = int(status["VmRSS"].split()[0]) / 1024
@@ -207,6 +229,7 @@ def main() -> None:
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "idle_cpu_pct": max(r["idle_cpu_pct"] for r in runs),
         "new_pause_ms": runs[0]["new_pause_ms"],
+        "keys_while_loading_ms": sorted(x for r in runs for x in r["keys_while_loading_ms"]),
         "load_average": os.getloadavg(),
         "cpus": os.cpu_count(),
     }
@@ -232,6 +255,11 @@ def main() -> None:
     p = summary["new_pause_ms"]
     print(f"new pause       p50 {p['p50']:.0f} ms, p95 {p['p95']:.0f} ms, max {p['max']:.0f} ms  "
           f"target p95 < {targets['new_pause_p95_ms']:.0f} ms  {mark[ok['new_pause_p95_ms']]}")
+    keys = summary["keys_while_loading_ms"]
+    if keys:
+        print(f"keys while the list loads  p50 {statistics.median(keys):.0f} ms, "
+              f"p95 {keys[min(len(keys) - 1, round(0.95 * (len(keys) - 1)))]:.0f} ms, max {keys[-1]:.0f} ms "
+              f"({len(keys)} presses: key to repainted cursor)")
     print(f"idle CPU        {summary['idle_cpu_pct']:.2f} %")
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest_textual_snapshot
 import textual.constants
 
-pytest_plugins = ("ui_fixtures", "helpers_decisions")  # shared fixtures (env: a fresh demo DB)
+# Shared fixtures: env (a fresh demo DB), pg_server/pg_dsn (a throwaway PostgreSQL), backend_db (SQLite and Postgres).
+pytest_plugins = ("ui_fixtures", "helpers_decisions", "pg_server", "reader_backends")
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "snapshots"

@@ -44,6 +44,16 @@ def open_saver(path: Path) -> Iterator[SqliteSaver]:
         conn.close()
 
 
+@contextmanager
+def open_pg_saver(dsn: str) -> Iterator[Any]:
+    """LangGraph's own PostgresSaver on a test database, as an agent on another host would use it."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(dsn) as saver:
+        saver.setup()
+        yield saver
+
+
 def cfg(thread_id: str, graph_id: str | None = None) -> dict[str, Any]:
     """A run config; the graph id lands in checkpoint metadata like a real deployment's assistant id."""
     out: dict[str, Any] = {"configurable": {"thread_id": thread_id}}

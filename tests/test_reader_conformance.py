@@ -1,7 +1,9 @@
 """The reader agrees with LangGraph's own `get_state(config, subgraphs=True)` in every pause style.
 
-Each test drives real graphs writing a real SQLite file, and after every step compares what the reader found
+Each test drives real graphs writing through a real saver, and after every step compares what the reader found
 (status, next nodes with repeats, interrupt ids, namespaces, nodes and values, failure) with LangGraph's answer.
+Every test runs twice with the same graphs: on a SQLite file (SqliteSaver, CheckpointReader) and on a Postgres
+database (PostgresSaver, the Postgres store), so both backends answer alike.
 """
 
 from __future__ import annotations
@@ -9,14 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-import pytest
 from langgraph.types import Command
-from reader_graphs import SHAPES, Shape, assert_matches, cfg, open_saver
+from reader_backends import OpenReader
+from reader_graphs import SHAPES, Shape, assert_matches, cfg
 
-from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config, GraphConfig
 from hitl_tui.model import PayloadShape, ThreadStatus
 
@@ -36,11 +36,11 @@ def config_for(shapes: Iterable[Shape]) -> Config:
 class Harness:
     """One DB, the graphs writing to it, and a reader checked against LangGraph after every step."""
 
-    def __init__(self, path: Path, saver: Any, *shape_names: str) -> None:
-        self.path, self.saver = path, saver
+    def __init__(self, open_reader: OpenReader, saver: Any, *shape_names: str) -> None:
+        self.saver = saver
         self.shapes = {n: SHAPES[n] for n in shape_names}
         self.graphs = {n: s.compile(saver) for n, s in self.shapes.items()}
-        self.reader = CheckpointReader(path, config_for(self.shapes.values()))
+        self.reader = open_reader(config_for(self.shapes.values()))
         self.shape_of: dict[str, str] = {}
 
     def start(self, shape: str, thread_id: str, **extra: Any) -> None:
@@ -73,19 +73,12 @@ class Harness:
         return sorted(i.interrupt_id for i in found.interrupts) if found else []
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    path = tmp_path / "checkpoints.db"
-    with open_saver(path) as saver:
-        yield path, saver
+def harness(backend_db: Any, *shapes: str) -> Harness:
+    return Harness(backend_db[0], backend_db[1], *shapes)
 
 
-def harness(db: Any, *shapes: str) -> Harness:
-    return Harness(db[0], db[1], *shapes)
-
-
-def test_root_interrupt_then_again_then_done(db: Any) -> None:
-    h = harness(db, "root")
+def test_root_interrupt_then_again_then_done(backend_db: Any) -> None:
+    h = harness(backend_db, "root")
     h.start("root", "t1")
     h.check("t1")
     first = h.get("t1")
@@ -100,8 +93,8 @@ def test_root_interrupt_then_again_then_done(db: Any) -> None:
     assert h.get("t1") is None
 
 
-def test_parallel_interrupts_and_partial_resume(db: Any) -> None:
-    h = harness(db, "parallel")
+def test_parallel_interrupts_and_partial_resume(backend_db: Any) -> None:
+    h = harness(backend_db, "parallel")
     h.start("parallel", "p")
     h.check("p")
     ids = h.ids("p")
@@ -114,8 +107,8 @@ def test_parallel_interrupts_and_partial_resume(db: Any) -> None:
     assert h.get("p") is None
 
 
-def test_subgraph_interrupt_has_its_namespace(db: Any) -> None:
-    h = harness(db, "subgraph")
+def test_subgraph_interrupt_has_its_namespace(backend_db: Any) -> None:
+    h = harness(backend_db, "subgraph")
     h.start("subgraph", "s")
     h.check("s")
     (item,) = h.get("s").interrupts
@@ -125,8 +118,8 @@ def test_subgraph_interrupt_has_its_namespace(db: Any) -> None:
     assert h.get("s") is None
 
 
-def test_nested_subgraph_and_root_interrupt_in_one_step(db: Any) -> None:
-    h = harness(db, "nested")
+def test_nested_subgraph_and_root_interrupt_in_one_step(backend_db: Any) -> None:
+    h = harness(backend_db, "nested")
     h.start("nested", "n")
     h.check("n")
     items = {i.node: i for i in h.get("n").interrupts}
@@ -141,8 +134,8 @@ def test_nested_subgraph_and_root_interrupt_in_one_step(db: Any) -> None:
     assert h.get("n") is None
 
 
-def test_send_tasks_interrupt_per_call(db: Any) -> None:
-    h = harness(db, "sends")
+def test_send_tasks_interrupt_per_call(backend_db: Any) -> None:
+    h = harness(backend_db, "sends")
     h.start("sends", "c")
     h.check("c")
     found = h.get("c")
@@ -157,8 +150,8 @@ def test_send_tasks_interrupt_per_call(db: Any) -> None:
     assert h.get("c") is None
 
 
-def test_interrupt_before_update_state_then_continue(db: Any) -> None:
-    h = harness(db, "classic_before")
+def test_interrupt_before_update_state_then_continue(backend_db: Any) -> None:
+    h = harness(backend_db, "classic_before")
     h.start("classic_before", "b")
     h.check("b")
     found = h.get("b")
@@ -179,20 +172,20 @@ def test_interrupt_before_update_state_then_continue(db: Any) -> None:
     assert h.get("b") is None
 
 
-def test_breakpoint_unknown_to_the_reader_is_running_or_stalled(db: Any) -> None:
-    path, saver = db
+def test_breakpoint_unknown_to_the_reader_is_running_or_stalled(backend_db: Any) -> None:
+    open_reader, saver = backend_db
     shape = SHAPES["classic_before"]
     graph = shape.compile(saver)
     graph.invoke(shape.start, cfg("b", shape.name))
     blind = Shape(shape.name, shape.build, shape.start)  # no breakpoints configured
-    reader = CheckpointReader(path)
+    reader = open_reader(None)
     found = reader.thread("b")
     assert found.status is ThreadStatus.RUNNING_OR_STALLED and found.next_nodes == ("execute",)
     assert_matches(found, graph, saver, "b", blind)
 
 
-def test_interrupt_after(db: Any) -> None:
-    h = harness(db, "classic_after")
+def test_interrupt_after(backend_db: Any) -> None:
+    h = harness(backend_db, "classic_after")
     h.start("classic_after", "a")
     h.check("a")
     found = h.get("a")
@@ -208,8 +201,8 @@ def test_interrupt_after(db: Any) -> None:
     assert h.get("a") is None
 
 
-def test_failed_node_then_fixed(db: Any) -> None:
-    h = harness(db, "failing")
+def test_failed_node_then_fixed(backend_db: Any) -> None:
+    h = harness(backend_db, "failing")
     h.start("failing", "f")
     h.check("f")
     found = h.get("f")
@@ -222,8 +215,8 @@ def test_failed_node_then_fixed(db: Any) -> None:
     assert h.get("f").status is ThreadStatus.PAUSED and h.get("f").error is None
 
 
-def test_run_in_flight_is_running_or_stalled(db: Any) -> None:
-    h = harness(db, "root")
+def test_run_in_flight_is_running_or_stalled(backend_db: Any) -> None:
+    h = harness(backend_db, "root")
     entered, release = threading.Event(), threading.Event()
     shape = SHAPES["root"]
 
@@ -265,8 +258,8 @@ def test_run_in_flight_is_running_or_stalled(db: Any) -> None:
     assert h.get("r") is None
 
 
-def test_deferred_join_and_its_breakpoints(db: Any) -> None:
-    h = harness(db, "deferred", "deferred_bp")
+def test_deferred_join_and_its_breakpoints(backend_db: Any) -> None:
+    h = harness(backend_db, "deferred", "deferred_bp")
     h.start("deferred", "d")
     h.check("d")
     h.resume("d", {h.ids("d")[0]: "go"})
@@ -285,8 +278,8 @@ def test_deferred_join_and_its_breakpoints(db: Any) -> None:
     assert h.get("dbp") is None
 
 
-def test_two_interrupts_in_one_node_and_resume_with_goto(db: Any) -> None:
-    h = harness(db, "twice")
+def test_two_interrupts_in_one_node_and_resume_with_goto(backend_db: Any) -> None:
+    h = harness(backend_db, "twice")
     h.start("twice", "w")
     h.check("w")
     first = h.ids("w")
@@ -299,8 +292,8 @@ def test_two_interrupts_in_one_node_and_resume_with_goto(db: Any) -> None:
     assert h.get("w") is None
 
 
-def test_functional_api_entrypoint_and_task(db: Any) -> None:
-    h = harness(db, "functional")
+def test_functional_api_entrypoint_and_task(backend_db: Any) -> None:
+    h = harness(backend_db, "functional")
     h.start("functional", "fn")
     h.check("fn")
     assert h.get("fn").next_nodes == ("workflow",)
@@ -312,8 +305,8 @@ def test_functional_api_entrypoint_and_task(db: Any) -> None:
     assert h.get("fn") is None
 
 
-def test_update_state_on_a_dynamic_interrupt(db: Any) -> None:
-    h = harness(db, "root", "parallel")
+def test_update_state_on_a_dynamic_interrupt(backend_db: Any) -> None:
+    h = harness(backend_db, "root", "parallel")
     h.start("root", "u1")
     h.graphs["root"].update_state(cfg("u1"), {"log": ["edited"]})
     h.check("u1")
@@ -322,9 +315,9 @@ def test_update_state_on_a_dynamic_interrupt(db: Any) -> None:
     h.check("u2")
 
 
-def test_many_threads_in_every_state(db: Any) -> None:
+def test_many_threads_in_every_state(backend_db: Any) -> None:
     names = ("root", "parallel", "subgraph", "sends", "classic_before", "classic_after", "failing", "twice")
-    h = harness(db, *names)
+    h = harness(backend_db, *names)
     for i in range(48):
         shape = names[i % len(names)]
         tid = f"{shape}-{i:03d}"

@@ -2,21 +2,20 @@
 
 After every step: a fresh `read_all()` matches LangGraph for every thread, and a long-lived reader that only
 ever `poll()`s holds exactly the same list, with `changed` naming exactly the threads whose entry changed.
+On both backends (SQLite and Postgres, see reader_backends.py).
 """
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
-from reader_graphs import SHAPES, assert_matches, cfg, open_saver
+from reader_graphs import SHAPES, assert_matches, cfg
 from test_reader_conformance import config_for
 
-from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.model import PendingThread
 
 SHAPE_NAMES = ("root", "parallel", "subgraph", "nested", "sends", "classic_before", "classic_after", "failing",
@@ -69,34 +68,33 @@ def _invoke(graph: Any, value: Any, tid: str, shape: str) -> None:
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_random_histories_match_langgraph_and_poll(tmp_path: Path, seed: int) -> None:
+def test_random_histories_match_langgraph_and_poll(backend_db: Any, seed: int) -> None:
     rng = random.Random(seed)
-    path = tmp_path / "checkpoints.db"
+    open_reader, saver = backend_db
     config = config_for(SHAPES[n] for n in SHAPE_NAMES)
-    with open_saver(path) as saver:
-        graphs = {n: SHAPES[n].compile(saver) for n in SHAPE_NAMES}
-        shape_of: dict[str, str] = {}
-        oracle_reader = CheckpointReader(path, config)
-        poller = CheckpointReader(path, config)
-        before = {t.thread_id: t for t in poller.read_all().threads}
-        for step in range(STEPS):
-            did = _step(rng, graphs, saver, shape_of, oracle_reader)
-            fresh = CheckpointReader(path, config)
-            try:
-                now = {t.thread_id: t for t in fresh.read_all().threads}
-            finally:
-                fresh.close()
-            for tid, shape in shape_of.items():
-                assert_matches(now.get(tid), graphs[shape], saver, tid, SHAPES[shape])
-            assert set(now) <= set(shape_of), f"step {step} ({did}): a deleted thread is still listed"
-            result = poller.poll()
-            expected_changed = {t for t in set(now) | set(before) if now.get(t) != before.get(t)}
-            if result is None:
-                assert not expected_changed, f"step {step} ({did}): poll saw nothing, {expected_changed} changed"
-            else:
-                assert set(result.changed) == expected_changed, f"step {step} ({did})"
-                assert {t.thread_id: t for t in result.threads} == now
-            assert {t.thread_id: t for t in poller.threads} == now, f"step {step} ({did})"
-            before = now
-        oracle_reader.close()
-        poller.close()
+    graphs = {n: SHAPES[n].compile(saver) for n in SHAPE_NAMES}
+    shape_of: dict[str, str] = {}
+    oracle_reader = open_reader(config)
+    poller = open_reader(config)
+    before = {t.thread_id: t for t in poller.read_all().threads}
+    for step in range(STEPS):
+        did = _step(rng, graphs, saver, shape_of, oracle_reader)
+        fresh = open_reader(config)
+        try:
+            now = {t.thread_id: t for t in fresh.read_all().threads}
+        finally:
+            fresh.close()
+        for tid, shape in shape_of.items():
+            assert_matches(now.get(tid), graphs[shape], saver, tid, SHAPES[shape])
+        assert set(now) <= set(shape_of), f"step {step} ({did}): a deleted thread is still listed"
+        result = poller.poll()
+        expected_changed = {t for t in set(now) | set(before) if now.get(t) != before.get(t)}
+        if result is None:
+            assert not expected_changed, f"step {step} ({did}): poll saw nothing, {expected_changed} changed"
+        else:
+            assert set(result.changed) == expected_changed, f"step {step} ({did})"
+            assert {t.thread_id: t for t in result.threads} == now
+        assert {t.thread_id: t for t in poller.threads} == now, f"step {step} ({did})"
+        before = now
+    oracle_reader.close()
+    poller.close()

@@ -15,9 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
-import jsonschema.exceptions
-
 from hitl_tui.safe_text import visible
 
 
@@ -85,6 +82,11 @@ def problem(value: Any, schema: Any) -> str | None:
     usable schema: an unreadable schema must not block a decision the agent may well accept)."""
     if not isinstance(schema, Mapping):
         return None
+    # Imported here, not at the top: jsonschema takes ~0.1 s to import, and reading the DB (the console's first
+    # paint, `list`, the split read's child) never validates anything.
+    import jsonschema
+    import jsonschema.exceptions
+
     try:
         validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         validator_class.check_schema(schema)

@@ -61,8 +61,12 @@ class CheckpointRow:
     parent_checkpoint_id: str | None
     type: str | None
     checkpoint: bytes | None
-    metadata: bytes | None
+    metadata: bytes | str | None
     writes: list[WriteRow] = field(default_factory=list)
+    # How to decode the checkpoint, for a store that does not keep it as one (type, blob) pair: Postgres keeps it
+    # as JSONB with some channel values in blobs of their own. Called inside `build_thread`, so a value that does
+    # not decode marks the thread unreadable like a bad blob would. When set, `type`/`checkpoint` are not read.
+    decode: Callable[[], Any] | None = None
 
 
 class Task(NamedTuple):
@@ -352,7 +356,7 @@ def build_thread(
         base["graph_id"] = graph_id if isinstance(graph_id, str) else None
         step = metadata.get("step")
         base["step"] = step if isinstance(step, int) and not isinstance(step, bool) else None
-        checkpoint = decode_typed(row.type, row.checkpoint)
+        checkpoint = row.decode() if row.decode is not None else decode_typed(row.type, row.checkpoint)
         if not isinstance(checkpoint, Mapping):
             raise DecodeError("checkpoint is not a map")
         return _classify(row, checkpoint, metadata, base, graph_of, breakpoints, ran_last_step, locate)

@@ -9,6 +9,7 @@ Reads never write, never import anything named in the data, and never block a wr
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -19,19 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.checkpoints.changes import ChangeTracker
-from hitl_tui.checkpoints.classify import (
-    NULL_TASK_ID,
-    Breakpoints,
-    CheckpointRow,
-    WriteRow,
-    build_thread,
-    pending_tasks,
-    task_key,
-)
+from hitl_tui.checkpoints.classify import Breakpoints, CheckpointRow, WriteRow, build_thread
 from hitl_tui.checkpoints.decode import DecodeError, decode_metadata, decode_typed
 from hitl_tui.checkpoints.ordered_threads import OrderedThreads
 from hitl_tui.checkpoints.prefilter import msgpack_may_have_tasks
 from hitl_tui.checkpoints.split_read import SPLIT_MIN_CHECKPOINTS, split_read
+from hitl_tui.checkpoints.task_sites import SubgraphSearch, nodes_ran_last_step
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.model import PendingThread
@@ -342,33 +336,23 @@ class CheckpointReader:
         for row in rows:
             thread = build_thread(
                 row, self.config.graphs, self.breakpoints, ran_last_step=self._ran_last_step,
-                locate=_SubgraphLookup(self._conn, row.thread_id), version=marks.get(row.thread_id),
+                locate=_subgraph_lookup(self._conn, row.thread_id), version=marks.get(row.thread_id),
             )
             if thread is not None:
                 out.append(thread)
         return out
 
     def _ran_last_step(self, row: CheckpointRow) -> list[str]:
-        """Nodes whose tasks ran in the step that produced this checkpoint (their writes sit on its parent)."""
-        if not row.parent_checkpoint_id:
-            return []
-        keys = {
-            task_key(path)
-            for task_id, path in self._conn.execute(
-                "SELECT task_id, task_path FROM writes "
-                "WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
-                (row.thread_id, row.parent_checkpoint_id),
+        """Nodes whose tasks ran in the step that produced this checkpoint (see task_sites)."""
+        conn, tid = self._conn, row.thread_id
+
+        def writes_at(ns: str, checkpoint_id: str) -> Iterable[tuple[str, str]]:
+            return conn.execute(
+                "SELECT task_id, task_path FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+                (tid, ns, checkpoint_id),
             )
-            if task_id != NULL_TASK_ID
-        }
-        nodes = [k[len("pull:") :] for k in keys if k and k.startswith("pull:")]
-        if any(k and k.startswith("push:") for k in keys):
-            # A Send task's path holds only its index into the parent checkpoint's list of Sends.
-            parent = _checkpoint_at(self._conn, row.thread_id, "", row.parent_checkpoint_id)
-            for task in pending_tasks(parent or {}):
-                if task.key in keys and task.key.startswith("push:"):
-                    nodes.append(task.node)
-        return nodes
+
+        return nodes_ran_last_step(row, writes_at, functools.partial(_checkpoint_at, conn, tid))
 
 
 def thread_version(conn: sqlite3.Connection, thread_id: str) -> tuple[str | None, tuple[int, int, int]]:
@@ -391,43 +375,18 @@ def _checkpoint_at(conn: sqlite3.Connection, thread_id: str, ns: str, checkpoint
     return value if isinstance(value, Mapping) else None
 
 
-class _SubgraphLookup:
-    """Finds where inside a subgraph an interrupt copied to the root was really raised."""
+def _subgraph_lookup(conn: sqlite3.Connection, thread_id: str) -> SubgraphSearch:
+    """Finds where inside a subgraph an interrupt copied to the root was really raised (see task_sites)."""
 
-    def __init__(self, conn: sqlite3.Connection, thread_id: str) -> None:
-        self._conn, self._thread_id = conn, thread_id
-
-    def __call__(self, parent_ns: str, interrupt_id: str) -> tuple[str, str] | None:
-        # Deepest namespace first: every enclosing graph holds a copy of the interrupt under its own task.
-        cur = self._conn.execute(
+    def interrupt_rows(parent_ns: str) -> list[tuple[str, str, str, str | None, bytes | None]]:
+        return conn.execute(
             "SELECT checkpoint_ns, checkpoint_id, task_path, type, value FROM writes WHERE thread_id = ? "
             "AND checkpoint_ns >= ? AND checkpoint_ns < ? AND channel = '__interrupt__' "
             "ORDER BY length(checkpoint_ns) DESC, checkpoint_id DESC",
-            (self._thread_id, parent_ns, parent_ns + "\U0010ffff"),
-        )
-        wanted = interrupt_id.encode()
-        for ns, cid, path, typ, value in cur.fetchall():
-            if value is None or wanted not in value:
-                continue  # the id is stored as plain text: no need to decode rows that can't hold it
-            try:
-                items = decode_typed(typ, value)
-            except DecodeError:
-                continue
-            for item in items if isinstance(items, list) else [items]:
-                if isinstance(item, dict) and item.get("id") == interrupt_id:
-                    return ns, self._node(ns, cid, path)
-        return None
+            (thread_id, parent_ns, parent_ns + "\U0010ffff"),
+        ).fetchall()
 
-    def _node(self, ns: str, checkpoint_id: str, path: str) -> str:
-        key = task_key(path) or ""
-        if key.startswith("pull:"):
-            return key[len("pull:") :]
-        if key.startswith("push:"):
-            inner = _checkpoint_at(self._conn, self._thread_id, ns, checkpoint_id)
-            for task in pending_tasks(inner or {}):
-                if task.key == key:
-                    return task.node
-        return path
+    return SubgraphSearch(interrupt_rows, functools.partial(_checkpoint_at, conn, thread_id))
 
 
 @contextlib.contextmanager

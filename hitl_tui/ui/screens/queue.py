@@ -269,6 +269,8 @@ class QueueScreen(Screen[None]):
         self.query_one(StatusBar).new = len(self.thread_list.new_keys)
         self.query_one(StatusBar).redraw()
         self._refresh_keys()
+        if self._paint_log:  # the benchmark times keys pressed while a big DB is still being read
+            self.app.call_after_refresh(self._log_paint, "cursor", [str(self.thread_list.cursor)])
 
     def _refresh_keys(self) -> None:
         """Re-check which keys apply, when that can have changed (the footer rebuilds itself on every refresh)."""
