@@ -234,7 +234,6 @@ class QueueScreen(Screen[None]):
         status.shape_text = "" if self.shape == ListShape() else self.shape.describe()
         status.shown = len(rows)
         status.new = len(self.thread_list.new_keys)
-        status.redraw()
         self._show_details()
         self._refresh_keys()
 
@@ -267,7 +266,6 @@ class QueueScreen(Screen[None]):
     def _highlighted(self) -> None:
         self._show_details()
         self.query_one(StatusBar).new = len(self.thread_list.new_keys)
-        self.query_one(StatusBar).redraw()
         self._refresh_keys()
         if self._paint_log:  # the benchmark times keys pressed while a big DB is still being read
             self.app.call_after_refresh(self._log_paint, "cursor", [str(self.thread_list.cursor)])

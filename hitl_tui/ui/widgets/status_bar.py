@@ -8,6 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from hitl_tui.console.shown import safe
@@ -18,17 +19,19 @@ class StatusBar(Vertical):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--label", "status-bar--mode", "status-bar--new"}
 
+    # What the line shows; the screen sets them and the line redraws itself (only when its text really changes).
+    loading: reactive[bool] = reactive(True, init=False)
+    counts: reactive[dict[str, int]] = reactive(dict, init=False)
+    filter_text: reactive[str] = reactive("", init=False)
+    shape_text: reactive[str] = reactive("", init=False)  # the list's sort / direction / hidden items, if not default
+    shown: reactive[int] = reactive(0, init=False)
+    new: reactive[int] = reactive(0, init=False)
+
     def __init__(self, *, operator: str, db: Path, readonly: bool, id: str | None = None) -> None:
         super().__init__(id=id)
         self.operator = operator
         self.db = db
         self.readonly = readonly
-        self.counts: dict[str, int] = {}
-        self.filter_text = ""
-        self.shape_text = ""  # the list's sort / direction / hidden items, when not the default
-        self.shown = 0
-        self.new = 0
-        self.loading = True
         self.problems: dict[str, str] = {}
         self._last_line: Text | None = None
         self._last_problems: str | None = None
@@ -39,6 +42,12 @@ class StatusBar(Vertical):
 
     def on_mount(self) -> None:
         self.redraw()
+
+    def _watch_shown_state(self) -> None:
+        if self.is_mounted:
+            self.redraw()
+
+    watch_loading = watch_counts = watch_filter_text = watch_shape_text = watch_shown = watch_new = _watch_shown_state
 
     def set_problem(self, source: str, message: str | None) -> None:
         if message is None:
