@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from hitl_tui.errors import HitlError
+from hitl_tui.errors import ExitCode, HitlError
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -74,7 +74,7 @@ def _print_until_stopped(env: object, live: bool, interval: float) -> int:
         print_listing(selected(reader.read_all().threads), out=sys.stdout)
         print(f"\nDemo DB: {db_path}\nConfig:  {env.config_path}", flush=True)  # type: ignore[attr-defined]
         if not live:
-            return 0
+            return ExitCode.OK
         print("Starting a new agent run every few seconds; ctrl+c stops.", flush=True)
         stopped = threading.Event()
         while not stopped.wait(interval / 2):
@@ -84,7 +84,7 @@ def _print_until_stopped(env: object, live: bool, interval: float) -> int:
                     if thread.thread_id in change.changed:
                         print(f"paused: {thread.thread_id} ({thread.graph_id})", flush=True)
     except KeyboardInterrupt:
-        return 0
+        return ExitCode.OK
     finally:
         reader.close()
-    return 0
+    return ExitCode.OK

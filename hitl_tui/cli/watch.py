@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from hitl_tui.clock import utc_now
 from hitl_tui.config import Config
 from hitl_tui.console.watch_events import Event, EventTracker
+from hitl_tui.errors import ExitCode
 from hitl_tui.safe_text import json_for_terminal, visible
 
 TICK_SECONDS = 0.5  # how often deadlines (and a vanished pipe reader) are checked while nothing else happens
@@ -107,13 +108,13 @@ def run_watch(config: Config, db: Path, out: TextIO, err: TextIO, *, jsonl: bool
                 out.write(as_line(event, jsonl=jsonl) + "\n")
                 out.flush()
             if not events and _reader_gone(out):
-                return 0
+                return ExitCode.OK
     except KeyboardInterrupt:
-        return 0
+        return ExitCode.OK
     except BrokenPipeError:
         # The reader went away mid-write: point stdout at /dev/null so the interpreter's last flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
-        return 0
+        return ExitCode.OK
     finally:
         watcher.stop.set()
         watcher.wake.set()
