@@ -20,8 +20,6 @@ from hitl_tui.audit.chain import (
     OUTCOME_IN_DOUBT,
     OUTCOME_PAUSED_AGAIN,
     STANDARD_FIELDS,
-    canonical_json,
-    hash_json,
     record_hash,
 )
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogError, AuditLogMissing, AuditLogUnwritable
@@ -33,6 +31,7 @@ from hitl_tui.audit.verify import (
     verify,
     verify_data,
 )
+from hitl_tui.canonical import canonical_bytes, hash_json
 
 __all__ = [
     "EVENT_AUTO_DECISION",
@@ -57,7 +56,7 @@ __all__ = [
     "AuditTail",
     "VerifyReport",
     "anchor_path_for",
-    "canonical_json",
+    "canonical_bytes",
     "format_record",
     "hash_json",
     "iter_records",

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from hitl_tui.audit.anchor import Anchor, anchor_path_for, read_anchor
-from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, canonical_json, record_hash, sha256_hex
+from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, record_hash
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogMissing
+from hitl_tui.canonical import canonical_bytes, sha256_hex
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _content_hash(full: bytes, digest: str) -> str:
     """sha256 of the canonical record without "hash", cut out of its canonical form (no second encode).
 
     Sound because the line is canonical: sorted keys and compact separators mean removing the
-    top-level `"hash":"..."` member gives exactly canonical_json(record without hash).
+    top-level `"hash":"..."` member gives exactly canonical_bytes(record without hash).
     """
     member = b'"hash":"' + digest.encode() + b'"'
     i = full.find(member + b",")
@@ -173,7 +174,7 @@ class _Walk:
         if type(seq) is not int or not _valid_hash(prev_hash) or not _valid_hash(digest):
             raise _Bad(lineno, f"line {lineno}: lacks a valid seq, prev_hash or hash")
         try:
-            full = canonical_json(record)
+            full = canonical_bytes(record)
         except ValueError:  # NaN, or an unpaired surrogate escape: never written by AuditLog
             full = b""
         if full + b"\n" != line:
