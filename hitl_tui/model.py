@@ -48,7 +48,7 @@ class ThreadStatus(str, enum.Enum):
 ALL_DECISIONS = frozenset(DecisionKind)
 
 
-# A listed thread's context: its last few messages, one line each (pending.py keeps them, the details pane shows
+# A listed thread's context: its last few messages, one line each (classify.py keeps them, the details pane shows
 # them). Defined here once so the reader keeps no more than the pane shows.
 MESSAGES_SHOWN = 6
 MESSAGE_LINE_WIDTH = 300  # characters of a message's text on its line

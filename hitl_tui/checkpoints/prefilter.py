@@ -2,7 +2,7 @@
 
 Most threads in a real DB have finished, and decoding every one of their checkpoints is most of a cold read.
 A thread has something left to run only if its checkpoint's `channel_values` holds a trigger: `branch:to:N`,
-a complete `join:A+B:N`, `__pregel_tasks` (Sends) or `__start__` (see pending.py). Channel names are msgpack
+a complete `join:A+B:N`, `__pregel_tasks` (Sends) or `__start__` (see classify.py). Channel names are msgpack
 strings, so their bytes appear verbatim in the blob. `channel_values` is the map between the top-level keys
 `channel_values` and `channel_versions` (LangGraph writes `v, ts, id, channel_values, channel_versions, ...`).
 

@@ -17,7 +17,7 @@ from hitl_tui.decisions.state import DecisionState, item_key
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
 from hitl_tui.safe_text import json_for_terminal, visible
 
-States = dict[str, DecisionState]  # by decision_state.item_key
+States = dict[str, DecisionState]  # by decisions.state.item_key
 
 # Built once: encode() of an encoder without indent runs json's C encoder over the whole value.
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
@@ -113,7 +113,7 @@ def print_listing(
     states: States | None = None,
 ) -> None:
     """Print the threads (see `selected`): a table, or with `as_json` one JSON array (compact, or indented with
-    `pretty`). `states`: each pending item's place in the ledger (see decision_state), the DECISION column."""
+    `pretty`). `states`: each pending item's place in the ledger (see decisions.state), the DECISION column."""
     if as_json:
         encoder = _PRETTY if pretty else _COMPACT
         out.write(json_for_terminal(encoder.encode([thread_json(t, states) for t in shown])) + "\n")

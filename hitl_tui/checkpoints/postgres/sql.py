@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hitl_tui.checkpoints.prefilter import EMPTY_SET
 
-# Channels that can trigger a task (pending.py): only a checkpoint holding one of them has anything left to run.
+# Channels that can trigger a task (classify.py): only a checkpoint holding one of them has anything left to run.
 # (starts_with, not LIKE: no % signs in statements that also take parameters.)
 _TRIGGER = "(starts_with({k}, 'branch:to:') OR starts_with({k}, 'join:') OR {k} IN ('__start__', '__pregel_tasks'))"
 # JsonPlusSerializer's msgpack for an empty set (a join that fired) and an empty list (Sends handed out).
