@@ -41,12 +41,12 @@ from hitl_tui.ui.widgets.thread_list import Escalate, ThreadList
 NARROW_BELOW = 110  # columns: list above details instead of beside
 SHORT_BELOW = 30  # rows: a smaller audit pane
 AGE_TICK_SECONDS = 5.0  # "waited" and the details' relative times move on this often
+ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 
 
 def decidable(item: ReviewItem | None) -> bool:
     """Still waiting for this console's decision: listed, undecided, nothing submitted or staged."""
     return item is not None and item.decidable and not item.local
-ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 
 
 class QueueScreen(Screen[None]):
