@@ -110,10 +110,12 @@ def test_list_shows_the_decision_column(scene: PolicyEnv, capsys: pytest.Capture
     assert shown == {tid: label for tid, (_, label) in EXPECTED.items()}
 
 
-def test_list_json_from_another_process_carries_the_decision(scene: PolicyEnv) -> None:
-    out = subprocess.run([sys.executable, "-m", "hitl_tui", "list", "--json", "--config", str(scene.config_path)],
+@pytest.mark.parametrize("form", ["--json", "--jsonl"])
+def test_list_json_from_another_process_carries_the_decision(scene: PolicyEnv, form: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "hitl_tui", "list", form, "--config", str(scene.config_path)],
                          capture_output=True, text=True, timeout=120, check=True).stdout
-    decisions = {t["thread_id"]: t["interrupts"][0]["decision"] for t in json.loads(out)}
+    threads = [json.loads(line) for line in out.splitlines()] if form == "--jsonl" else json.loads(out)
+    decisions = {t["thread_id"]: t["interrupts"][0]["decision"] for t in threads}
     assert {tid: d["status"] for tid, d in decisions.items()} == {tid: s for tid, (s, _) in EXPECTED.items()}
     assert decisions["t-2"]["votes"] == 1 and decisions["t-2"]["votes_needed"] == 2
     assert decisions["t-2"]["voters"] == ["alice@testhost"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,20 +72,40 @@ def run_list(args: argparse.Namespace, config: Config, db: Path) -> int:
     if args.pretty and args.jsonl:
         raise HitlError("--pretty indents a JSON array; --jsonl writes one thread per line: choose one.")
     select = list_filter(args)
-    with no_gc():  # the rows are acyclic; collections over 40k listed threads would cost more than the encoding
-        return _print(args, select, CheckpointReader(db, config), _states_reader(config, db))
+    states = _LedgerStates(config, db)
+    try:
+        with no_gc():  # the rows are acyclic; collections over 40k listed threads would cost more than the encoding
+            return _print(args, select, CheckpointReader(db, config), states)
+    finally:
+        states.close()
 
 
-def _states_reader(config: Config, db: Path) -> Callable[[Sequence[PendingThread]], States]:
-    """Where each listed item stands in the shared ledger (approved n/m, decided by, resuming, failed)."""
-    from hitl_tui.decisions.state import decision_states
-    from hitl_tui.policy.rules import assess
+class _LedgerStates:
+    """Where each listed item stands in the shared ledger (approved n/m, decided by, resuming, failed), read on
+    one connection however many batches `--jsonl` streams."""
 
-    def states_of(threads: Sequence[PendingThread]) -> States:
+    def __init__(self, config: Config, db: Path) -> None:
+        self._config, self._db = config, db
+        self._conn: sqlite3.Connection | None = None
+
+    def __call__(self, threads: Sequence[PendingThread]) -> States:
+        from hitl_tui.db import connect, explain_sqlite_error
+        from hitl_tui.decisions.state import decision_states
+        from hitl_tui.policy.rules import assess
+
         items = [(t, i) for t in threads for i in t.interrupts]
-        return decision_states(db, items, votes_needed=lambda t, i: assess(config, t, i).approvals)
+        if not items:
+            return {}
+        try:
+            if self._conn is None:
+                self._conn = connect(self._db, readonly=True)
+            return decision_states(self._conn, items, votes_needed=lambda t, i: assess(self._config, t, i).approvals)
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self._db, err) from None
 
-    return states_of
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
 
 def _print(
