@@ -27,12 +27,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hitl_tui.decision import Decision
+from hitl_tui.checkpoints.reader import CheckpointReader
+from hitl_tui.decisions.decision import Decision
 from hitl_tui.demo import prepare_demo, read_outbox
 from hitl_tui.demo.runner import build_demo_graph, open_saver
 from hitl_tui.identity import current_operator
 from hitl_tui.model import DecisionKind
-from hitl_tui.reader import CheckpointReader
 
 GRAPH = "email_agent"
 
@@ -66,7 +66,7 @@ class HitlSide:
     ) -> None:
         from hitl_tui.audit import AuditLog
         from hitl_tui.config import load_config
-        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.decisions.desk import DecisionDesk
 
         config = load_config(directory / "config.toml")
         self.flush_each = flush_each

@@ -32,9 +32,9 @@ def run(dsn: str, n: int) -> None:
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.types import Command
 
-    from hitl_tui.desk import DecisionDesk
-    from hitl_tui.postgres.thread_reader import PostgresThreadReader
-    from hitl_tui.resume_values import plan_resume
+    from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
+    from hitl_tui.decisions.desk import DecisionDesk
+    from hitl_tui.decisions.resume_values import plan_resume
 
     env = make_pg_env(dsn, Path(tempfile.mkdtemp(prefix="pg-decisions-bench-")))
     t0 = time.perf_counter()

@@ -172,9 +172,9 @@ def measure(
 def run(dsn: str, args: argparse.Namespace) -> None:
     from reader_bench import db_path, reader_config
 
-    from hitl_tui.postgres.store import PostgresStore
-    from hitl_tui.reader import CheckpointReader
-    from hitl_tui.store_reader import StoreReader
+    from hitl_tui.checkpoints.postgres.store import PostgresStore
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.checkpoints.store_reader import StoreReader
 
     t0 = time.perf_counter()
     if not built(dsn):

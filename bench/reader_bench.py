@@ -13,14 +13,14 @@ checkpoints and 950k writes (the counts are printed).
 Figures (each measured in a fresh subprocess so one phase's caches and memory don't flatter another):
 - cold: `CheckpointReader(db).read_all()` on a new reader (median of --runs, file in the OS cache); wall clock
   and CPU time (the machine may be shared: the load average is printed). From 50,000 checkpoints on, the reader
-  shares a cold read's byte check with a child process (hitl_tui/split_read.py); its CPU time is included.
+  shares a cold read's byte check with a child process (hitl_tui/checkpoints/split_read.py); its CPU time is included.
 - unchanged re-check: mean time of `poll()` when nobody wrote (over 20,000 polls).
 - one new pause: another connection runs a real graph until it pauses on a new thread; then the time of
   the one `poll()` that returns it (mean and max over 20 pauses; one gc.collect() after the cold read first).
 - naive: `SqliteSaver.list(None)` iterated to the end (every checkpoint decoded with JsonPlusSerializer, with
   its pending writes), plus, per thread, `SqliteSaver.get_tuple()` of its latest checkpoint (decoded, with its
   pending writes), collecting the interrupts from those writes and computing the nodes left to run from the
-  decoded checkpoint (hitl_tui.pending.pending_tasks): what `get_state` gives, without the graph.
+  decoded checkpoint (hitl_tui.checkpoints.classify.pending_tasks): what `get_state` gives, without the graph.
 - peak memory of the cold read: tracemalloc peak (Python allocations), the process's peak RSS and the second
   process's peak RSS (the target applies to their sum).
 Targets (2 cores): cold >= 20x faster than naive, re-check < 1 ms, new pause < 10 ms, peak memory < 300 MB.
@@ -163,8 +163,8 @@ def phase_counts(path: Path) -> dict[str, Any]:
 
 
 def phase_cold(path: Path, runs: int) -> dict[str, Any]:
+    from hitl_tui.checkpoints.reader import CheckpointReader
     from hitl_tui.model import ThreadStatus
-    from hitl_tui.reader import CheckpointReader
 
     def children_cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -228,7 +228,7 @@ class PeakWatch:
 
 
 def phase_memory(path: Path) -> dict[str, Any]:
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
 
     config = reader_config()
     base_rss = peak_rss_mb()
@@ -253,7 +253,7 @@ def phase_poll(path: Path) -> dict[str, Any]:
     from bench_graphs import run_template
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
 
     reader = CheckpointReader(path, reader_config())
     reader.read_all()
@@ -355,7 +355,7 @@ def phase_json(path: Path, runs: int) -> dict[str, Any]:
 def phase_naive(path: Path) -> dict[str, Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from hitl_tui.pending import pending_tasks
+    from hitl_tui.checkpoints.classify import pending_tasks
 
     saver = SqliteSaver(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
     c0 = time.process_time()

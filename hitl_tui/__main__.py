@@ -1,3 +1,3 @@
-from hitl_tui.cli import entry
+from hitl_tui.cli.main import entry
 
 entry()

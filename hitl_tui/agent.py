@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hitl_tui.model import DecisionKind
+from hitl_tui.model import PAYLOAD_MARKER, DecisionKind
 
 if TYPE_CHECKING:
     from hitl_tui.config import BandConfig, Config
 
-PAYLOAD_MARKER = "hitl_tui"
 PAYLOAD_VERSION = 1
 DEFAULT_ALLOWED = (DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.REJECT, DecisionKind.FEEDBACK)
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hitl_tui.conditions import check_conditions
 from hitl_tui.errors import ConfigError
 from hitl_tui.key_config import DEFAULT_KEYS, check_key_clashes
+from hitl_tui.model import RISK_ORDER, normalise_risk
 from hitl_tui.notify import NotifyConfig, parse_notify
 
 
@@ -211,7 +213,32 @@ def load_config(path: Path | None) -> Config:
         config = parse_config(data, path.resolve().parent, source=path)
     except TypeError as err:  # a wrongly typed value that the dataclass could not take
         raise ConfigError(f"Config file {path} has a value of the wrong type: {err}.") from None
-    from hitl_tui.policy.rules import check_policy  # policy imports this module; check rules once loaded
-
     check_policy(config.policy)
     return config
+
+
+def check_policy(policy: PolicyConfig) -> None:
+    """Raise ConfigError (one sentence) for rules that can't be applied as written."""
+    for i, rule in enumerate(policy.rules):
+        where = f"policy.rule[{i}]"
+        if not isinstance(rule.action, str) or not rule.action:
+            raise ConfigError(f"{where}.action must be a non-empty name pattern such as 'transfer*'.")
+        if rule.graph is not None and not isinstance(rule.graph, str):
+            raise ConfigError(f"{where}.graph must be a graph name.")
+        if not isinstance(rule.confirm, bool):
+            raise ConfigError(f"{where}.confirm must be true or false.")
+        if normalise_risk(rule.risk) is None:
+            raise ConfigError(f"{where}.risk must be one of {', '.join(RISK_ORDER)}.")
+        d = rule.deadline_seconds
+        if d is not None and (isinstance(d, bool) or not isinstance(d, int | float) or not d > 0):
+            raise ConfigError(f"{where}.deadline_seconds must be a positive number of seconds.")
+        check_conditions(rule.when, where)
+    d = policy.default_deadline_seconds
+    if d is not None and not d > 0:
+        raise ConfigError("policy.default_deadline_seconds must be a positive number of seconds.")
+    for i, band in enumerate(policy.bands):
+        for name in ("auto_approve_at", "auto_reject_below"):
+            value = getattr(band, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or not 0.0 <= value <= 1.0):
+                raise ConfigError(f"policy.band[{i}].{name} must be a number from 0 to 1.")

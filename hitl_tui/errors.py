@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit codes of every command (the CLI's --help lists them)."""
+
+    OK = 0
+    CHECK_FAILED = 1  # `audit verify`: the log was tampered with; `doctor`: something must be fixed
+    ERROR = 2  # bad input, config or DB; one sentence on stderr
+    REFUSED = 3  # a decision was refused: stale, already decided, not allowed
+    INTERRUPTED = 130
+
 
 class HitlError(Exception):
     """A problem the user can fix; the CLI prints `str(err)` and exits with `exit_code`."""
 
-    exit_code = 2
+    exit_code = ExitCode.ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,7 +36,7 @@ class CheckpointDBError(HitlError):
 class DecisionRefused(HitlError):
     """A decision lost its compare-and-set: stale, payload changed, or decided first by someone else."""
 
-    exit_code = 3
+    exit_code = ExitCode.REFUSED
 
 
 class GraphLoadError(HitlError):

@@ -12,6 +12,9 @@ from typing import Any
 
 from hitl_tui.canonical import value_hash
 
+# The key that marks an interrupt value as ours (`hitl_tui.agent.approval_payload`); readers look for it.
+PAYLOAD_MARKER = "hitl_tui"
+
 
 class DecisionKind(str, enum.Enum):
     """What an operator can say about a pending action."""
@@ -45,7 +48,7 @@ class ThreadStatus(str, enum.Enum):
 ALL_DECISIONS = frozenset(DecisionKind)
 
 
-# A listed thread's context: its last few messages, one line each (pending.py keeps them, the details pane shows
+# A listed thread's context: its last few messages, one line each (classify.py keeps them, the details pane shows
 # them). Defined here once so the reader keeps no more than the pane shows.
 MESSAGES_SHOWN = 6
 MESSAGE_LINE_WIDTH = 300  # characters of a message's text on its line
@@ -123,3 +126,21 @@ class PendingThread:
     # The thread's row marks in the snapshot it was read from (see reader.thread_version): a decision compares
     # these with the DB instead of reading the thread again. None for a view not read by CheckpointReader.
     version: tuple[int, int, int] | None = None
+
+
+# Risk levels an agent may declare and a policy rule may set, lowest first.
+RISK_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+
+def normalise_risk(value: Any) -> str | None:
+    """A risk level from RISK_ORDER ("High " -> "high"), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    level = value.strip().lower()
+    return level if level in RISK_ORDER else None
+
+
+def risk_rank(risk: str | None) -> int:
+    """Sort key for risk levels: low 0 ... critical 3; unknown or missing -1."""
+    level = normalise_risk(risk)
+    return RISK_ORDER.index(level) if level is not None else -1

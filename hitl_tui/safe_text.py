@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 
+# The one definition of what must not reach a terminal raw: C0 (newline and tab where allowed), DEL and C1 (0x9B
+# is a one-byte CSI), bidi overrides and isolates, BOM and interlinear annotation marks.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ufeff\ufff9-\ufffb]")
-_UNSAFE_NO_NL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ufeff\ufff9-\ufffb]")
+_INVISIBLE = f"\x7f-\x9f{_BIDI}\ufeff\ufff9-\ufffb"
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f{_INVISIBLE}]")
+_UNSAFE_NO_NL = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
+# Inside JSON text: JSON escapes C0 itself; the rest (and line separators, lone surrogates) only sit in strings,
+# so writing them as \uXXXX keeps the text valid JSON that parses back to the very same data.
+_RAW_IN_JSON = re.compile(f"[{_INVISIBLE}\u2028\u2029\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -34,3 +40,8 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text with C1, DEL and bidi controls written as `\\uXXXX` escapes: the same JSON, safe to print."""
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from hitl_tui.config import Config, load_config
-from hitl_tui.decision import Decision
+from hitl_tui.decisions.decision import Decision
 from hitl_tui.demo.kit import run_config
 from hitl_tui.demo.outbox import read_outbox
 from hitl_tui.identity import Operator
@@ -122,7 +122,7 @@ class Env:
         return ids
 
     def thread(self, thread_id: str) -> PendingThread | None:
-        from hitl_tui.reader import CheckpointReader
+        from hitl_tui.checkpoints.reader import CheckpointReader
 
         reader = CheckpointReader(self.db, self.config)
         try:
@@ -140,15 +140,15 @@ class Env:
         return self.graph(graph_id).get_state({"configurable": {"thread_id": thread_id}})
 
     def desk(self, who: str = "olivia", *, resume_in_process: bool = True, clock: Any = None, **kw: Any) -> Any:
-        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.decisions.desk import DecisionDesk
 
         return DecisionDesk(self.config, self.db, operator(who), clock=clock,
                             resume_in_process=resume_in_process, **kw)
 
     def resumer(self, who: str = "worker") -> Any:
         """A Resumer with its own ledger, like `hitl-tui worker` builds."""
-        from hitl_tui.ledger import DecisionLedger
-        from hitl_tui.resumer import Resumer
+        from hitl_tui.decisions.ledger import DecisionLedger
+        from hitl_tui.decisions.resumer import Resumer
 
         return Resumer(DecisionLedger(self.db, self.config), self.config, self.db, actor=operator(who))
 
@@ -243,8 +243,8 @@ PRELOAD = [
     "langgraph.graph",
     "langgraph.types",
     "langgraph.checkpoint.sqlite",
-    "hitl_tui.desk",
-    "hitl_tui.resumer",
+    "hitl_tui.decisions.desk",
+    "hitl_tui.decisions.resumer",
     "hitl_tui.demo.email_agent",
     "helpers_decisions",
 ]
@@ -301,9 +301,9 @@ def race_worker(config_path: str, worker: int, shuffle_seed: int | None, barrier
     """Read every paused thread, wait for the others, then decide and resume them all as fast as possible."""
 
     def body() -> dict[str, Any]:
-        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.checkpoints.reader import CheckpointReader
+        from hitl_tui.decisions.desk import DecisionDesk
         from hitl_tui.errors import DecisionRefused
-        from hitl_tui.reader import CheckpointReader
 
         config = load_config(Path(config_path))
         assert config.db is not None
@@ -342,8 +342,8 @@ def plain_invoke_worker(config_path: str, graph_id: str, thread_ids: list[str], 
     def body() -> int:
         from langgraph.types import Command
 
-        from hitl_tui.graph_loader import GraphRegistry
-        from hitl_tui.reader import CheckpointReader
+        from hitl_tui.checkpoints.reader import CheckpointReader
+        from hitl_tui.decisions.graph_loader import GraphRegistry
 
         config = load_config(Path(config_path))
         assert config.db is not None
@@ -369,8 +369,8 @@ def resume_in_child(
     """A resumer process, set up to crash: by env (HITL_TUI_CRASH_AT, HITL_TEST_KILL), or right before it notes
     phase `kill_before_phase` (e.g. after update_state stored the update, before the ledger knows)."""
     os.environ.update(env_vars)
-    from hitl_tui.ledger import DecisionLedger
-    from hitl_tui.resumer import Resumer
+    from hitl_tui.decisions.ledger import DecisionLedger
+    from hitl_tui.decisions.resumer import Resumer
 
     config = load_config(Path(config_path))
     assert config.db is not None
@@ -394,8 +394,8 @@ def resume_in_child(
 
 def hold_claim_child(config_path: str, decision_id: str, claimed: Any, release: Any) -> None:
     """A live resumer: claims one decision, then holds the claim until told to give it back."""
-    from hitl_tui.ledger import DecisionLedger
-    from hitl_tui.resumer import claimant_id
+    from hitl_tui.decisions.ledger import DecisionLedger
+    from hitl_tui.decisions.resumer import claimant_id
 
     config = load_config(Path(config_path))
     assert config.db is not None
@@ -412,8 +412,8 @@ def decide_subset_worker(config_path: str, worker: int, thread_ids: list[str], b
     """Approve (and resume) these threads only: workers on disjoint threads still share one audit log."""
 
     def body() -> int:
-        from hitl_tui.desk import DecisionDesk
-        from hitl_tui.reader import CheckpointReader
+        from hitl_tui.checkpoints.reader import CheckpointReader
+        from hitl_tui.decisions.desk import DecisionDesk
 
         config = load_config(Path(config_path))
         assert config.db is not None
@@ -435,8 +435,8 @@ def submit_then_die(config_path: str, thread_ids: list[str], die_at: str, append
     """Commit decisions on these threads, then SIGKILL this process: right after the commit (`commit`), after
     `appends_before_death` audit appends (`append`), or after every append but before marking them (`mark`)."""
     from hitl_tui.audit import AuditLog
-    from hitl_tui.ledger import DecisionLedger
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.decisions.ledger import DecisionLedger
 
     config = load_config(Path(config_path))
     assert config.db is not None
@@ -475,8 +475,8 @@ def decide_in_child(config_path: str, env_vars: dict[str, str], thread_id: str, 
     """A console deciding and resuming in-process (its claim is made in the decision's own commit), set up to
     crash by env like `resume_in_child`."""
     os.environ.update(env_vars)
-    from hitl_tui.desk import DecisionDesk
-    from hitl_tui.reader import CheckpointReader
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.decisions.desk import DecisionDesk
 
     config = load_config(Path(config_path))
     assert config.db is not None

@@ -92,9 +92,9 @@ def pg_race_worker(dsn: str, config_path: str, host: str, worker: int, seed: int
 
     def body() -> dict[str, Any]:
         _as_host(host)
-        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
+        from hitl_tui.decisions.desk import DecisionDesk
         from hitl_tui.errors import DecisionRefused
-        from hitl_tui.postgres.thread_reader import PostgresThreadReader
 
         config = load_config(Path(config_path))
         reader = PostgresThreadReader(dsn, config)
@@ -129,8 +129,8 @@ def pg_decide_and_crash(dsn: str, config_path: str, host: str, lease: float, env
     """Decide (and claim, in the same commit) one thread, then die where `env_vars` say (SIGKILL)."""
     _as_host(host, lease)
     os.environ.update(env_vars)
-    from hitl_tui.desk import DecisionDesk
-    from hitl_tui.postgres.thread_reader import PostgresThreadReader
+    from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
+    from hitl_tui.decisions.desk import DecisionDesk
 
     config = load_config(Path(config_path))
     reader = PostgresThreadReader(dsn, config)
@@ -147,7 +147,7 @@ def pg_worker_pass(dsn: str, config_path: str, host: str, lease: float, out: str
 
     def body() -> str:
         _as_host(host, lease)
-        from hitl_tui.worker import Worker
+        from hitl_tui.console.worker import Worker
 
         worker = Worker(load_config(Path(config_path)), dsn, operator=operator(f"worker@{host}"))
         try:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from reader_graphs import open_pg_saver, open_saver
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config
-from hitl_tui.reader import CheckpointReader
 
 OpenReader = Callable[[Config | None], Any]
 """config -> a reader of the test's DB with read_all/thread/poll (CheckpointReader or StoreReader)."""
@@ -28,8 +28,8 @@ def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
         with open_saver(path) as saver:
             yield (lambda config=None: CheckpointReader(path, config)), saver
         return
-    from hitl_tui.postgres.store import PostgresStore
-    from hitl_tui.store_reader import StoreReader
+    from hitl_tui.checkpoints.postgres.store import PostgresStore
+    from hitl_tui.checkpoints.store_reader import StoreReader
 
     dsn = request.getfixturevalue("pg_dsn")
     readers: list[StoreReader] = []

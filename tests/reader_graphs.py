@@ -24,10 +24,10 @@ from langgraph.pregel._algo import should_interrupt
 from langgraph.types import Send, StateSnapshot, interrupt
 
 from hitl_tui.agent import approval_payload
+from hitl_tui.checkpoints.classify import NULL_TASK_ID, Breakpoints
+from hitl_tui.checkpoints.payloads import breakpoint_view
 from hitl_tui.config import GraphConfig
 from hitl_tui.model import PendingThread, ThreadStatus
-from hitl_tui.payloads import breakpoint_view
-from hitl_tui.pending import NULL_TASK_ID, Breakpoints
 
 # -- databases -------------------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from hitl_tui.audit import (
     AuditLog,
     AuditLogCorrupt,
     AuditLogUnwritable,
-    canonical_json,
+    canonical_bytes,
     hash_json,
     iter_records,
     read_anchor,
@@ -64,7 +64,7 @@ def test_first_records_form_a_chain_from_genesis(tmp_path: Path) -> None:
     assert on_disk == recs
     for rec, line in zip(recs, _lines(path), strict=True):
         assert record_hash(rec) == rec["hash"]
-        assert line == canonical_json(rec) + b"\n"  # the line is exactly what was hashed
+        assert line == canonical_bytes(rec) + b"\n"  # the line is exactly what was hashed
         assert set(STANDARD_FIELDS) <= set(rec)
     assert verify(path).ok
 
@@ -296,7 +296,7 @@ def test_append_many_writes_a_batch_in_order_with_the_same_rules(tmp_path: Path)
     assert got[1] == first
     assert got[3] == got[0] and got[0]["thread_id"] == "thread-1" and got[0]["text"] is None
     assert [r["seq"] for r in got] == [2, 1, 3, 2]
-    assert _lines(path) == [canonical_json(r) + b"\n" for r in (first, got[0], got[2])]
+    assert _lines(path) == [canonical_bytes(r) + b"\n" for r in (first, got[0], got[2])]
     assert log.append_many([]) == []
     assert log.append_many([(_decision(1), "d1")]) == [got[0]]
     assert len(_lines(path)) == 3

@@ -21,11 +21,11 @@ from hitl_tui.audit import (
     VerifyReport,
     hash_json,
     verify,
-    verify_command,
 )
 from hitl_tui.audit.anchor import Anchor, read_anchor, write_anchor
 from hitl_tui.audit.chain import encode_line, seal
 from hitl_tui.audit.verify import verify_data
+from hitl_tui.cli.audit import verify_command
 from hitl_tui.identity import Operator, current_operator
 
 N_RECORDS = 5

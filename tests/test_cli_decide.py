@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers_decisions import CRASHY, Env, check_audit_matches_ledger, ledger_rows
 
-from hitl_tui.cli import main
+from hitl_tui.cli.main import main
 
 
 def cli(env: Env, capsys: pytest.CaptureFixture[str], *args: str, config: Path | None = None) -> tuple[int, str, str]:

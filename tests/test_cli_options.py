@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from helpers_decisions import CRASHY, Env, ledger_rows
 
-from hitl_tui.cli import build_parser, main
-from hitl_tui.cli_globals import GLOBAL_OPTIONS, merge_global_options
+from hitl_tui.cli.main import build_parser, main
+from hitl_tui.cli.options import GLOBAL_OPTIONS, merge_global_options
 from hitl_tui.errors import HitlError
 
 # Every subcommand, with the arguments it needs to parse.

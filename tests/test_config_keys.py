@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hitl_tui.cli import main
+from hitl_tui.cli.main import main
 from hitl_tui.config import load_config
 from hitl_tui.errors import ConfigError
 from hitl_tui.key_config import DEFAULT_KEYS, check_key_clashes, key_name

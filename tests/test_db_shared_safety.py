@@ -29,7 +29,7 @@ from helpers_decisions import (
     ledger_rows,
 )
 
-from hitl_tui.reader import CheckpointReader
+from hitl_tui.checkpoints.reader import CheckpointReader
 
 _AGENT = textwrap.dedent("""
     import sys

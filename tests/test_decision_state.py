@@ -13,14 +13,14 @@ from demo_fixtures import clean_env
 from test_policy_fixtures import PolicyEnv, no_config_env
 from test_policy_four_eyes import ALICE, BOB, CAROL, REQUEST, env
 
-from hitl_tui.cli import main
-from hitl_tui.decision import Decision, DecisionState
-from hitl_tui.decision_state import DecisionState as ItemDecision
-from hitl_tui.decision_state import Voter, decision_states, item_key
-from hitl_tui.ledger import DecisionLedger
+from hitl_tui.cli.main import main
+from hitl_tui.console.item_state import ItemState
+from hitl_tui.decisions.decision import Decision, DecisionState
+from hitl_tui.decisions.ledger import DecisionLedger
+from hitl_tui.decisions.state import DecisionState as ItemDecision
+from hitl_tui.decisions.state import Voter, decision_states, item_key
 from hitl_tui.model import DecisionKind
 from hitl_tui.policy.rules import assess
-from hitl_tui.ui.item_state import ItemState
 
 FIXTURES = (clean_env, no_config_env, env)  # pytest finds fixtures by module attribute; `env` has send_email
 # needing two approvals (four eyes)

@@ -27,7 +27,7 @@ from helpers_decisions import (
 
 from hitl_tui.audit import AuditLog, verify
 from hitl_tui.canonical import value_hash
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 
@@ -121,7 +121,7 @@ def test_records_say_who_what_where_and_how_it_ended(env: Env) -> None:
     edited_thread, rejected_thread = env.start(CRASHY, 2)
     alice = Operator(uid=1234, user="alice", host="console-1", login_uid=1234, tty="/dev/pts/3",
                      ssh_client="192.0.2.7", ssh_client_port=50022, ssh_client_source="env")
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
     desk = DecisionDesk(env.config, env.db, alice, clock=lambda: FIXED_NOW)
     seen = env.paused(edited_thread)
@@ -171,7 +171,7 @@ _SYNC_CHILD = """
 import sys
 from pathlib import Path
 from hitl_tui.config import load_config
-from hitl_tui.ledger import DecisionLedger
+from hitl_tui.decisions.ledger import DecisionLedger
 ledger = DecisionLedger(Path(sys.argv[1]), load_config(Path(sys.argv[2])))
 with ledger.transaction(durable=False) as conn:  # a relaxed commit: in the WAL, not yet fsynced
     conn.execute("INSERT INTO hitl_acks VALUES ('relaxed', 'x', 'now', NULL)")
@@ -204,7 +204,7 @@ def test_sync_really_fsyncs_the_wal_through_sqlite(env: Env) -> None:
 def test_a_burst_of_decisions_is_logged_when_it_ends_or_at_least_every_interval(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hitl_tui.desk as desk_module
+    import hitl_tui.decisions.desk as desk_module
 
     tids = env.start(CRASHY, 3)
     desk = env.desk()

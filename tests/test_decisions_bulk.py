@@ -18,7 +18,7 @@ from helpers_decisions import (
 )
 from langgraph.types import Command
 
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.errors import DecisionRefused
 
 

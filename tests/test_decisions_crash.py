@@ -29,9 +29,9 @@ from helpers_decisions import (
 )
 
 from hitl_tui.audit import iter_records
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
+from hitl_tui.decisions.resumer import CRASH_ENV
 from hitl_tui.errors import DecisionRefused, HitlError
-from hitl_tui.resumer import CRASH_ENV
 
 KILLED = -9
 
@@ -240,7 +240,7 @@ def _logged(env: Env) -> list[dict[str, Any]]:
 def test_a_worker_pass_settles_dead_claims_resumes_the_rest_and_logs_it_all(env: Env) -> None:
     from helpers_decisions import operator
 
-    from hitl_tui.worker import Worker
+    from hitl_tui.console.worker import Worker
 
     crashed, waiting = env.start(CRASHY, 2)
     desk = env.desk(resume_in_process=False)
@@ -310,7 +310,7 @@ def test_after_a_reboot_phase_marks_are_not_trusted_and_nothing_reruns(env: Env)
 
 
 def test_a_claimant_is_alive_only_in_the_boot_it_was_made_in() -> None:
-    from hitl_tui.resumer import claimant_alive, claimant_id, claimed_before_this_boot
+    from hitl_tui.decisions.resumer import claimant_alive, claimant_id, claimed_before_this_boot
 
     me = claimant_id()
     assert claimant_alive(me) is True and not claimed_before_this_boot(me)

@@ -28,10 +28,10 @@ from helpers_decisions import (
     reject,
 )
 
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
+from hitl_tui.decisions.resume_values import InvalidDecision
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.model import DecisionKind
-from hitl_tui.resume_values import InvalidDecision
 
 AGENTS = Path(__file__).resolve().parent / "langchain_agents.py"
 GRAPHS = ("strict_per_call", "editable_per_call", "strict_batched", "typed_answer")

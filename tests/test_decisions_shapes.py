@@ -24,7 +24,7 @@ from helpers_decisions import (
     run_children,
 )
 
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.demo.catalog import agent
 from hitl_tui.model import PendingInterrupt, PendingThread
 

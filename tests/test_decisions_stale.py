@@ -23,9 +23,9 @@ from helpers_decisions import (
 )
 from langgraph.types import Command
 
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
+from hitl_tui.decisions.resume_values import InvalidDecision
 from hitl_tui.errors import DecisionRefused
-from hitl_tui.resume_values import InvalidDecision
 
 
 def refused(desk: Any, thread: Any, decisions: list[Any], match: str, interrupt: Any = None) -> str:

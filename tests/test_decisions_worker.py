@@ -18,8 +18,8 @@ from helpers_decisions import (
     reject,
 )
 
-from hitl_tui.decision import DecisionState
-from hitl_tui.worker import Worker
+from hitl_tui.console.worker import Worker
+from hitl_tui.decisions.decision import DecisionState
 
 
 def test_an_unloadable_graph_does_not_hold_up_the_others(env: Env) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from demo_fixtures import clean_env
 
-from hitl_tui.cli import main
+from hitl_tui.cli.main import main
 from hitl_tui.demo.runner import prepare_demo
 
 FIXTURES = (clean_env,)  # pytest finds fixtures by module attribute

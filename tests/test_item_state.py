@@ -11,11 +11,11 @@ import pytest
 from demo_fixtures import clean_env
 from test_policy_fixtures import PolicyEnv, make_env, no_config_env, person
 
-from hitl_tui.decision import Decision, DecisionState
-from hitl_tui.decision_state import ItemKey, Voter, open_votes
-from hitl_tui.ledger import DecisionLedger, LedgerView
+from hitl_tui.console.item_state import ItemState
+from hitl_tui.decisions.decision import Decision, DecisionState
+from hitl_tui.decisions.ledger import DecisionLedger, LedgerView
+from hitl_tui.decisions.state import ItemKey, Voter, open_votes
 from hitl_tui.model import DecisionKind
-from hitl_tui.ui.item_state import ItemState
 
 FIXTURES = (clean_env, no_config_env)
 RULES = """

@@ -38,7 +38,7 @@ def test_the_wheel_carries_every_module_and_the_stylesheet(wheel: Path) -> None:
     assert "hitl_tui/ui/console.tcss" in names
     [entry_points] = [n for n in names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "hitl-tui = hitl_tui.cli:entry" in text
+    assert "hitl-tui = hitl_tui.cli.main:entry" in text
 
 
 def tool_install(wheel: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

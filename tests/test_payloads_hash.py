@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from reader_graphs import SHAPES, cfg, open_saver
 
 from hitl_tui.canonical import _default, value_hash
-from hitl_tui.reader import CheckpointReader
+from hitl_tui.checkpoints.reader import CheckpointReader
 
 
 def canonical_value_hash(value: Any) -> str:

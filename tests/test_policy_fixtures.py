@@ -17,12 +17,12 @@ from typing import Any, TypedDict
 
 import pytest
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config, load_config
-from hitl_tui.desk import DecisionDesk
+from hitl_tui.decisions.desk import DecisionDesk
 from hitl_tui.identity import Operator
 from hitl_tui.model import PendingThread
 from hitl_tui.policy.requirements import requirements_for
-from hitl_tui.reader import CheckpointReader
 
 SHAPES_GRAPH_ID = "shapes"
 HERE = Path(__file__).resolve()

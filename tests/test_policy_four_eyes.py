@@ -12,8 +12,8 @@ from demo_fixtures import clean_env
 from test_policy_fixtures import PolicyEnv, make_env, no_config_env, person
 
 from hitl_tui.audit import iter_records
-from hitl_tui.decision import Decision, DecisionState
-from hitl_tui.desk import DeskResult
+from hitl_tui.decisions.decision import Decision, DecisionState
+from hitl_tui.decisions.desk import DeskResult
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingThread

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from hitl_tui.audit import AuditLog
-from hitl_tui.cli import main
+from hitl_tui.cli.main import main
+from hitl_tui.cli.report import report_command
 from hitl_tui.config import BandConfig
 from hitl_tui.identity import Operator
-from hitl_tui.policy.report import bucket_of, build_report, outcome_of, read_log, report_command
+from hitl_tui.policy.report import bucket_of, build_report, outcome_of, read_log
 
 PERSON = Operator(uid=2001, user="alice", host="testhost")
 POLICY = Operator.policy("timeout", host="testhost")

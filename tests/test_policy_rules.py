@@ -8,10 +8,11 @@ import pytest
 from demo_fixtures import clean_env
 from test_policy_fixtures import make_env, no_config_env
 
-from hitl_tui.config import PolicyConfig, RiskRule, load_config
+from hitl_tui.conditions import as_number, matches
+from hitl_tui.config import PolicyConfig, RiskRule, check_policy, load_config
 from hitl_tui.errors import ConfigError
-from hitl_tui.policy.conditions import as_number, matches
-from hitl_tui.policy.rules import RISK_ORDER, assess, assess_actions, check_policy, risk_rank
+from hitl_tui.model import RISK_ORDER, risk_rank
+from hitl_tui.policy.rules import assess, assess_actions
 
 FIXTURES = (clean_env, no_config_env)
 

@@ -41,14 +41,14 @@ def _person(directory: str, order: str) -> None:
     """Approve every thread this person saw, in `order`, on the view taken before the race started."""
     import random
 
+    from hitl_tui.checkpoints.reader import CheckpointReader
     from hitl_tui.config import load_config
-    from hitl_tui.decision import Decision
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.decision import Decision
+    from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.errors import DecisionRefused
     from hitl_tui.identity import Operator
     from hitl_tui.model import DecisionKind, ThreadStatus
     from hitl_tui.policy.requirements import requirements_for
-    from hitl_tui.reader import CheckpointReader
 
     base = Path(directory)
     config = load_config(base / "config.toml")
@@ -78,7 +78,7 @@ def _person(directory: str, order: str) -> None:
 def _sweeper(directory: str) -> None:
     """The worker's timeout pass, an hour in the future (every item overdue), until nothing is overdue."""
     from hitl_tui.config import load_config
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.identity import Operator
     from hitl_tui.policy.timeouts import TimeoutSweeper
 

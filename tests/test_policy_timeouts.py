@@ -16,8 +16,8 @@ from test_policy_fixtures import SHAPES_GRAPH_ID, PolicyEnv, make_env, no_config
 
 from hitl_tui.audit import iter_records, verify
 from hitl_tui.config import Config, PolicyConfig, RiskRule
-from hitl_tui.decision import Decision, DecisionState
-from hitl_tui.desk import DecisionDesk
+from hitl_tui.decisions.decision import Decision, DecisionState
+from hitl_tui.decisions.desk import DecisionDesk
 from hitl_tui.errors import ConfigError, DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingThread
@@ -264,9 +264,9 @@ def test_a_rule_that_cannot_be_applied_stops_the_config_and_the_sweeper(tmp_path
 
 def test_every_demo_payload_shape_times_out_without_running_anything(tmp_path: Path) -> None:
     from hitl_tui.config import load_config
+    from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.demo.outbox import read_outbox
     from hitl_tui.demo.runner import prepare_demo
-    from hitl_tui.desk import DecisionDesk
 
     demo = prepare_demo(tmp_path / "demo", threads_per_agent=1)
     demo.close()

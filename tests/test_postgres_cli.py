@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers_pg_decisions import PgEnv, make_pg_env
 
-from hitl_tui.cli import main
+from hitl_tui.cli.main import main
 
 pytest.importorskip("psycopg")
 

@@ -35,7 +35,7 @@ def pg_env(pg_dsn: str, tmp_path: Path) -> PgEnv:
 def _verify_chain(dsn: str) -> tuple[bool, int, str | None]:
     import psycopg
 
-    from hitl_tui.postgres.chain import verify_chain
+    from hitl_tui.audit.pg_chain import verify_chain
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         report = verify_chain(conn)
@@ -43,7 +43,7 @@ def _verify_chain(dsn: str) -> tuple[bool, int, str | None]:
 
 
 def _read(dsn: str, config: object, thread_id: str) -> object:
-    from hitl_tui.postgres.thread_reader import PostgresThreadReader
+    from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
 
     reader = PostgresThreadReader(dsn, config)  # type: ignore[arg-type]
     try:
@@ -53,7 +53,7 @@ def _read(dsn: str, config: object, thread_id: str) -> object:
 
 
 def test_a_decision_resumes_once_and_a_second_one_is_refused(pg_env: PgEnv) -> None:
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
     [tid] = pg_env.start(1)
     config = pg_env.config("host-a")
@@ -75,7 +75,7 @@ def test_a_decision_resumes_once_and_a_second_one_is_refused(pg_env: PgEnv) -> N
 
 
 def test_a_stale_view_is_refused(pg_env: PgEnv) -> None:
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
     [tid] = pg_env.start(1)
     config = pg_env.config("host-a")
@@ -123,7 +123,7 @@ def test_four_processes_on_two_hosts_decide_and_resume_each_thread_exactly_once(
     assert ok, reason
     assert count == 2 * THREADS + sum(len(r["refused"]) for r in results)
     from hitl_tui.audit import AuditLog, iter_records, verify
-    from hitl_tui.postgres.ledger import PostgresLedger
+    from hitl_tui.decisions.postgres.ledger import PostgresLedger
 
     copies = []
     for host in HOSTS:
@@ -173,8 +173,8 @@ def test_a_dead_hosts_claim_is_settled_by_another_host_after_its_lease(
 
 def test_a_lapsed_claim_can_not_start_the_agent(pg_env: PgEnv) -> None:
     """Fencing: a holder whose lease ran out (cut off from the database) may not move its claim on."""
-    from hitl_tui.postgres.claims import ClaimLost
-    from hitl_tui.postgres.ledger import PostgresLedger
+    from hitl_tui.decisions.postgres.claims import ClaimLost
+    from hitl_tui.decisions.postgres.ledger import PostgresLedger
 
     [tid] = pg_env.start(1)
     config = pg_env.config("host-a")
@@ -191,8 +191,8 @@ def test_a_lapsed_claim_can_not_start_the_agent(pg_env: PgEnv) -> None:
 
 
 def test_four_eyes_votes_from_two_hosts_make_one_decision(pg_env: PgEnv) -> None:
-    from hitl_tui.ledger import LedgerRow, Vote
-    from hitl_tui.postgres.ledger import PostgresLedger
+    from hitl_tui.decisions.ledger import LedgerRow, Vote
+    from hitl_tui.decisions.postgres.ledger import PostgresLedger
 
     [tid] = pg_env.start(1)
     config = pg_env.config("host-a")
@@ -212,7 +212,7 @@ def test_four_eyes_votes_from_two_hosts_make_one_decision(pg_env: PgEnv) -> None
 
 def test_a_live_holder_keeps_its_claim_past_the_lease(pg_env: PgEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lease keeper renews a live process's claims: a resume that runs longer than a lease is never taken."""
-    from hitl_tui.postgres.ledger import PostgresLedger
+    from hitl_tui.decisions.postgres.ledger import PostgresLedger
 
     monkeypatch.setenv("HITL_TUI_LEASE_SECONDS", "1")
     [tid] = pg_env.start(1)

@@ -7,9 +7,9 @@ import pytest
 from langgraph.types import Command
 from reader_graphs import SHAPES, cfg, open_pg_saver
 
+from hitl_tui.checkpoints.postgres.store import PostgresStore
+from hitl_tui.checkpoints.store_reader import StoreReader
 from hitl_tui.errors import CheckpointDBError
-from hitl_tui.postgres.store import PostgresStore
-from hitl_tui.store_reader import StoreReader
 
 
 def test_poll_sees_only_what_changed(pg_dsn: str) -> None:

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from reader_graphs import SHAPES, cfg, open_saver
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.db import BUSY_TIMEOUT_MS
 from hitl_tui.errors import CheckpointDBError
 from hitl_tui.model import ThreadStatus
-from hitl_tui.reader import CheckpointReader
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -13,11 +13,11 @@ from demo_fixtures import DemoDB, clean_env, demo_db, run
 from langgraph.types import Command
 from reader_graphs import Shape, assert_matches
 
+from hitl_tui.checkpoints.classify import Breakpoints
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config, GraphConfig
 from hitl_tui.demo.catalog import AGENTS
 from hitl_tui.model import PayloadShape, PendingInterrupt, ThreadStatus
-from hitl_tui.pending import Breakpoints
-from hitl_tui.reader import CheckpointReader
 
 FIXTURES = (clean_env, demo_db)  # pytest finds fixtures by module attribute
 

@@ -15,9 +15,9 @@ from langgraph.graph import START, StateGraph
 from reader_graphs import SHAPES, State, cfg, open_saver
 
 from hitl_tui.agent import approval_payload
-from hitl_tui.listing import thread_json
+from hitl_tui.checkpoints.reader import CheckpointReader
+from hitl_tui.cli.listing import thread_json
 from hitl_tui.model import ThreadStatus
-from hitl_tui.reader import CheckpointReader
 
 HOSTILE = "rm\x1b[2J\x1b]52;c;cHduZWQ=\x07\x9b31m\u202eevil\u202c[bold]x[/]\x7f\x00"
 HOSTILE_THREAD = "thread\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\"
@@ -197,7 +197,7 @@ def test_jsonl_writes_the_first_thread_before_the_read_ends(tmp_path: Path) -> N
         def flush(self) -> None:
             seen_inside_read.append(self.lines)
 
-    from hitl_tui.listing import JsonLines
+    from hitl_tui.cli.listing import JsonLines
 
     probe = Probe()
     reader = CheckpointReader(path)

@@ -10,7 +10,7 @@ import pytest
 from langgraph.types import Command
 from reader_graphs import SHAPES, cfg, open_saver
 
-from hitl_tui.reader import CheckpointReader, ReadResult
+from hitl_tui.checkpoints.reader import CheckpointReader, ReadResult
 
 
 class World:

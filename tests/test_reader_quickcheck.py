@@ -18,9 +18,9 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command, Send
 from reader_graphs import SHAPES, cfg, open_saver
 
-from hitl_tui.decode import decode_typed
-from hitl_tui.pending import pending_tasks
-from hitl_tui.quickcheck import EMPTY_SET, may_have_tasks
+from hitl_tui.checkpoints.classify import pending_tasks
+from hitl_tui.checkpoints.decode import decode_typed
+from hitl_tui.checkpoints.prefilter import EMPTY_SET, may_have_tasks
 
 SERDE = JsonPlusSerializer()
 

@@ -15,8 +15,8 @@ import pytest
 from reader_graphs import SHAPES, cfg, open_saver
 from test_reader_conformance import config_for
 
-from hitl_tui import split_read
-from hitl_tui.reader import CheckpointReader
+from hitl_tui.checkpoints import split_read
+from hitl_tui.checkpoints.reader import CheckpointReader
 
 NAMES = ("root", "parallel", "subgraph", "nested", "sends", "classic_before", "classic_after", "failing", "twice")
 
@@ -87,7 +87,8 @@ def test_frames_carry_only_threads(many: Path) -> None:
 
 
 HALF_THEN_DIE = (  # a child that hands over one real batch, then crashes: the rest is read by the parent
-    "import sys, pickle; from hitl_tui.reader import CheckpointReader; from hitl_tui.split_read import write_frame; "
+    "import sys, pickle; from hitl_tui.checkpoints.reader import CheckpointReader; "
+    "from hitl_tui.checkpoints.split_read import write_frame; "
     "config, bp = pickle.loads(sys.stdin.buffer.read()); "
     "r = CheckpointReader(__import__('pathlib').Path(sys.argv[1]), config, breakpoints=bp, split=False); "
     "write_frame(sys.stdout.buffer, r.read_range(from_=sys.argv[2])[:5]); sys.exit(1)"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from hitl_tui.checkpoints.payloads import normalise_breakpoint, normalise_interrupt
 from hitl_tui.config import GraphConfig
-from hitl_tui.decision import Decision
+from hitl_tui.decisions.decision import Decision
+from hitl_tui.decisions.resume_values import InvalidDecision, plan_resume
 from hitl_tui.model import DecisionKind as K
 from hitl_tui.model import PayloadShape
-from hitl_tui.payloads import normalise_breakpoint, normalise_interrupt
-from hitl_tui.resume_values import InvalidDecision, plan_resume
 
 BATCH = {
     "action_requests": [

@@ -20,8 +20,8 @@ from ui_fixtures import (
     wait_for,
 )
 
-from hitl_tui.decision import DecisionState
-from hitl_tui.reader import CheckpointReader
+from hitl_tui.checkpoints.reader import CheckpointReader
+from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 from hitl_tui.ui.dialogs.edit import EditDialog
 from hitl_tui.ui.dialogs.feedback import FeedbackDialog
@@ -256,7 +256,7 @@ async def test_a_second_operator_is_refused_with_who_decided(demo: DemoCopy) -> 
 
 
 def _approve():  # type: ignore[no-untyped-def]
-    from hitl_tui.decision import Decision
+    from hitl_tui.decisions.decision import Decision
     from hitl_tui.model import DecisionKind
 
     return Decision(DecisionKind.APPROVE, 0)
@@ -315,7 +315,7 @@ async def test_four_eyes_needs_a_second_operator(demo: DemoCopy) -> None:
 async def test_an_observer_sees_who_decided_and_never_writes(demo: DemoCopy) -> None:
     import sqlite3
 
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
     def our_tables() -> list[str]:
         with sqlite3.connect(demo.directory / "checkpoints.db") as conn:
@@ -397,8 +397,8 @@ async def test_marked_items_are_rejected_with_one_reason(demo: DemoCopy) -> None
 
 def _in_doubt(demo: DemoCopy, thread_id: str) -> str:
     """A decision whose resumer died mid-run (claimed elsewhere, settled as in doubt): its thread is blocked."""
+    from hitl_tui.decisions.ledger import DecisionLedger
     from hitl_tui.identity import Operator
-    from hitl_tui.ledger import DecisionLedger
 
     reader = CheckpointReader(demo.db, demo.config)
     thread = reader.thread(thread_id)
@@ -461,7 +461,7 @@ async def test_an_edit_the_schema_refuses_is_shown_in_the_dialog(demo: DemoCopy)
     the edit can't go on to review or submit."""
     import dataclasses as dc
 
-    from hitl_tui.resume_values import edit_problem
+    from hitl_tui.decisions.resume_values import edit_problem
 
     app = make_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -24,15 +24,15 @@ from ui_fixtures import (
     wait_for,
 )
 
-from hitl_tui.decision import Decision
+from hitl_tui.checkpoints.reader import CheckpointReader, ReadResult
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.decisions.decision import Decision
 from hitl_tui.model import DecisionKind
-from hitl_tui.reader import CheckpointReader, ReadResult
 from hitl_tui.ui.app import ConsoleApp, Sources, build_app, default_sources
 from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 from hitl_tui.ui.dialogs.edit import EditDialog
 from hitl_tui.ui.dialogs.feedback import FeedbackDialog
 from hitl_tui.ui.dialogs.reject import RejectDialog
-from hitl_tui.ui.review_items import ReviewItem
 
 DECIDE_TIMEOUT = 60.0  # the first resume in a process loads LangGraph and the demo graph
 ALL_KINDS = [k.value for k in DecisionKind]
@@ -67,7 +67,7 @@ def lagging_app(demo: DemoCopy) -> ConsoleApp:
 
 def decide_elsewhere(demo: DemoCopy, thread_id: str, kind: DecisionKind = DecisionKind.APPROVE) -> None:
     """Another operator's desk (alice's, as a second console or the CLI would) decides first; recorded only."""
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
     reader = CheckpointReader(demo.db, demo.config)
     thread = reader.thread(thread_id)

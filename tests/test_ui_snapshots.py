@@ -24,8 +24,8 @@ from ui_fixtures import (
 )
 
 from hitl_tui.audit import AuditLog
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config
-from hitl_tui.reader import CheckpointReader
 from hitl_tui.ui.app import Sources, build_app
 
 WIDE = (120, 40)

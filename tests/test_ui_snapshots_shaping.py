@@ -22,12 +22,12 @@ from ui_fixtures import (
     wait_for,
 )
 
+from hitl_tui.checkpoints.reader import CheckpointReader
 from hitl_tui.config import Config
-from hitl_tui.decision import Decision
-from hitl_tui.decision_state import open_votes
-from hitl_tui.ledger import LedgerView
+from hitl_tui.decisions.decision import Decision
+from hitl_tui.decisions.ledger import LedgerView
+from hitl_tui.decisions.state import open_votes
 from hitl_tui.model import DecisionKind
-from hitl_tui.reader import CheckpointReader
 from hitl_tui.ui.app import Sources, build_app
 
 WIDE = (120, 40)
@@ -90,7 +90,7 @@ class StableLedger:
 
 def test_a_four_eyes_vote_and_a_reject_seen_from_another_console(snap_compare: Any, demo: DemoCopy) -> None:
     """What another console shows: alice's approval 1/2 of the critical transfer (selected), a reject by bob."""
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
     from hitl_tui.policy.requirements import requirements_for
 
     reader = CheckpointReader(demo.db, demo.config)

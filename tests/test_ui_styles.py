@@ -14,7 +14,7 @@ from textual.dom import DOMNode
 from ui_fixtures import DemoCopy, loaded, make_app
 
 import hitl_tui.ui
-from hitl_tui.ui.thread_list import columns_for
+from hitl_tui.ui.widgets.thread_list import columns_for
 
 CSS = (Path(hitl_tui.ui.__file__).parent / "console.tcss").read_text()
 

@@ -10,15 +10,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hitl_tui.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.clock import age_text
+from hitl_tui.console.edit_json import diff_lines, editable_json, parse_edit
+from hitl_tui.console.item_book import GHOST_TTL, ItemBook
+from hitl_tui.console.review_items import item_key
+from hitl_tui.console.shown import MAX_DEPTH, MAX_STRING, bounded, json_text, message_lines, safe
+from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState
+from hitl_tui.decisions.resume_values import InvalidDecision
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.model import ActionRequest, DecisionKind, PayloadShape, PendingInterrupt, PendingThread, ThreadStatus
-from hitl_tui.resume_values import InvalidDecision
-from hitl_tui.ui.edit_json import diff_lines, editable_json, parse_edit
 from hitl_tui.ui.keys import keymap
-from hitl_tui.ui.review_items import GHOST_TTL, ItemBook, item_key
-from hitl_tui.ui.shown import MAX_DEPTH, MAX_STRING, age_text, bounded, json_text, message_lines, safe
-from hitl_tui.ui.thread_list import columns_for
+from hitl_tui.ui.widgets.thread_list import columns_for
 
 UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -283,7 +285,7 @@ def _run_queued(jobs: list[Any]) -> tuple[_BurstDesk, list[Any]]:
     """Queue the jobs, start the decision thread, wait until it has logged the burst, stop it."""
     import threading
 
-    from hitl_tui.ui.watchers import DecisionRunner
+    from hitl_tui.console.decision_runner import DecisionRunner
 
     desk = _BurstDesk()
     seen: list[Any] = []
@@ -302,7 +304,7 @@ def _run_queued(jobs: list[Any]) -> tuple[_BurstDesk, list[Any]]:
 
 
 def _job(key: str, *decisions: Any) -> Any:
-    from hitl_tui.ui.watchers import DecisionJob
+    from hitl_tui.console.decision_runner import DecisionJob
 
     paused = thread("t1", "0001", "a")
     return DecisionJob(key, paused, paused.interrupts[0], tuple(decisions))
@@ -311,7 +313,7 @@ def _job(key: str, *decisions: Any) -> Any:
 def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued() -> None:
     """Seen in the tmux test under load: a warm-up queued right behind a decision left its audit events unlogged
     until the next decision. And decisions waiting in the queue are recorded together (one commit)."""
-    from hitl_tui.ui.watchers import DecisionOutcome, SourceProblem
+    from hitl_tui.console.loop_events import DecisionOutcome, SourceProblem
 
     desk, seen = _run_queued([_job("k1"), _job("k2", "taken"), None])
     assert desk.calls == ["decide_bulk 2 flush=False", "flush", "close"]
@@ -321,7 +323,7 @@ def test_the_decision_thread_logs_a_burst_once_it_ends_whatever_else_was_queued(
 
 
 def test_an_invalid_decision_in_a_queued_group_does_not_hold_back_the_others() -> None:
-    from hitl_tui.ui.watchers import DecisionOutcome
+    from hitl_tui.console.loop_events import DecisionOutcome
 
     desk, seen = _run_queued([_job("k1"), _job("k2", "invalid"), _job("k3")])
     assert desk.calls == ["decide_bulk 3 flush=False", "decide flush=False", "decide flush=False",
@@ -355,7 +357,7 @@ def test_longest_status_counts_only_rows_that_say_more_than_waiting() -> None:
 
 
 def test_a_listed_thread_keeps_what_a_message_line_shows_and_drops_the_rest() -> None:
-    from hitl_tui.pending import MESSAGE_TEXT_KEPT, _messages
+    from hitl_tui.checkpoints.classify import MESSAGE_TEXT_KEPT, _messages
 
     ai = {"__type__": "langchain_core.messages.ai.AIMessage", "content": "x" * 5000, "id": "run-1",
           "response_metadata": {"model": "m", "tokens": list(range(100))}, "additional_kwargs": {"a": 1},

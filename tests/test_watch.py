@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from helpers_decisions import CRASHY, Env
 
-from hitl_tui.decision import DecisionState
+from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.model import DecisionKind
 
 EXE = Path(sys.executable).with_name("hitl-tui")
@@ -131,7 +131,7 @@ def test_a_reader_gone_before_any_event_ends_the_watch_cleanly(env: Env, watch_c
 def record(state: DecisionState, *, error: str | None = None) -> Any:
     from datetime import UTC, datetime
 
-    from hitl_tui.decision import Decision, DecisionRecord
+    from hitl_tui.decisions.decision import Decision, DecisionRecord
 
     return DecisionRecord("d-1", "t-1", "c-1", "i-1", CRASHY, (Decision(DecisionKind.REJECT, 0, None, "no"),),
                           "olivia@host", 1000, datetime(2026, 1, 2, tzinfo=UTC), state, error)
@@ -141,7 +141,7 @@ def test_each_change_of_a_decision_is_one_event_and_history_is_not_news() -> Non
     from datetime import UTC, datetime
 
     from hitl_tui.config import Config
-    from hitl_tui.watch_events import EventTracker
+    from hitl_tui.console.watch_events import EventTracker
 
     tracker = EventTracker(Config(), lambda: datetime(2026, 1, 3, tzinfo=UTC))
     assert tracker.records_read((record(DecisionState.FINISHED),)) == []  # decided before the watch started
@@ -160,7 +160,7 @@ def test_each_change_of_a_decision_is_one_event_and_history_is_not_news() -> Non
 
 
 def test_agent_text_in_events_cant_reach_the_terminal_raw() -> None:
-    from hitl_tui.watch_cmd import as_line
+    from hitl_tui.cli.watch import as_line
 
     hostile = "send\x1b]52;c;aGk=\x07\x9b2J\u202eevil[bold]"
     event = {"event": "paused", "at": "2026-01-03T04:05:06+00:00", "thread_id": "t\x1b[2J-1", "action": hostile}

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from hitl_tui.checkpoints.reader import CheckpointReader, ReadResult
 from hitl_tui.config import Config, load_config
 from hitl_tui.identity import Operator
 from hitl_tui.model import PendingThread
-from hitl_tui.reader import CheckpointReader, ReadResult
 from hitl_tui.ui.app import ConsoleApp, Sources, build_app, default_sources
 
 FROZEN = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)

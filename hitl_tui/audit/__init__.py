@@ -20,22 +20,18 @@ from hitl_tui.audit.chain import (
     OUTCOME_IN_DOUBT,
     OUTCOME_PAUSED_AGAIN,
     STANDARD_FIELDS,
-    canonical_json,
-    hash_json,
     record_hash,
 )
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogError, AuditLogMissing, AuditLogUnwritable
 from hitl_tui.audit.log import AuditLog, iter_records, utc_timestamp
+from hitl_tui.audit.outbox import unflushed_events
 from hitl_tui.audit.tail import UNPARSEABLE, AuditTail, format_record
 from hitl_tui.audit.verify import (
-    EXIT_MISSING,
-    EXIT_OK,
-    EXIT_TAMPERED,
     VerifyReport,
     verify,
-    verify_command,
     verify_data,
 )
+from hitl_tui.canonical import canonical_bytes, hash_json
 
 __all__ = [
     "EVENT_AUTO_DECISION",
@@ -44,9 +40,6 @@ __all__ = [
     "EVENT_OUTCOME",
     "EVENT_REFUSED",
     "EVENT_TIMEOUT",
-    "EXIT_MISSING",
-    "EXIT_OK",
-    "EXIT_TAMPERED",
     "GENESIS_HASH",
     "OUTCOME_FAILED",
     "OUTCOME_FINISHED",
@@ -63,14 +56,14 @@ __all__ = [
     "AuditTail",
     "VerifyReport",
     "anchor_path_for",
-    "canonical_json",
+    "canonical_bytes",
     "format_record",
     "hash_json",
     "iter_records",
     "read_anchor",
     "record_hash",
+    "unflushed_events",
     "utc_timestamp",
     "verify",
-    "verify_command",
     "verify_data",
 ]

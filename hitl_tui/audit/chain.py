@@ -8,9 +8,9 @@ can insist the bytes on disk are exactly what was hashed: a change JSON would pa
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
+
+from hitl_tui.canonical import canonical_bytes, hash_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
 
@@ -55,22 +55,6 @@ STANDARD_FIELDS: tuple[str, ...] = (
 RESERVED_FIELDS = frozenset({"seq", "ts", "prev_hash", "hash", "event_id"})
 
 
-def canonical_json(value: Any) -> bytes:
-    """The one byte form of a JSON value that is hashed (sorted keys, no spaces, UTF-8, no NaN)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
-
-
-def sha256_hex(data: bytes) -> str:
-    """Lower-case hex sha256 of data."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def hash_json(value: Any) -> str:
-    """sha256 of a value's canonical JSON; use it for `args_hash` of edited arguments."""
-    return sha256_hex(canonical_json(value))
-
-
 def record_hash(record: dict[str, Any]) -> str:
     """The hash a record must carry: over its canonical JSON without the "hash" key."""
     body = {k: v for k, v in record.items() if k != "hash"}
@@ -91,15 +75,15 @@ def seal_line(record: dict[str, Any], prev_hash: str) -> tuple[dict[str, Any], b
 
     Canonical JSON of a dict is its items in key order between braces, so the record without "hash" (what is
     hashed) and with it (the line) differ only by the one item spliced in at its place: the keys before "hash"
-    and the keys after it are encoded once each and joined both ways. Raises like canonical_json."""
+    and the keys after it are encoded once each and joined both ways. Raises like canonical_bytes."""
     sealed = dict(record)
     sealed.pop("hash", None)
     sealed["prev_hash"] = prev_hash
     if not all(type(k) is str for k in sealed):
         sealed["hash"] = record_hash(sealed)  # JSON would coerce such keys: keep to the one plain path
         return sealed, encode_line(sealed)
-    before = _items(canonical_json({k: v for k, v in sealed.items() if k < "hash"}))
-    after = _items(canonical_json({k: v for k, v in sealed.items() if k > "hash"}))
+    before = _items(canonical_bytes({k: v for k, v in sealed.items() if k < "hash"}))
+    after = _items(canonical_bytes({k: v for k, v in sealed.items() if k > "hash"}))
     digest = sha256_hex(b"{" + b",".join(p for p in (before, after) if p) + b"}")
     sealed["hash"] = digest
     middle = b'"hash":"' + digest.encode("ascii") + b'"'
@@ -113,4 +97,4 @@ def _items(obj: bytes) -> bytes:
 
 def encode_line(record: dict[str, Any]) -> bytes:
     """The exact bytes of a record's line in the file, newline included."""
-    return canonical_json(record) + b"\n"
+    return canonical_bytes(record) + b"\n"

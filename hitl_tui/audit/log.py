@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,9 +32,9 @@ from hitl_tui.audit.chain import (
 )
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogUnwritable
 from hitl_tui.audit.index import EventIndex, loads_record
+from hitl_tui.clock import Clock, utc_now
 from hitl_tui.identity import Operator, current_operator
 
-Clock = Callable[[], datetime]
 _TAIL_CHUNK = 8192
 
 
@@ -44,9 +44,6 @@ def utc_timestamp(moment: datetime) -> str:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class AuditLog:
         self.path = Path(path)
         self.lock_path = Path(str(self.path) + ".lock")
         self.anchor_path = anchor_path_for(self.path)
-        self._clock = clock or _utc_now
+        self._clock = clock or utc_now
         self._operator = operator
         self._durable = durable
         self._mutex = threading.Lock()  # flock does not exclude threads sharing this object's state

@@ -14,15 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO
 
 from hitl_tui.audit.anchor import Anchor, anchor_path_for, read_anchor
-from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, canonical_json, record_hash, sha256_hex
+from hitl_tui.audit.chain import EVENT_CONTINUED, GENESIS_HASH, record_hash
 from hitl_tui.audit.errors import AuditLogCorrupt, AuditLogMissing
-
-EXIT_OK = 0
-EXIT_TAMPERED = 1
-EXIT_MISSING = 2
+from hitl_tui.canonical import canonical_bytes, sha256_hex
 
 
 @dataclass(frozen=True)
@@ -131,7 +128,7 @@ def _content_hash(full: bytes, digest: str) -> str:
     """sha256 of the canonical record without "hash", cut out of its canonical form (no second encode).
 
     Sound because the line is canonical: sorted keys and compact separators mean removing the
-    top-level `"hash":"..."` member gives exactly canonical_json(record without hash).
+    top-level `"hash":"..."` member gives exactly canonical_bytes(record without hash).
     """
     member = b'"hash":"' + digest.encode() + b'"'
     i = full.find(member + b",")
@@ -177,7 +174,7 @@ class _Walk:
         if type(seq) is not int or not _valid_hash(prev_hash) or not _valid_hash(digest):
             raise _Bad(lineno, f"line {lineno}: lacks a valid seq, prev_hash or hash")
         try:
-            full = canonical_json(record)
+            full = canonical_bytes(record)
         except ValueError:  # NaN, or an unpaired surrogate escape: never written by AuditLog
             full = b""
         if full + b"\n" != line:
@@ -262,55 +259,3 @@ class _Walk:
             anchor_seq=self.anchor.seq if self.anchor else None,
             notes=tuple(self.notes),
         )
-
-
-def unflushed_events(db: Path) -> int | None:
-    """How many audit events the DB holds that were not copied to the log yet (None: no ledger, or unreadable).
-    Read through SQLite only, read-only."""
-    import sqlite3
-
-    from hitl_tui.db import connect
-    from hitl_tui.errors import HitlError
-
-    try:
-        conn = connect(db, readonly=True)
-    except HitlError:
-        return None
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM hitl_events WHERE flushed = 0").fetchone()[0])
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-
-
-def verify_command(path: Path, as_json: bool, out: TextIO, *, db: Path | None = None) -> int:
-    """`hitl-tui audit verify [PATH]`: print the verdict; 0 intact, 1 tampered, 2 missing or unreadable. With the
-    DB, also how many events it holds that are not in the log yet (durable there; the next flush copies them)."""
-    pending = unflushed_events(db) if db is not None else None
-    if pending and not as_json:
-        out.write(f"note: {pending} event(s) recorded in {db} are not in the log yet; the next decision, worker "
-                  "pass or console copies them.\n")
-    try:
-        report = verify(path)
-    except AuditLogMissing as exc:
-        if as_json:
-            failure = {"path": str(path), "ok": False, "error": exc.message, "exit_code": EXIT_MISSING,
-                       "pending_in_db": pending}
-            out.write(json.dumps(failure) + "\n")
-        else:
-            out.write(exc.message + "\n")
-        return EXIT_MISSING
-    code = EXIT_OK if report.ok else EXIT_TAMPERED
-    if as_json:
-        out.write(json.dumps({**report.as_dict(), "exit_code": code, "pending_in_db": pending}) + "\n")
-        return code
-    if report.ok:
-        tail = f", last seq {report.last_seq} (hash {report.last_hash[:12]})" if report.last_hash else ""
-        out.write(f"OK: {path}: {report.records} records, chain intact{tail}.\n")
-        for note in report.notes:
-            out.write(f"note: {note}.\n")
-    else:
-        out.write(f"TAMPERED: {path}: {report.reason}.\n")
-        out.write(f"{report.records} records before that point checked out.\n")
-    return code

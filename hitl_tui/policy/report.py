@@ -22,12 +22,11 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from hitl_tui.config import BandConfig, Config
+from hitl_tui.config import BandConfig
 from hitl_tui.policy.band import band_verdict, confidence_value, select_band
 
-EXIT_OK, EXIT_MISSING = 0, 2
 OUTCOMES: tuple[str, ...] = ("approved", "edited", "feedback", "rejected", "ignored")
 LET_RUN = frozenset({"approved", "edited"})
 BUCKETS = 10
@@ -275,28 +274,3 @@ def suggest_reject_below(points: Sequence[Point], tolerance: float) -> Suggestio
             wrong += ordered[i].outcome in LET_RUN
             i += 1
     return best
-
-
-# -- the command -----------------------------------------------------------------------------------------------
-
-
-def report_command(audit_path: Path, out: TextIO, as_json: bool, *, config: Config | None = None) -> int:
-    """`hitl-tui report [PATH]`: 0 with the report, 2 with one sentence when the log can't be read."""
-    from hitl_tui.policy.report_render import render
-
-    try:
-        records, bad = read_log(Path(audit_path))
-    except ReportError as err:
-        if as_json:
-            out.write(json.dumps({"path": str(audit_path), "ok": False, "error": err.message,
-                                  "exit_code": EXIT_MISSING}) + "\n")
-        else:
-            out.write(err.message + "\n")
-        return EXIT_MISSING
-    bands = config.policy.bands if config is not None else ()
-    report = build_report(records, path=str(audit_path), bands=bands, unreadable=bad)
-    if as_json:
-        out.write(json.dumps({**report.as_dict(), "ok": True, "exit_code": EXIT_OK}) + "\n")
-    else:
-        out.write(render(report, encoding=getattr(out, "encoding", None)))
-    return EXIT_OK

@@ -13,10 +13,10 @@ from __future__ import annotations
 import pwd
 from collections.abc import Callable
 
-from hitl_tui.config import Config
-from hitl_tui.desk import Requirements
+from hitl_tui.config import Config, check_policy
+from hitl_tui.decisions.desk import Requirements
 from hitl_tui.model import PendingInterrupt, PendingThread
-from hitl_tui.policy.rules import assess, check_policy
+from hitl_tui.policy.rules import assess
 
 UidResolver = Callable[[str], int | None]
 

@@ -4,7 +4,7 @@ approve it, and by when.
     [[policy.rule]]
     action = "transfer*"                 # glob on the action name
     graph = "plan_execute"               # optional; glob on the graph id
-    when = { amount = { ">" = 1000 } }   # optional argument conditions, see conditions.py
+    when = { amount = { ">" = 1000 } }   # optional argument conditions, see hitl_tui/conditions.py
     risk = "high"
     approvals = 2
     deadline_seconds = 3600
@@ -24,27 +24,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from hitl_tui.conditions import matches
 from hitl_tui.config import Config, PolicyConfig, RiskRule
-from hitl_tui.errors import ConfigError
-from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
-from hitl_tui.policy.conditions import check_conditions, matches
-
-RISK_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
-
-
-def normalise_risk(value: Any) -> str | None:
-    """A risk level from RISK_ORDER ("High " -> "high"), or None for anything else."""
-    if not isinstance(value, str):
-        return None
-    level = value.strip().lower()
-    return level if level in RISK_ORDER else None
-
-
-def risk_rank(risk: str | None) -> int:
-    """Sort key for risk levels: low 0 ... critical 3; unknown or missing -1."""
-    level = normalise_risk(risk)
-    return RISK_ORDER.index(level) if level is not None else -1
-
+from hitl_tui.model import RISK_ORDER, DecisionKind, PendingInterrupt, PendingThread, normalise_risk, risk_rank
 
 HIGH_RISK = frozenset({"high", "critical"})
 # Decisions that let the pending action run (the ones a confirmation guards).
@@ -129,30 +111,3 @@ def assess(config: Config, thread: PendingThread, interrupt: PendingInterrupt) -
         ((a.name, a.args) for a in interrupt.actions),
         declared_risk=interrupt.risk,
     )
-
-
-def check_policy(policy: PolicyConfig) -> None:
-    """Raise ConfigError (one sentence) for rules that can't be applied as written."""
-    for i, rule in enumerate(policy.rules):
-        where = f"policy.rule[{i}]"
-        if not isinstance(rule.action, str) or not rule.action:
-            raise ConfigError(f"{where}.action must be a non-empty name pattern such as 'transfer*'.")
-        if rule.graph is not None and not isinstance(rule.graph, str):
-            raise ConfigError(f"{where}.graph must be a graph name.")
-        if not isinstance(rule.confirm, bool):
-            raise ConfigError(f"{where}.confirm must be true or false.")
-        if normalise_risk(rule.risk) is None:
-            raise ConfigError(f"{where}.risk must be one of {', '.join(RISK_ORDER)}.")
-        d = rule.deadline_seconds
-        if d is not None and (isinstance(d, bool) or not isinstance(d, int | float) or not d > 0):
-            raise ConfigError(f"{where}.deadline_seconds must be a positive number of seconds.")
-        check_conditions(rule.when, where)
-    d = policy.default_deadline_seconds
-    if d is not None and not d > 0:
-        raise ConfigError("policy.default_deadline_seconds must be a positive number of seconds.")
-    for i, band in enumerate(policy.bands):
-        for name in ("auto_approve_at", "auto_reject_below"):
-            value = getattr(band, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                      or not 0.0 <= value <= 1.0):
-                raise ConfigError(f"policy.band[{i}].{name} must be a number from 0 to 1.")

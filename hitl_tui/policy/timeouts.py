@@ -16,24 +16,24 @@ that is impossible, the item is skipped and reported, never approved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from hitl_tui.config import Config
+from hitl_tui.clock import Clock, utc_now
+from hitl_tui.config import Config, check_policy
 from hitl_tui.db_target import DbTarget
-from hitl_tui.decision import Decision
+from hitl_tui.decisions.decision import Decision
+from hitl_tui.decisions.resume_values import InvalidDecision, plan_resume
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread, ThreadStatus
-from hitl_tui.policy.rules import Assessment, assess, check_policy
-from hitl_tui.resume_values import InvalidDecision, plan_resume
+from hitl_tui.policy.rules import Assessment, assess
 
 if TYPE_CHECKING:
-    from hitl_tui.desk import DecisionDesk
+    from hitl_tui.decisions.desk import DecisionDesk
 
-Clock = Callable[[], datetime]
 Level = Literal["ok", "half", "urgent", "overdue"]
 
 HALF_MARK = 0.5
@@ -149,13 +149,13 @@ class TimeoutSweeper:
     """Rejects overdue pending items through the desk; one `sweep()` per worker pass."""
 
     def __init__(self, config: Config, db: DbTarget, desk: DecisionDesk, *, clock: Clock | None = None) -> None:
-        from hitl_tui.store_backend import ThreadReader, open_thread_reader
+        from hitl_tui.decisions.backend import ThreadReader, open_thread_reader
 
         check_policy(config.policy)  # a rule that can't be applied must not silently never time out
         self.config = config
         self.db = db
         self.desk = desk
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
         self.actor = Operator.policy("timeout")
         self.skipped: list[Skipped] = []  # from the last sweep
         self.refused = 0  # items a person decided first, in the last sweep

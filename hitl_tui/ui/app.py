@@ -10,52 +10,45 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
+from hitl_tui.clock import Clock, utc_now
 from hitl_tui.config import Config
+from hitl_tui.console.decision_runner import AckJob, DecisionJob, DecisionRunner
+from hitl_tui.console.loop_events import Decider, RecordFeed, ThreadSource
+from hitl_tui.console.review_items import ReviewItem
+from hitl_tui.console.watchers import AuditWatcher, DBWatcher
 from hitl_tui.db_target import DbTarget, describe, is_postgres
-from hitl_tui.decision import Decision, DecisionRecord
-from hitl_tui.decision_state import ItemKey, Voter
+from hitl_tui.decisions.backend import open_thread_reader
+from hitl_tui.decisions.decision import Decision, DecisionRecord
+from hitl_tui.decisions.state import ItemKey, Voter
 from hitl_tui.identity import Operator, current_operator
 from hitl_tui.model import PendingInterrupt, PendingThread
 from hitl_tui.notify import Notice, Notifier, encode
-from hitl_tui.ui.console_screen import ConsoleScreen
 from hitl_tui.ui.dialogs.edit import editor_command
 from hitl_tui.ui.dialogs.help import HelpScreen, help_entries
 from hitl_tui.ui.keys import app_bindings, bound, keymap
-from hitl_tui.ui.review_items import ReviewItem
-from hitl_tui.ui.thread_list import Escalate
-from hitl_tui.ui.watchers import (
-    AckJob,
-    Acknowledged,
-    AuditRead,
-    AuditWatcher,
-    DBWatcher,
-    Decider,
-    DecisionJob,
-    DecisionOutcome,
-    DecisionRunner,
-    RecordFeed,
-    RecordsRead,
-    SourceProblem,
-    ThreadSource,
-    ThreadsRead,
+from hitl_tui.ui.messages import (
+    AcknowledgeAnswered,
+    AuditLoaded,
+    DecisionAnswered,
+    ProblemChanged,
+    RecordsLoaded,
+    ThreadsLoaded,
+    message_for,
 )
+from hitl_tui.ui.screens.console import ConsoleScreen
+from hitl_tui.ui.widgets.thread_list import Escalate
 
-Clock = Callable[[], datetime]
 AUDIT_POLL_SECONDS = 0.25
 WARM_UP_DELAY = 0.5  # seconds after the first paint before the desk (and LangGraph) is loaded
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -66,14 +59,6 @@ class Sources:
     records: Callable[[], RecordFeed | None] | None
     desk: Callable[[], Decider] | None
     audit_tail: Callable[[], Any] | None
-
-
-class Watched(Message):
-    """Something a background loop reported (posted from its thread; Textual's post_message is thread-safe)."""
-
-    def __init__(self, event: object) -> None:
-        super().__init__()
-        self.event = event
 
 
 class ConsoleApp(App[int]):
@@ -113,6 +98,7 @@ class ConsoleApp(App[int]):
         shown_db = describe(db) if is_postgres(db) else db  # the status line names the DB; a URL, without password
         self.console_screen = ConsoleScreen(db=shown_db, operator=operator.display, operator_uid=operator.uid,
                                             readonly=readonly, clock=clock, assess=assess, escalate=escalate,
+                                            editor=editor, key_label=self.key_label,
                                             notifier=Notifier(config.notify) if config.notify.enabled else None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
@@ -169,36 +155,68 @@ class ConsoleApp(App[int]):
     # -- what the loops report ---------------------------------------------------------------------------------
 
     def _emit(self, event: object) -> None:
-        self.post_message(Watched(event))
+        self.post_message(message_for(event))
 
-    def on_watched(self, message: Watched) -> None:
-        event, screen = message.event, self.console_screen
-        if not screen.is_attached or not screen.is_running:
-            # A loop's last report can land while the app is closing and the screen's widgets are already gone.
+    def _screen_gone(self) -> bool:
+        # A loop's last report can land while the app is closing and the screen's widgets are already gone.
+        screen = self.console_screen
+        return not screen.is_attached or not screen.is_running
+
+    def on_threads_loaded(self, message: ThreadsLoaded) -> None:
+        if self._screen_gone():
             return
-        if isinstance(event, ThreadsRead):
-            screen.apply_threads(event.result, event.ledger, complete=event.complete)
-            if event.complete and not self._warmed and self._runner is not None:
-                self._warmed = True
-                self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
-        elif isinstance(event, RecordsRead):
-            screen.apply_ledger(event.ledger)
-        elif isinstance(event, AuditRead):
-            screen.apply_audit(event.records)
-        elif isinstance(event, SourceProblem):
-            screen.apply_problem(event.source, event.message)
-        elif isinstance(event, DecisionOutcome):
-            self._in_flight = max(0, self._in_flight - 1)
-            screen.apply_outcome(event.key, result=event.result, refused=event.refused, error=event.error)
-            if self._quitting and not self._in_flight:
-                self._stop_background()
-                self.exit(0)
-            self._db_watcher.wake.set()
-            if self._audit_watcher is not None:
-                self._audit_watcher.wake.set()
-        elif isinstance(event, Acknowledged):
-            screen.apply_acknowledged(event.key, record=event.record, error=event.error)
-            self._db_watcher.wake.set()
+        event = message.event
+        self.console_screen.apply_threads(event.result, event.ledger, complete=event.complete)
+        if event.complete and not self._warmed and self._runner is not None:
+            self._warmed = True
+            self.set_timer(WARM_UP_DELAY, self._runner.warm_up)
+
+    def on_records_loaded(self, message: RecordsLoaded) -> None:
+        if not self._screen_gone():
+            self.console_screen.apply_ledger(message.event.ledger)
+
+    def on_audit_loaded(self, message: AuditLoaded) -> None:
+        if not self._screen_gone():
+            self.console_screen.apply_audit(message.event.records)
+
+    def on_problem_changed(self, message: ProblemChanged) -> None:
+        if not self._screen_gone():
+            self.console_screen.apply_problem(message.event.source, message.event.message)
+
+    def on_decision_answered(self, message: DecisionAnswered) -> None:
+        if self._screen_gone():
+            return
+        event = message.event
+        self._in_flight = max(0, self._in_flight - 1)
+        self.console_screen.apply_outcome(event.key, result=event.result, refused=event.refused, error=event.error)
+        if self._quitting and not self._in_flight:
+            self._stop_background()
+            self.exit(0)
+        self._db_watcher.wake.set()
+        if self._audit_watcher is not None:
+            self._audit_watcher.wake.set()
+
+    def on_acknowledge_answered(self, message: AcknowledgeAnswered) -> None:
+        if self._screen_gone():
+            return
+        event = message.event
+        self.console_screen.apply_acknowledged(event.key, record=event.record, error=event.error)
+        self._db_watcher.wake.set()
+
+    # -- what the screen asks for ------------------------------------------------------------------------------
+
+    def on_queue_screen_ready(self, message: ConsoleScreen.Ready) -> None:
+        """Start the loops once the screen's widgets exist (they receive the results)."""
+        self.start_background()
+
+    def on_console_screen_decision_submitted(self, message: ConsoleScreen.DecisionSubmitted) -> None:
+        self.submit_decision(message.key, message.thread, message.interrupt, message.decisions)
+
+    def on_console_screen_acknowledge_requested(self, message: ConsoleScreen.AcknowledgeRequested) -> None:
+        self.acknowledge(message.key, message.decision_id)
+
+    def on_queue_screen_notices_raised(self, message: ConsoleScreen.NoticesRaised) -> None:
+        self.tell(message.notices)
 
     # -- decisions ---------------------------------------------------------------------------------------------
 
@@ -293,7 +311,7 @@ class _LedgerRecords:
 
     def votes(self) -> dict[ItemKey, tuple[Voter, ...]]:
         """Approvals of open four-eyes rounds, from whichever console gave them."""
-        from hitl_tui.decision_state import open_votes
+        from hitl_tui.decisions.state import open_votes
 
         return open_votes(self._ledger.connection)
 
@@ -325,15 +343,14 @@ def default_sources(config: Config, db: DbTarget, operator: Operator, *, readonl
     """The real reader, ledger, desk and audit tail; each built in the thread that uses it."""
 
     def threads() -> ThreadSource:
-        from hitl_tui.store_backend import open_thread_reader
 
         return open_thread_reader(db, config)  # SQLite file or Postgres URL
 
     def records() -> RecordFeed | None:
-        from hitl_tui.ledger import DecisionLedger, LedgerView
+        from hitl_tui.decisions.ledger import DecisionLedger, LedgerView
 
         if is_postgres(db):
-            from hitl_tui.postgres.ledger import PostgresLedger
+            from hitl_tui.decisions.postgres.ledger import PostgresLedger
 
             return _LedgerRecords(PostgresLedger(str(db), config, clock=desk_clock, create=not readonly))
         assert isinstance(db, Path)
@@ -342,7 +359,7 @@ def default_sources(config: Config, db: DbTarget, operator: Operator, *, readonl
         return _LedgerRecords(DecisionLedger(db, config, clock=desk_clock))
 
     def desk() -> Decider:
-        from hitl_tui.desk import DecisionDesk
+        from hitl_tui.decisions.desk import DecisionDesk
         from hitl_tui.policy.requirements import requirements_for
 
         # The same policy as `hitl-tui approve`: four-eyes approvals, the initiator excluded.
@@ -376,7 +393,7 @@ def build_app(
         config=config,
         db=db,
         operator=who,
-        clock=clock or _utc_now,
+        clock=clock or utc_now,
         readonly=readonly,
         sources=sources or default_sources(config, db, who, readonly=readonly),
         editor=editor_command() if editor == "env" else editor,

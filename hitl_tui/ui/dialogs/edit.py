@@ -18,11 +18,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TextArea
 
+from hitl_tui.console.edit_json import ParsedEdit, diff_lines, editable_json, parse_edit
+from hitl_tui.console.shown import safe
 from hitl_tui.safe_text import visible
 from hitl_tui.ui.dialogs.base import Dialog
-from hitl_tui.ui.edit_json import ParsedEdit, diff_lines, editable_json, parse_edit
 from hitl_tui.ui.keys import edit_bindings
-from hitl_tui.ui.shown import safe
 
 
 def editor_command(environ: dict[str, str] | None = None) -> str | None:

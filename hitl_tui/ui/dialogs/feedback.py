@@ -10,9 +10,9 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
+from hitl_tui.console.shown import safe
 from hitl_tui.ui.dialogs.base import Dialog
 from hitl_tui.ui.keys import feedback_bindings
-from hitl_tui.ui.shown import safe
 
 
 class FeedbackDialog(Dialog[str]):

@@ -1,0 +1,1 @@
+"""Recording a decision exactly once (the ledger), and resuming the agent with it (desk, resumer)."""

@@ -1,0 +1,1 @@
+"""Widgets of the console: the thread list, details, status bar, audit pane."""
