@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from hitl_tui.checkpoints.split_read import SPLIT_MIN_CHECKPOINTS, split_read
 from hitl_tui.checkpoints.task_sites import SubgraphSearch, nodes_ran_last_step
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
+from hitl_tui.gc_pause import no_gc
 from hitl_tui.model import PendingThread
 
 # The latest root checkpoint of each thread, from the primary-key index alone: with MAX(), SQLite takes the bare
@@ -387,22 +387,6 @@ def _subgraph_lookup(conn: sqlite3.Connection, thread_id: str) -> SubgraphSearch
         ).fetchall()
 
     return SubgraphSearch(interrupt_rows, functools.partial(_checkpoint_at, conn, thread_id))
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """No cyclic GC during a cold read: it allocates only acyclic data, and the full collections its millions of
-    new objects would trigger cost more than a tenth of the read. What it made is frozen after (gc.freeze): the
-    listing lives on, and re-enabling alone makes the next allocation pay for a collection that walks it all.
-    Frozen objects are still freed by refcounting when dropped; they hold no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 class _ReadTransaction:
