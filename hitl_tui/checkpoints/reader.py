@@ -249,7 +249,7 @@ class CheckpointReader:
 
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
         if thread_ids is None:
-            split = split_read(self) if self._should_split() else None
+            split = split_read(self, self._conn) if self._should_split() else None
             return split if split is not None else self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_ALL)))
         ids = sorted(thread_ids)
         if len(ids) == 1:  # a decision's check of one thread: a plain lookup instead of an IN list
