@@ -178,15 +178,7 @@ class CheckpointReader:
                     fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.path, err) from None
-        really_changed = set()
-        for tid in changed:
-            new = fresh.get(tid)
-            if new is None:
-                if self._threads.drop(tid) is not None:
-                    really_changed.add(tid)
-            elif self._threads.get(tid) != new:
-                self._threads.put(new)
-                really_changed.add(tid)
+        really_changed = self._threads.update(changed, fresh)
         if not really_changed:
             return None
         updated = tuple(t for tid in really_changed if (t := fresh.get(tid)) is not None)
