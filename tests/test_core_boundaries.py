@@ -43,3 +43,18 @@ def test_core_module_imports_no_ui_and_no_agent_framework(module: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"{module} pulls in {out}"
+
+
+def test_the_contracts_name_every_top_level_module() -> None:
+    """The contracts list the base modules by name: a new top-level module must join both lists (or a layer),
+    or it would escape the 'base imports no package' and 'no Textual below ui/' checks."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layered = {name.strip() for c in contracts if c["type"] == "layers" for layer in c["layers"]
+               for name in layer.split("|")}
+    base = next(c for c in contracts if c["name"].startswith("Base modules"))["source_modules"]
+    no_textual = next(c for c in contracts if c["name"].startswith("Nothing below ui/"))["source_modules"]
+    top = {f"hitl_tui.{m.name}" for m in pkgutil.iter_modules(hitl_tui.__path__) if not m.ispkg} - {"hitl_tui.__main__"}
+    unlisted = {m for m in top if m not in layered and (m not in base or m not in no_textual)}
+    assert not unlisted, f"add {sorted(unlisted)} to the base lists of the import-linter contracts in pyproject.toml"

@@ -17,6 +17,7 @@ from test_reader_conformance import config_for
 
 from hitl_tui.checkpoints import split_read
 from hitl_tui.checkpoints.reader import CheckpointReader
+from hitl_tui.db import connect
 
 NAMES = ("root", "parallel", "subgraph", "nested", "sends", "classic_before", "classic_after", "failing", "twice")
 
@@ -46,9 +47,17 @@ def test_split_read_equals_single_read(many: Path) -> None:
     assert _read(many, split=True) == single
 
 
+def _pivot(db: Path) -> str | None:
+    conn = connect(db, readonly=True)
+    try:
+        return split_read.pivot_thread_id(conn)
+    finally:
+        conn.close()
+
+
 def test_the_pivot_splits_the_threads(many: Path) -> None:
     reader = CheckpointReader(many)
-    pivot = split_read.pivot_thread_id(reader)
+    pivot = _pivot(many)
     assert pivot is not None
     below = reader.read_range(below=pivot)
     above = reader.read_range(from_=pivot)
@@ -60,7 +69,7 @@ def test_the_pivot_splits_the_threads(many: Path) -> None:
 def test_the_child_classifies_its_range_as_the_parent_would(many: Path) -> None:
     config = config_for(SHAPES[n] for n in NAMES)
     reader = CheckpointReader(many, config)
-    pivot = split_read.pivot_thread_id(reader)
+    pivot = _pivot(many)
     assert pivot is not None
     out = subprocess.run([sys.executable, *split_read.WORKER_ARGS, str(many), pivot],
                          input=pickle.dumps((reader.config, reader.breakpoints)), capture_output=True, timeout=120,

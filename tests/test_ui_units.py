@@ -357,14 +357,14 @@ def test_longest_status_counts_only_rows_that_say_more_than_waiting() -> None:
 
 
 def test_a_listed_thread_keeps_what_a_message_line_shows_and_drops_the_rest() -> None:
-    from hitl_tui.checkpoints.classify import MESSAGE_TEXT_KEPT, _messages
+    from hitl_tui.checkpoints.context_messages import MESSAGE_TEXT_KEPT, recent_messages
 
     ai = {"__type__": "langchain_core.messages.ai.AIMessage", "content": "x" * 5000, "id": "run-1",
           "response_metadata": {"model": "m", "tokens": list(range(100))}, "additional_kwargs": {"a": 1},
           "tool_calls": [{"name": "send_email", "args": {"to": "a@b"}, "id": "call-1"}]}
     human = {"__type__": "langchain_core.messages.human.HumanMessage", "content": [{"type": "text", "text": "hi"}]}
     bare = {"__type__": "some.Other", "payload": 1}
-    slim = _messages({"messages": [ai, human, bare, ("user", "plain")]}, None)
+    slim = recent_messages({"messages": [ai, human, bare, ("user", "plain")]}, "messages")
     assert slim[0] == {"__type__": ai["__type__"], "content": "x" * MESSAGE_TEXT_KEPT,
                        "tool_calls": [{"name": "send_email"}]}
     assert slim[1] == {"__type__": human["__type__"], "content": [{"text": "hi"}]}

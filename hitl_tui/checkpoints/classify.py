@@ -18,10 +18,11 @@ from typing import Any, NamedTuple
 
 import xxhash
 
+from hitl_tui.checkpoints.context_messages import recent_messages
 from hitl_tui.checkpoints.decode import TYPE_KEY, DecodeError, decode_metadata, decode_typed
 from hitl_tui.checkpoints.payloads import normalise_breakpoint, normalise_interrupt
 from hitl_tui.config import GraphConfig
-from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN, PendingInterrupt, PendingThread, ThreadStatus
+from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
 
 INTERRUPT = "__interrupt__"
 ERROR = "__error__"
@@ -231,38 +232,6 @@ def _parse_ts(value: Any) -> datetime | None:
         return None
 
 
-def _messages(values: Mapping[str, Any], graph: GraphConfig | None) -> tuple[Any, ...]:
-    msgs = values.get(graph.messages_field if graph else "messages")
-    return tuple(_slim_message(m) for m in msgs[-MESSAGES_SHOWN:]) if isinstance(msgs, list) else ()
-
-
-# What the details pane shows of a message (role, text, tool calls by name). A decoded LangChain message also
-# carries ids, response and usage metadata and additional kwargs: with 40,000 listed threads, keeping those for
-# context lines was a third of the console's memory.
-_MESSAGE_KEYS = ("__type__", "type", "role", "name", "content", "tool_calls")
-# Twice a line's width: the line collapses runs of whitespace before it cuts.
-MESSAGE_TEXT_KEPT = 2 * MESSAGE_LINE_WIDTH
-
-
-def _slim_message(msg: Any) -> Any:
-    if not isinstance(msg, Mapping):
-        return msg[:MESSAGE_TEXT_KEPT] if isinstance(msg, str) else msg
-    slim = {k: msg[k] for k in _MESSAGE_KEYS if k in msg}
-    content = slim.get("content")
-    if isinstance(content, str):
-        slim["content"] = content[:MESSAGE_TEXT_KEPT]
-    elif isinstance(content, list):
-        keep = MESSAGE_TEXT_KEPT
-        slim["content"] = [{"text": str(p.get("text", ""))[:keep]} if isinstance(p, Mapping) else str(p)[:keep]
-                           for p in content]
-    calls = slim.get("tool_calls")
-    if isinstance(calls, list):
-        slim["tool_calls"] = [{"name": c.get("name", "?")} if isinstance(c, Mapping) else c for c in calls]
-    if len(slim) < len(msg) and not slim.get("content") and not slim.get("tool_calls"):
-        return msg  # nothing to show but the message itself (the pane prints it as JSON)
-    return slim
-
-
 SubgraphLocator = Callable[[str, str], "tuple[str, str] | None"]
 """(parent task namespace `node:task_id`, interrupt id) -> (namespace, node) where a subgraph raised it."""
 
@@ -418,7 +387,7 @@ def _classify(
                 errors.append(_error_text(tw))
     base.update(
         paused_at=_parse_ts(checkpoint.get("ts")),
-        messages=_messages(values, graph),
+        messages=recent_messages(values, graph.messages_field if graph else "messages"),
         metadata=metadata,
         error="; ".join(errors)[:500] or None,
     )

@@ -45,6 +45,20 @@ class OrderedThreads(Mapping[str, PendingThread]):
         self._by_id[thread.thread_id] = thread
         self._tuple = None
 
+    def update(self, changed: Iterable[str], fresh: Mapping[str, PendingThread]) -> set[str]:
+        """Take a re-read of the `changed` threads (`fresh`: those still unfinished); returns the ids whose entry
+        really changed (a thread re-read as it was is not news)."""
+        really_changed = set()
+        for tid in changed:
+            new = fresh.get(tid)
+            if new is None:
+                if self.drop(tid) is not None:
+                    really_changed.add(tid)
+            elif self.get(tid) != new:
+                self.put(new)
+                really_changed.add(tid)
+        return really_changed
+
     def drop(self, thread_id: str) -> PendingThread | None:
         """Remove a thread; returns it, or None when it was not listed."""
         old = self._by_id.pop(thread_id, None)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from hitl_tui.checkpoints.split_read import SPLIT_MIN_CHECKPOINTS, split_read
 from hitl_tui.checkpoints.task_sites import SubgraphSearch, nodes_ran_last_step
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
+from hitl_tui.gc_pause import no_gc
 from hitl_tui.model import PendingThread
 
 # The latest root checkpoint of each thread, from the primary-key index alone: with MAX(), SQLite takes the bare
@@ -178,15 +178,7 @@ class CheckpointReader:
                     fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.path, err) from None
-        really_changed = set()
-        for tid in changed:
-            new = fresh.get(tid)
-            if new is None:
-                if self._threads.drop(tid) is not None:
-                    really_changed.add(tid)
-            elif self._threads.get(tid) != new:
-                self._threads.put(new)
-                really_changed.add(tid)
+        really_changed = self._threads.update(changed, fresh)
         if not really_changed:
             return None
         updated = tuple(t for tid in really_changed if (t := fresh.get(tid)) is not None)
@@ -249,7 +241,7 @@ class CheckpointReader:
 
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
         if thread_ids is None:
-            split = split_read(self) if self._should_split() else None
+            split = split_read(self, self._conn) if self._should_split() else None
             return split if split is not None else self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_ALL)))
         ids = sorted(thread_ids)
         if len(ids) == 1:  # a decision's check of one thread: a plain lookup instead of an IN list
@@ -387,22 +379,6 @@ def _subgraph_lookup(conn: sqlite3.Connection, thread_id: str) -> SubgraphSearch
         ).fetchall()
 
     return SubgraphSearch(interrupt_rows, functools.partial(_checkpoint_at, conn, thread_id))
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """No cyclic GC during a cold read: it allocates only acyclic data, and the full collections its millions of
-    new objects would trigger cost more than a tenth of the read. What it made is frozen after (gc.freeze): the
-    listing lives on, and re-enabling alone makes the next allocation pay for a collection that walks it all.
-    Frozen objects are still freed by refcounting when dropped; they hold no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 class _ReadTransaction:

@@ -18,17 +18,31 @@ import io
 import json
 import pickle
 import queue
+import sqlite3
 import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from hitl_tui.model import PendingThread
 
-if TYPE_CHECKING:
-    from hitl_tui.checkpoints.reader import CheckpointReader
+
+class SplitSource(Protocol):
+    """What a split read needs of the reader it splits (the CheckpointReader; a Protocol so this module doesn't
+    import the reader that imports it)."""
+
+    path: Path
+    config: Any
+    breakpoints: Any
+
+    def read_range(
+        self, *, below: str | None = None, from_: str | None = None, skip: frozenset[str] = frozenset()
+    ) -> list[PendingThread]: ...
+
+    def deliver(self, out: list[PendingThread], batch: list[PendingThread]) -> None: ...
 
 SPLIT_MIN_CHECKPOINTS = 50_000  # below this a second process costs more than it saves
 WORKER_ARGS = ["-m", "hitl_tui.checkpoints.split_child"]  # after sys.executable
@@ -122,9 +136,8 @@ class _Drain(threading.Thread):
             yield load_frame(item)
 
 
-def pivot_thread_id(reader: CheckpointReader) -> str | None:
+def pivot_thread_id(conn: sqlite3.Connection) -> str | None:
     """A thread id that splits the rows about `_OUR_SHARE`:rest, from thread ids sampled evenly by rowid."""
-    conn = reader._conn
     top = conn.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
     rowids = json.dumps([top * k // (_SAMPLES + 1) for k in range(1, _SAMPLES + 1)])
     ids = sorted(r[0] for r in conn.execute(
@@ -133,9 +146,10 @@ def pivot_thread_id(reader: CheckpointReader) -> str | None:
     return ids[int(len(ids) * _OUR_SHARE)] if ids else None
 
 
-def split_read(reader: CheckpointReader) -> list[PendingThread] | None:
-    """Every unfinished thread, half of them read by a child; None when the DB can't be split."""
-    pivot = pivot_thread_id(reader)
+def split_read(reader: SplitSource, conn: sqlite3.Connection) -> list[PendingThread] | None:
+    """Every unfinished thread, half of them read by a child; None when the DB can't be split. `conn`: the
+    reader's connection, inside its read's snapshot."""
+    pivot = pivot_thread_id(conn)
     if pivot is None:
         return None
     try:

@@ -101,15 +101,7 @@ class StoreReader:
             changed |= {t for t in listed if now.get(t) != self._threads[t].version}
             fresh = {t.thread_id: t for t in self._read(changed)} if changed else {}
         self._latest = latest
-        really_changed = set()
-        for tid in changed:
-            new = fresh.get(tid)
-            if new is None:
-                if self._threads.drop(tid) is not None:
-                    really_changed.add(tid)
-            elif self._threads.get(tid) != new:
-                self._threads.put(new)
-                really_changed.add(tid)
+        really_changed = self._threads.update(changed, fresh)
         if not really_changed:
             return None
         return ReadResult(self._threads.as_tuple(), frozenset(really_changed), full=False)

@@ -68,8 +68,8 @@ def list_filter(args: argparse.Namespace) -> ListFilter:
 
 
 def run_list(args: argparse.Namespace, config: Config, db: DbTarget) -> int:
-    from hitl_tui.checkpoints.reader import no_gc
     from hitl_tui.errors import HitlError
+    from hitl_tui.gc_pause import no_gc
 
     if args.pretty and args.jsonl:
         raise HitlError("--pretty indents a JSON array; --jsonl writes one thread per line: choose one.")

@@ -6,9 +6,7 @@ they left the DB. No Textual in here: pure data, tested directly.
 from __future__ import annotations
 
 import bisect
-import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from hitl_tui.console.review_items import ReviewItem, item_key, ledger_key
 from hitl_tui.decisions.decision import DecisionRecord
 from hitl_tui.decisions.state import ItemKey, Voter
+from hitl_tui.gc_pause import no_gc
 from hitl_tui.model import PendingInterrupt, PendingThread, ThreadStatus
 
 GHOST_TTL = timedelta(minutes=10)  # how long a decided item stays listed after it left the DB's pending set
@@ -53,7 +52,7 @@ class ItemBook:
         """Take the reader's threads (`changed`: the thread ids that changed; None: all). Returns new keys."""
         # A full load (or a batch of a first read) creates thousands of small objects next to a big live heap: the
         # cyclic GC would run dozens of full passes over it (4x the work). Nothing here makes cycles.
-        with _no_gc(enabled=changed is None or len(threads) >= _BIG_BATCH):
+        with no_gc(enabled=changed is None or len(threads) >= _BIG_BATCH):
             return self._set_threads(threads, changed)
 
     def _set_threads(self, threads: Sequence[PendingThread], changed: Iterable[str] | None) -> set[str]:
@@ -249,22 +248,6 @@ class ItemBook:
             return item
         return ReviewItem(item.key, item.thread, item.interrupt, record, item.pending, local, item.assessment,
                           voters)
-
-
-@contextmanager
-def _no_gc(*, enabled: bool) -> Iterator[None]:
-    was = gc.isenabled()
-    if enabled and was:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled and was:
-            # The rows just made live as long as their threads: frozen, no later full collection walks them
-            # again (re-enabling alone makes the next allocation pay for one). They hold no cycles: refcounting
-            # still frees them.
-            gc.freeze()
-            gc.enable()
 
 
 def _rows_of(
