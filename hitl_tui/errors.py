@@ -39,5 +39,9 @@ class DecisionRefused(HitlError):
     exit_code = ExitCode.REFUSED
 
 
+class ClaimLost(HitlError):
+    """A resume claim lapsed (its lease ran out) and may be another host's now: the resume stops before running."""
+
+
 class GraphLoadError(HitlError):
     """The graph named in config.toml could not be imported or built."""

@@ -173,8 +173,8 @@ def test_a_dead_hosts_claim_is_settled_by_another_host_after_its_lease(
 
 def test_a_lapsed_claim_can_not_start_the_agent(pg_env: PgEnv) -> None:
     """Fencing: a holder whose lease ran out (cut off from the database) may not move its claim on."""
-    from hitl_tui.decisions.postgres.claims import ClaimLost
     from hitl_tui.decisions.postgres.ledger import PostgresLedger
+    from hitl_tui.errors import ClaimLost
 
     [tid] = pg_env.start(1)
     config = pg_env.config("host-a")

@@ -13,7 +13,7 @@ from hitl_tui.config import Config
 from hitl_tui.db_target import DbTarget
 from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.decisions.desk import DecisionDesk
-from hitl_tui.errors import GraphLoadError
+from hitl_tui.errors import ClaimLost, GraphLoadError
 from hitl_tui.identity import Operator, current_operator
 
 
@@ -70,7 +70,7 @@ class Worker:
             report.errors.extend(f"thread {s.thread_id}: {s.reason}" for s in self.timeouts.skipped)
             for _, state in self.resumer.run():
                 report.resumed[state.value] = report.resumed.get(state.value, 0) + 1
-        except GraphLoadError as err:
+        except (GraphLoadError, ClaimLost) as err:  # a lost claim: the lease's new holder settles it; go on
             report.errors.append(err.message)
         report.errors.extend(self.resumer.load_errors)  # graphs that failed to load; their batches wait
         self.resumer.load_errors.clear()

@@ -17,14 +17,10 @@ from hitl_tui.decisions.postgres.ledger_db import PostgresLedgerDB
 from hitl_tui.decisions.rows import COLUMNS as _COLUMNS
 from hitl_tui.decisions.rows import LedgerRow
 from hitl_tui.decisions.rows import row_from as _row
-from hitl_tui.errors import HitlError
+from hitl_tui.errors import ClaimLost
 from hitl_tui.identity import Operator
 
 _LEASE = "now() + make_interval(secs => %(lease)s)"
-
-
-class ClaimLost(HitlError):
-    """This process's claim was taken over (its lease ran out): it must not go on with the resume."""
 
 
 class PostgresClaims(PostgresLedgerDB):
