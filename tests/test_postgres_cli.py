@@ -56,6 +56,35 @@ def test_list_decide_worker_and_verify_through_a_url(pg_env: PgEnv, capsys: pyte
     assert out.count("OK:") == 2, out
 
 
+def test_watch_streams_pauses_and_decisions_from_postgres(pg_env: PgEnv) -> None:
+    import signal
+    import subprocess
+
+    from test_watch import EXE, WAIT, Watch, clean_environment
+
+    [before] = pg_env.start(1, prefix="w")
+    config = pg_env.config_path("host-a")
+    watch = Watch(config, "--db", pg_env.dsn)
+    try:
+        first = watch.wait_for(lambda e: e["thread_id"] == before, "the waiting thread's paused event")
+        assert (first["event"], first["backlog"]) == ("paused", True)
+        [after] = pg_env.start(1, prefix="x")  # an agent on another host pausing while the watch runs
+        paused = watch.wait_for(lambda e: e["thread_id"] == after and e["event"] == "paused", "the new pause")
+        assert paused["backlog"] is False
+        decided = subprocess.run([str(EXE), "approve", after, "--db", pg_env.dsn, "--config", str(config), "--yes"],
+                                 capture_output=True, text=True, timeout=WAIT, env=clean_environment())
+        assert decided.returncode == 0, decided.stderr
+        resumed = watch.wait_for(lambda e: e["thread_id"] == after and e["event"] == "resumed", "the resume")
+        assert resumed["outcome"] == "finished" and "decided" in watch.of(after)
+        watch.proc.send_signal(signal.SIGINT)
+        assert watch.proc.wait(timeout=WAIT) == 0
+        assert watch.proc.stderr is not None and watch.proc.stderr.read() == ""
+    finally:
+        if watch.proc.poll() is None:
+            watch.proc.kill()
+            watch.proc.wait()
+
+
 def test_a_bad_url_is_one_sentence_without_the_password(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     url = "postgresql://someone:s3cret@127.0.0.1:1/nothing?connect_timeout=2"
     for argv in (["--db", url, "list"], ["approve", "t-1", "--db", url, "--yes"], ["worker", "--once", "--db", url]):

@@ -31,8 +31,8 @@ def clean_environment() -> dict[str, str]:
 class Watch:
     """A `hitl-tui watch --jsonl` process and the events it printed so far."""
 
-    def __init__(self, config: Path) -> None:
-        self.proc = subprocess.Popen([str(EXE), "watch", "--jsonl", "--config", str(config)], text=True,
+    def __init__(self, config: Path, *options: str) -> None:
+        self.proc = subprocess.Popen([str(EXE), "watch", "--jsonl", "--config", str(config), *options], text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_environment())
         self.events: list[dict[str, Any]] = []
         self._changed = threading.Condition()

@@ -141,8 +141,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from hitl_tui.cli.watch import run_watch
 
     config, db = resolve(args)
-    _sqlite_only(db, "watch")
-    return run_watch(config, Path(db), sys.stdout, sys.stderr, jsonl=args.jsonl)
+    return run_watch(config, db, sys.stdout, sys.stderr, jsonl=args.jsonl)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -155,7 +154,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _sqlite_only(db: DbTarget | None, command: str) -> None:
     if is_postgres(db):
         raise HitlError(f"`hitl-tui {command}` works on a SQLite checkpoint file; on Postgres, use the console, "
-                        "`list`, the decision commands and `worker`.")
+                        "`list`, `watch`, the decision commands and `worker`.")
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from hitl_tui.clock import utc_now
 from hitl_tui.config import Config
 from hitl_tui.console.watch_events import Event, EventTracker
+from hitl_tui.db_target import DbTarget, is_postgres
 from hitl_tui.errors import ExitCode
 from hitl_tui.safe_text import json_for_terminal, visible
 
@@ -30,12 +31,18 @@ TICK_SECONDS = 0.5  # how often deadlines (and a vanished pipe reader) are check
 
 
 class _ReadOnlyRecords:
-    """The ledger's recent decisions through a read-only view (a watch never writes to the DB)."""
+    """The ledger's recent decisions through a read-only view (a watch never writes to the DB, nor creates our
+    tables in a Postgres database)."""
 
-    def __init__(self, db: Path) -> None:
-        from hitl_tui.decisions.ledger import LedgerView
+    def __init__(self, db: DbTarget, config: Config) -> None:
+        if is_postgres(db):
+            from hitl_tui.decisions.postgres.ledger import PostgresLedger
 
-        self._view = LedgerView(db)
+            self._view: Any = PostgresLedger(str(db), config, create=False)
+        else:
+            from hitl_tui.decisions.ledger import LedgerView
+
+            self._view = LedgerView(Path(db))
 
     def recent(self, limit: int = 500) -> list[Any]:
         return self._view.recent_records(limit)
@@ -73,15 +80,15 @@ def _reader_gone(out: TextIO) -> bool:
         return False
 
 
-def run_watch(config: Config, db: Path, out: TextIO, err: TextIO, *, jsonl: bool,
+def run_watch(config: Config, db: DbTarget, out: TextIO, err: TextIO, *, jsonl: bool,
               clock: Callable[[], datetime] | None = None) -> int:
     """Print events until interrupted or until the reader of `out` goes away; the exit code."""
-    from hitl_tui.checkpoints.reader import CheckpointReader
     from hitl_tui.console.loop_events import RecordsRead, SourceProblem, ThreadsRead
     from hitl_tui.console.watchers import DBWatcher
+    from hitl_tui.decisions.backend import open_thread_reader
 
     reports: queue.Queue[object] = queue.Queue()
-    watcher = DBWatcher(db, lambda: CheckpointReader(db, config), lambda: _ReadOnlyRecords(db),
+    watcher = DBWatcher(db, lambda: open_thread_reader(db, config), lambda: _ReadOnlyRecords(db, config),
                         config.poll_interval, reports.put)
     loop = threading.Thread(target=watcher.run, name="watch-db", daemon=True)
     tracker = EventTracker(config, clock or utc_now)
