@@ -29,12 +29,13 @@ from hitl_tui.decisions.rows import (
     LedgerRow,
     Submission,
     action_names,
+    already_decided,
     decision_event,
     decisions_from,
     decisions_json,
+    earlier_resume_in_doubt,
     row_from,
     row_values,
-    short_time,
     with_acks,
 )
 from hitl_tui.decisions.schema import needs_migration
@@ -191,8 +192,7 @@ class DecisionLedger(LedgerClaims):
             (thread.thread_id, thread.checkpoint_id, interrupt.key),
         ).fetchone()
         if prior is not None:
-            kinds = "+".join(sorted({d.kind.value for d in decisions_from(prior[2])}))
-            raise DecisionRefused(f"Already decided ({kinds}) by {prior[0]} at {short_time(prior[1])}.")
+            raise already_decided(*prior[:3])
         doubt = conn.execute(
             "SELECT d.decision_id, d.operator, d.decided_at FROM hitl_decisions AS d "
             "LEFT JOIN hitl_acks AS a ON a.decision_id = d.decision_id "
@@ -200,11 +200,7 @@ class DecisionLedger(LedgerClaims):
             (thread.thread_id,),
         ).fetchone()
         if doubt is not None:
-            # The agent may have acted on that earlier decision; deciding again could make it act twice.
-            raise DecisionRefused(
-                f"An earlier resume of this thread (decided by {doubt[1]} at {short_time(doubt[2])}) is in doubt; "
-                f"check its side effects, then run `hitl-tui ack {doubt[0]}`."
-            )
+            raise earlier_resume_in_doubt(*doubt)
         if self._unchanged_since_read(conn, thread, interrupt):
             return
         fresh = self._reader.thread(thread.thread_id)

@@ -12,6 +12,7 @@ from typing import Any
 from hitl_tui.canonical import canonical_json, value_hash
 from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.decisions.resume_values import ResumePlan
+from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 
@@ -145,6 +146,21 @@ def action_names(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> 
     names = [interrupt.actions[d.action_index].name for d in sorted(decisions, key=lambda d: d.action_index)
              if 0 <= d.action_index < len(interrupt.actions)]
     return ", ".join(names)
+
+
+def already_decided(operator: str, decided_at: str, decisions_text: str) -> DecisionRefused:
+    """The refusal of a decision on an item someone already decided (from that decision's stored row)."""
+    kinds = "+".join(sorted({d.kind.value for d in decisions_from(decisions_text)}))
+    return DecisionRefused(f"Already decided ({kinds}) by {operator} at {short_time(decided_at)}.")
+
+
+def earlier_resume_in_doubt(decision_id: str, operator: str, decided_at: str) -> DecisionRefused:
+    """The refusal of a decision on a thread whose earlier resume is in doubt and not yet acknowledged: the agent
+    may have acted on that decision, and deciding again could make it act twice."""
+    return DecisionRefused(
+        f"An earlier resume of this thread (decided by {operator} at {short_time(decided_at)}) is in doubt; "
+        f"check its side effects, then run `hitl-tui ack {decision_id}`."
+    )
 
 
 def short_time(iso: str) -> str:

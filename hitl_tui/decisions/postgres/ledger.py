@@ -27,12 +27,19 @@ from hitl_tui.decisions.postgres.claims import PostgresClaims
 from hitl_tui.decisions.postgres.ledger_db import Clock
 from hitl_tui.decisions.resume_values import ResumePlan, plan_resume
 from hitl_tui.decisions.rows import COLUMNS as _COLUMNS
-from hitl_tui.decisions.rows import LedgerRow, Submission, args_hash, decision_event, decisions_json
+from hitl_tui.decisions.rows import (
+    LedgerRow,
+    Submission,
+    already_decided,
+    args_hash,
+    decision_event,
+    decisions_json,
+    earlier_resume_in_doubt,
+)
 from hitl_tui.decisions.rows import action_names as _action_names
 from hitl_tui.decisions.rows import decisions_from as _decisions_from
 from hitl_tui.decisions.rows import row_from as _row
 from hitl_tui.decisions.rows import row_values as _values
-from hitl_tui.decisions.rows import short_time as _short_time
 from hitl_tui.decisions.votes import Vote
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
@@ -174,8 +181,7 @@ class PostgresLedger(PostgresClaims):
             (thread.thread_id, thread.checkpoint_id, interrupt.key),
         ).fetchone()
         if prior is not None:
-            kinds = "+".join(sorted({d.kind.value for d in _decisions_from(prior[2])}))
-            raise DecisionRefused(f"Already decided ({kinds}) by {prior[0]} at {_short_time(prior[1])}.")
+            raise already_decided(*prior[:3])
         doubt = conn.execute(
             "SELECT d.decision_id, d.operator, d.decided_at FROM hitl_decisions AS d "
             "LEFT JOIN hitl_acks AS a ON a.decision_id = d.decision_id "
@@ -183,10 +189,7 @@ class PostgresLedger(PostgresClaims):
             (thread.thread_id,),
         ).fetchone()
         if doubt is not None:
-            raise DecisionRefused(
-                f"An earlier resume of this thread (decided by {doubt[1]} at {_short_time(doubt[2])}) is in doubt; "
-                f"check its side effects, then run `hitl-tui ack {doubt[0]}`."
-            )
+            raise earlier_resume_in_doubt(*doubt)
         # LangGraph's tables are read fresh (another session, committed data): agents write them outside our
         # locks, but an agent moves a paused thread on only when resumed, and resumes go through claims.
         if self._unchanged_since_read(thread, interrupt):
