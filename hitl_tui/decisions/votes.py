@@ -23,18 +23,40 @@ class Vote:
     voted_at: str
 
 
+def check_voter(operator: Operator) -> None:
+    """Four eyes means people: a policy runs under some process's uid and must never stand in for one."""
+    if not operator.is_human:
+        raise DecisionRefused(f"{operator.user} can't approve an item that needs several operators' approval.")
+
+
+def starts_new_round(
+    first: tuple[str, str] | None, voted: bool, mine: str, decisions: Sequence[Decision], operator: Operator
+) -> bool:
+    """Whether this approval may count, given the round's first vote (`first`: its args hash and operator) and
+    whether this operator already voted; True when it starts a new round (the old votes are to be cleared).
+
+    Every vote names exactly what it approves (the edited arguments, or none for as-is), and a quorum forms only
+    over votes for the same thing: nobody's approval counts for arguments they didn't see. The same rule for
+    every ledger backend."""
+    if first is not None and first[0] != mine and any(d.kind is DecisionKind.EDIT for d in decisions):
+        return True  # a different edit changes what is being approved: earlier approvals no longer count
+    if voted:
+        raise DecisionRefused(f"{operator.user} has already approved this; a different operator must approve it.")
+    if first is not None and first[0] != mine:
+        raise DecisionRefused(
+            f"{first[1]} edited the arguments after approvals began; review the edit and approve it by "
+            "submitting the same edit, or edit again."
+        )
+    return False
+
+
 def cast_vote(
     conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt,
     decisions: Sequence[Decision], operator: Operator, now: datetime,
 ) -> list[Vote]:
     """Count `operator`'s approval towards the quorum (inside the decision's transaction); all votes so far."""
     key = (thread.thread_id, thread.checkpoint_id, interrupt.key)
-    if not operator.is_human:
-        # Four eyes means people: a policy runs under some process's uid and must never stand in for one.
-        raise DecisionRefused(f"{operator.user} can't approve an item that needs several operators' approval.")
-    is_edit = any(d.kind is DecisionKind.EDIT for d in decisions)
-    # Every vote names exactly what it approves (the edited arguments, or none for as-is), and a quorum
-    # forms only over votes for the same thing: nobody's approval counts for arguments they didn't see.
+    check_voter(operator)
     mine = args_hash(decisions)
     current = conn.execute(
         "SELECT args_hash, operator FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? "
@@ -44,16 +66,8 @@ def cast_vote(
         "SELECT 1 FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=? AND operator_uid=?",
         (*key, operator.uid),
     ).fetchone() is not None
-    if current is not None and current[0] != mine and is_edit:
-        # A different edit changes what is being approved: approvals given to other arguments no longer count.
+    if starts_new_round(current, voted, mine, decisions, operator):
         conn.execute("DELETE FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=?", key)
-    elif voted:
-        raise DecisionRefused(f"{operator.user} has already approved this; a different operator must approve it.")
-    elif current is not None and current[0] != mine:
-        raise DecisionRefused(
-            f"{current[1]} edited the arguments after approvals began; review the edit and approve it by "
-            "submitting the same edit, or edit again."
-        )
     conn.execute(
         "INSERT INTO hitl_votes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*key, operator.uid, operator.display, interrupt.payload_hash, mine, decisions_json(decisions),

@@ -40,7 +40,7 @@ from hitl_tui.decisions.rows import action_names as _action_names
 from hitl_tui.decisions.rows import decisions_from as _decisions_from
 from hitl_tui.decisions.rows import row_from as _row
 from hitl_tui.decisions.rows import row_values as _values
-from hitl_tui.decisions.votes import Vote
+from hitl_tui.decisions.votes import Vote, check_voter, starts_new_round
 from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
@@ -230,24 +230,15 @@ class PostgresLedger(PostgresClaims):
     ) -> list[Vote]:
         """See DecisionLedger._vote: a quorum forms only over votes for the same arguments."""
         key = (thread.thread_id, thread.checkpoint_id, interrupt.key)
-        if not operator.is_human:
-            raise DecisionRefused(f"{operator.user} can't approve an item that needs several operators' approval.")
-        is_edit = any(d.kind is DecisionKind.EDIT for d in decisions)
+        check_voter(operator)
         mine = args_hash(decisions)
         where = "thread_id = %s AND checkpoint_id = %s AND interrupt_key = %s"
         current = conn.execute(f"SELECT args_hash, operator FROM hitl_votes WHERE {where} ORDER BY voted_at LIMIT 1",
                                key).fetchone()
         voted = conn.execute(f"SELECT 1 FROM hitl_votes WHERE {where} AND operator_uid = %s",
                              (*key, operator.uid)).fetchone() is not None
-        if current is not None and current[0] != mine and is_edit:
+        if starts_new_round(current, voted, mine, decisions, operator):
             conn.execute(f"DELETE FROM hitl_votes WHERE {where}", key)
-        elif voted:
-            raise DecisionRefused(f"{operator.user} has already approved this; a different operator must approve it.")
-        elif current is not None and current[0] != mine:
-            raise DecisionRefused(
-                f"{current[1]} edited the arguments after approvals began; review the edit and approve it by "
-                "submitting the same edit, or edit again."
-            )
         conn.execute(
             "INSERT INTO hitl_votes VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (*key, operator.uid, operator.display, interrupt.payload_hash, mine, decisions_json(decisions),
