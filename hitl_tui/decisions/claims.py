@@ -10,8 +10,7 @@ from typing import Any
 from hitl_tui.audit.outbox import add_event
 from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.decisions.ledger_db import LedgerDB
-from hitl_tui.decisions.rows import COLUMNS, LedgerRow, row_from
-from hitl_tui.errors import HitlError
+from hitl_tui.decisions.rows import COLUMNS, LedgerRow, already_acknowledged, in_doubt_row, row_from
 from hitl_tui.identity import Operator
 
 
@@ -125,13 +124,9 @@ class LedgerClaims(LedgerDB):
         with self.transaction() as conn:
             values = conn.execute(f"SELECT {COLUMNS} FROM hitl_decisions WHERE decision_id = ?",
                                   (decision_id,)).fetchone()
-            if values is None:
-                raise HitlError(f"No decision has the id {decision_id!r}.")
-            row = row_from(values)
-            if row.state is not DecisionState.IN_DOUBT:
-                raise HitlError(f"Decision {decision_id} is {row.state.value}, not in doubt; nothing to acknowledge.")
+            row = in_doubt_row(values, decision_id)
             if conn.execute("SELECT 1 FROM hitl_acks WHERE decision_id = ?", (decision_id,)).fetchone():
-                raise HitlError(f"Decision {decision_id} was already acknowledged.")
+                raise already_acknowledged(decision_id)
             conn.execute("INSERT INTO hitl_acks VALUES (?, ?, ?, ?)",
                          (decision_id, operator.display, now.isoformat(), note))
             add_event(conn, {

@@ -12,7 +12,7 @@ from typing import Any
 from hitl_tui.canonical import canonical_json, value_hash
 from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState
 from hitl_tui.decisions.resume_values import ResumePlan
-from hitl_tui.errors import DecisionRefused
+from hitl_tui.errors import DecisionRefused, HitlError
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 
@@ -161,6 +161,20 @@ def earlier_resume_in_doubt(decision_id: str, operator: str, decided_at: str) ->
         f"An earlier resume of this thread (decided by {operator} at {short_time(decided_at)}) is in doubt; "
         f"check its side effects, then run `hitl-tui ack {decision_id}`."
     )
+
+
+def in_doubt_row(values: Sequence[Any] | None, decision_id: str) -> LedgerRow:
+    """The stored decision an operator acknowledges (its row's values), or the sentence why it can't be."""
+    if values is None:
+        raise HitlError(f"No decision has the id {decision_id!r}.")
+    row = row_from(values)
+    if row.state is not DecisionState.IN_DOUBT:
+        raise HitlError(f"Decision {decision_id} is {row.state.value}, not in doubt; nothing to acknowledge.")
+    return row
+
+
+def already_acknowledged(decision_id: str) -> HitlError:
+    return HitlError(f"Decision {decision_id} was already acknowledged.")
 
 
 def short_time(iso: str) -> str:

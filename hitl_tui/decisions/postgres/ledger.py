@@ -30,18 +30,20 @@ from hitl_tui.decisions.rows import COLUMNS as _COLUMNS
 from hitl_tui.decisions.rows import (
     LedgerRow,
     Submission,
+    already_acknowledged,
     already_decided,
     args_hash,
     decision_event,
     decisions_json,
     earlier_resume_in_doubt,
+    in_doubt_row,
 )
 from hitl_tui.decisions.rows import action_names as _action_names
 from hitl_tui.decisions.rows import decisions_from as _decisions_from
 from hitl_tui.decisions.rows import row_from as _row
 from hitl_tui.decisions.rows import row_values as _values
 from hitl_tui.decisions.votes import Vote, check_voter, starts_new_round
-from hitl_tui.errors import DecisionRefused, HitlError
+from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 
@@ -274,15 +276,11 @@ class PostgresLedger(PostgresClaims):
         with self.transaction() as conn:
             values = conn.execute(f"SELECT {_COLUMNS} FROM hitl_decisions WHERE decision_id = %s FOR UPDATE",
                                   (decision_id,)).fetchone()
-            if values is None:
-                raise HitlError(f"No decision has the id {decision_id!r}.")
-            row = _row(values)
-            if row.state is not DecisionState.IN_DOUBT:
-                raise HitlError(f"Decision {decision_id} is {row.state.value}, not in doubt; nothing to acknowledge.")
+            row = in_doubt_row(values, decision_id)
             inserted = conn.execute("INSERT INTO hitl_acks VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                                     (decision_id, operator.display, now.isoformat(), note)).rowcount
             if not inserted:
-                raise HitlError(f"Decision {decision_id} was already acknowledged.")
+                raise already_acknowledged(decision_id)
             self.event({
                 "event": "acknowledged", "at": now.isoformat(), "actor": operator.as_record(),
                 "thread_id": row.thread_id, "graph_id": row.graph_id, "checkpoint_id": row.checkpoint_id,
