@@ -29,11 +29,10 @@ from hitl_tui.decisions.rows import (
     LedgerRow,
     Submission,
     action_names,
-    already_decided,
     decision_event,
     decisions_from,
     decisions_json,
-    earlier_resume_in_doubt,
+    refuse_if_decided_or_in_doubt,
     row_from,
     row_values,
     with_acks,
@@ -186,21 +185,7 @@ class DecisionLedger(LedgerClaims):
 
     def _check_current(self, conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> None:
         """The compare part of compare-and-set; we hold the write lock, so what we read can't change under us."""
-        prior = conn.execute(
-            "SELECT operator, decided_at, decisions, state FROM hitl_decisions "
-            "WHERE thread_id = ? AND checkpoint_id = ? AND interrupt_key = ? AND reopened = 0",
-            (thread.thread_id, thread.checkpoint_id, interrupt.key),
-        ).fetchone()
-        if prior is not None:
-            raise already_decided(*prior[:3])
-        doubt = conn.execute(
-            "SELECT d.decision_id, d.operator, d.decided_at FROM hitl_decisions AS d "
-            "LEFT JOIN hitl_acks AS a ON a.decision_id = d.decision_id "
-            "WHERE d.thread_id = ? AND d.state = 'in_doubt' AND a.decision_id IS NULL LIMIT 1",
-            (thread.thread_id,),
-        ).fetchone()
-        if doubt is not None:
-            raise earlier_resume_in_doubt(*doubt)
+        refuse_if_decided_or_in_doubt(lambda sql, params: conn.execute(sql, params).fetchone(), thread, interrupt)
         if self._unchanged_since_read(conn, thread, interrupt):
             return
         fresh = self._reader.thread(thread.thread_id)

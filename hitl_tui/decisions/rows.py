@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -146,6 +146,31 @@ def action_names(interrupt: PendingInterrupt, decisions: Sequence[Decision]) -> 
     names = [interrupt.actions[d.action_index].name for d in sorted(decisions, key=lambda d: d.action_index)
              if 0 <= d.action_index < len(interrupt.actions)]
     return ", ".join(names)
+
+
+# The compare's reads of our own tables, in SQLite's placeholder style (the Postgres ledger swaps `?` for `%s`).
+PRIOR_DECISION_SQL = (
+    "SELECT operator, decided_at, decisions FROM hitl_decisions "
+    "WHERE thread_id = ? AND checkpoint_id = ? AND interrupt_key = ? AND reopened = 0"
+)
+UNACKNOWLEDGED_DOUBT_SQL = (
+    "SELECT d.decision_id, d.operator, d.decided_at FROM hitl_decisions AS d "
+    "LEFT JOIN hitl_acks AS a ON a.decision_id = d.decision_id "
+    "WHERE d.thread_id = ? AND d.state = 'in_doubt' AND a.decision_id IS NULL LIMIT 1"
+)
+FetchOne = Callable[[str, tuple[Any, ...]], "Sequence[Any] | None"]
+
+
+def refuse_if_decided_or_in_doubt(fetch_one: FetchOne, thread: PendingThread, interrupt: PendingInterrupt) -> None:
+    """The ledger's half of the compare: refused when the item was decided already, or when an earlier resume of
+    the thread is in doubt and nobody acknowledged it. `fetch_one(sql, params)`: one row or None, inside the
+    decision's transaction (either backend)."""
+    prior = fetch_one(PRIOR_DECISION_SQL, (thread.thread_id, thread.checkpoint_id, interrupt.key))
+    if prior is not None:
+        raise already_decided(*prior[:3])
+    doubt = fetch_one(UNACKNOWLEDGED_DOUBT_SQL, (thread.thread_id,))
+    if doubt is not None:
+        raise earlier_resume_in_doubt(*doubt)
 
 
 def already_decided(operator: str, decided_at: str, decisions_text: str) -> DecisionRefused:

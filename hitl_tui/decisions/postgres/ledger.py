@@ -31,12 +31,11 @@ from hitl_tui.decisions.rows import (
     LedgerRow,
     Submission,
     already_acknowledged,
-    already_decided,
     args_hash,
     decision_event,
     decisions_json,
-    earlier_resume_in_doubt,
     in_doubt_row,
+    refuse_if_decided_or_in_doubt,
 )
 from hitl_tui.decisions.rows import action_names as _action_names
 from hitl_tui.decisions.rows import decisions_from as _decisions_from
@@ -177,21 +176,9 @@ class PostgresLedger(PostgresClaims):
 
     def _check_current(self, conn: psycopg.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> None:
         """The compare part of compare-and-set; the thread's lock is held, so no rival decides it meanwhile."""
-        prior = conn.execute(
-            "SELECT operator, decided_at, decisions FROM hitl_decisions WHERE thread_id = %s AND checkpoint_id = %s "
-            "AND interrupt_key = %s AND reopened = 0",
-            (thread.thread_id, thread.checkpoint_id, interrupt.key),
-        ).fetchone()
-        if prior is not None:
-            raise already_decided(*prior[:3])
-        doubt = conn.execute(
-            "SELECT d.decision_id, d.operator, d.decided_at FROM hitl_decisions AS d "
-            "LEFT JOIN hitl_acks AS a ON a.decision_id = d.decision_id "
-            "WHERE d.thread_id = %s AND d.state = 'in_doubt' AND a.decision_id IS NULL LIMIT 1",
-            (thread.thread_id,),
-        ).fetchone()
-        if doubt is not None:
-            raise earlier_resume_in_doubt(*doubt)
+        refuse_if_decided_or_in_doubt(
+            lambda sql, params: conn.execute(sql.replace("?", "%s"), params).fetchone(), thread, interrupt
+        )
         # LangGraph's tables are read fresh (another session, committed data): agents write them outside our
         # locks, but an agent moves a paused thread on only when resumed, and resumes go through claims.
         if self._unchanged_since_read(thread, interrupt):
