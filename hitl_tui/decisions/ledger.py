@@ -33,6 +33,7 @@ from hitl_tui.decisions.rows import (
     decisions_from,
     decisions_json,
     refuse_if_decided_or_in_doubt,
+    refuse_unless_current,
     row_from,
     row_values,
     with_acks,
@@ -188,19 +189,7 @@ class DecisionLedger(LedgerClaims):
         refuse_if_decided_or_in_doubt(lambda sql, params: conn.execute(sql, params).fetchone(), thread, interrupt)
         if self._unchanged_since_read(conn, thread, interrupt):
             return
-        fresh = self._reader.thread(thread.thread_id)
-        if fresh is None:
-            raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
-        if fresh.checkpoint_id != thread.checkpoint_id:
-            raise DecisionRefused(
-                f"The thread moved on since you looked (checkpoint {thread.checkpoint_id[-8:]} is now "
-                f"{fresh.checkpoint_id[-8:]}); look again before deciding."
-            )
-        current = next((i for i in fresh.interrupts if i.key == interrupt.key), None)
-        if current is None:
-            raise DecisionRefused("That interrupt is no longer pending; look again before deciding.")
-        if current.payload_hash != interrupt.payload_hash:
-            raise DecisionRefused("The pending action changed since you looked; look again before deciding.")
+        refuse_unless_current(self._reader.thread(thread.thread_id), thread, interrupt)
 
     @staticmethod
     def _unchanged_since_read(conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt) -> bool:

@@ -173,6 +173,23 @@ def refuse_if_decided_or_in_doubt(fetch_one: FetchOne, thread: PendingThread, in
         raise earlier_resume_in_doubt(*doubt)
 
 
+def refuse_unless_current(fresh: PendingThread | None, seen: PendingThread, interrupt: PendingInterrupt) -> None:
+    """The DB's half of the compare: refused unless a fresh read of the thread still waits on `interrupt`, at the
+    checkpoint the operator saw, asking for the same thing."""
+    if fresh is None:
+        raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
+    if fresh.checkpoint_id != seen.checkpoint_id:
+        raise DecisionRefused(
+            f"The thread moved on since you looked (checkpoint {seen.checkpoint_id[-8:]} is now "
+            f"{fresh.checkpoint_id[-8:]}); look again before deciding."
+        )
+    current = next((i for i in fresh.interrupts if i.key == interrupt.key), None)
+    if current is None:
+        raise DecisionRefused("That interrupt is no longer pending; look again before deciding.")
+    if current.payload_hash != interrupt.payload_hash:
+        raise DecisionRefused("The pending action changed since you looked; look again before deciding.")
+
+
 def already_decided(operator: str, decided_at: str, decisions_text: str) -> DecisionRefused:
     """The refusal of a decision on an item someone already decided (from that decision's stored row)."""
     kinds = "+".join(sorted({d.kind.value for d in decisions_from(decisions_text)}))

@@ -36,6 +36,7 @@ from hitl_tui.decisions.rows import (
     decisions_json,
     in_doubt_row,
     refuse_if_decided_or_in_doubt,
+    refuse_unless_current,
 )
 from hitl_tui.decisions.rows import action_names as _action_names
 from hitl_tui.decisions.rows import decisions_from as _decisions_from
@@ -183,19 +184,7 @@ class PostgresLedger(PostgresClaims):
         # locks, but an agent moves a paused thread on only when resumed, and resumes go through claims.
         if self._unchanged_since_read(thread, interrupt):
             return
-        fresh = self._reader.thread(thread.thread_id)
-        if fresh is None:
-            raise DecisionRefused("The thread has finished or no longer exists; nothing was decided.")
-        if fresh.checkpoint_id != thread.checkpoint_id:
-            raise DecisionRefused(
-                f"The thread moved on since you looked (checkpoint {thread.checkpoint_id[-8:]} is now "
-                f"{fresh.checkpoint_id[-8:]}); look again before deciding."
-            )
-        current = next((i for i in fresh.interrupts if i.key == interrupt.key), None)
-        if current is None:
-            raise DecisionRefused("That interrupt is no longer pending; look again before deciding.")
-        if current.payload_hash != interrupt.payload_hash:
-            raise DecisionRefused("The pending action changed since you looked; look again before deciding.")
+        refuse_unless_current(self._reader.thread(thread.thread_id), thread, interrupt)
 
     def _unchanged_since_read(self, thread: PendingThread, interrupt: PendingInterrupt) -> bool:
         """True when nothing of the thread was written since the operator's view was read (its row marks: counts
