@@ -297,41 +297,46 @@ def race_choice(thread_id: str, worker: int) -> str:
     return "approve" if (int(thread_id.rsplit("-", 1)[1]) + worker) % 2 == 0 else "reject"
 
 
+def race_through(db: Any, config: Any, worker: int, shuffle_seed: int | None, barrier: Any) -> dict[str, Any]:
+    """Read every paused thread of `db` (a SQLite path or a Postgres URL), wait for the other racers, then decide
+    and resume them all as fast as possible: what this racer won, what it was refused, how many it saw."""
+    from hitl_tui.decisions.backend import open_thread_reader
+    from hitl_tui.decisions.desk import DecisionDesk
+    from hitl_tui.errors import DecisionRefused
+
+    reader = open_thread_reader(db, config)
+    threads = [t for t in reader.read_all().threads if t.interrupts]
+    reader.close()
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(threads)
+    desk = DecisionDesk(config, db, operator(f"racer-{worker}"))
+    assert desk.resumer is not None
+    won: dict[str, Any] = {}
+    refused: dict[str, str] = {}
+    barrier.wait()
+    for thread in threads:
+        choice = race_choice(thread.thread_id, worker)
+        decision = approve() if choice == "approve" else reject(f"racer {worker} says no")
+        try:
+            result = desk.decide(thread, thread.interrupts[0], [decision])
+        except DecisionRefused as refusal:
+            refused[thread.thread_id] = refusal.message
+        else:
+            won[thread.thread_id] = {"decision_id": result.records[0].decision_id, "choice": choice}
+        desk.resumer.run(limit=1)  # also race to resume what others decided
+    desk.resumer.run()
+    desk.flush_audit()
+    desk.close()
+    return {"won": won, "refused": refused, "seen": len(threads)}
+
+
 def race_worker(config_path: str, worker: int, shuffle_seed: int | None, barrier: Any, out: str) -> None:
-    """Read every paused thread, wait for the others, then decide and resume them all as fast as possible."""
+    """A racer on the config's SQLite DB (see race_through)."""
 
     def body() -> dict[str, Any]:
-        from hitl_tui.checkpoints.reader import CheckpointReader
-        from hitl_tui.decisions.desk import DecisionDesk
-        from hitl_tui.errors import DecisionRefused
-
         config = load_config(Path(config_path))
         assert config.db is not None
-        reader = CheckpointReader(config.db, config)
-        threads = [t for t in reader.read_all().threads if t.interrupts]
-        reader.close()
-        if shuffle_seed is not None:
-            random.Random(shuffle_seed).shuffle(threads)
-        desk = DecisionDesk(config, config.db, operator(f"racer-{worker}"))
-        assert desk.resumer is not None
-        won: dict[str, Any] = {}
-        refused: dict[str, str] = {}
-        barrier.wait()
-        for thread in threads:
-            choice = race_choice(thread.thread_id, worker)
-            decision = approve() if choice == "approve" else reject(f"racer {worker} says no")
-            try:
-                result = desk.decide(thread, thread.interrupts[0], [decision])
-            except DecisionRefused as refusal:
-                refused[thread.thread_id] = refusal.message
-            else:
-                record = result.records[0]
-                won[thread.thread_id] = {"decision_id": record.decision_id, "choice": choice}
-            desk.resumer.run(limit=1)  # also race to resume what others decided
-        desk.resumer.run()
-        desk.flush_audit()
-        desk.close()
-        return {"won": won, "refused": refused, "seen": len(threads)}
+        return race_through(config.db, config, worker, shuffle_seed, barrier)
 
     _guarded(Path(out), body)
 

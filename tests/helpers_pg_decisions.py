@@ -8,13 +8,12 @@ judge them by pid and must wait for their lease, as a real second machine would.
 from __future__ import annotations
 
 import os
-import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers_decisions import CRASHY, GRAPH_FILE, _guarded, approve, operator, race_choice, reject
+from helpers_decisions import CRASHY, GRAPH_FILE, _guarded, approve, operator, race_through
 
 from hitl_tui.config import Config, load_config
 from hitl_tui.demo.kit import run_config
@@ -92,34 +91,7 @@ def pg_race_worker(dsn: str, config_path: str, host: str, worker: int, seed: int
 
     def body() -> dict[str, Any]:
         _as_host(host)
-        from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
-        from hitl_tui.decisions.desk import DecisionDesk
-        from hitl_tui.errors import DecisionRefused
-
-        config = load_config(Path(config_path))
-        reader = PostgresThreadReader(dsn, config)
-        threads = [t for t in reader.read_all().threads if t.interrupts]
-        reader.close()
-        random.Random(seed).shuffle(threads)
-        desk = DecisionDesk(config, dsn, operator(f"racer-{worker}"))
-        assert desk.resumer is not None
-        won: dict[str, Any] = {}
-        refused: dict[str, str] = {}
-        barrier.wait()
-        for thread in threads:
-            choice = race_choice(thread.thread_id, worker)
-            decision = approve() if choice == "approve" else reject(f"racer {worker} says no")
-            try:
-                result = desk.decide(thread, thread.interrupts[0], [decision])
-            except DecisionRefused as refusal:
-                refused[thread.thread_id] = refusal.message
-            else:
-                won[thread.thread_id] = {"decision_id": result.records[0].decision_id, "choice": choice}
-            desk.resumer.run(limit=1)  # also race to resume what others decided
-        desk.resumer.run()
-        desk.flush_audit()
-        desk.close()
-        return {"won": won, "refused": refused, "seen": len(threads)}
+        return race_through(dsn, load_config(Path(config_path)), worker, seed, barrier)
 
     _guarded(Path(out), body)
 

@@ -39,6 +39,7 @@ from hitl_tui.decisions.rows import (
     with_acks,
 )
 from hitl_tui.decisions.schema import needs_migration
+from hitl_tui.decisions.submitting import SubmitsOne
 from hitl_tui.decisions.votes import Vote, cast_vote, round_decisions, votes_for
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
@@ -47,34 +48,8 @@ from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
 __all__ = ["DecisionLedger", "LedgerRow", "LedgerView", "Submission", "Vote"]
 
 
-class DecisionLedger(LedgerClaims):
+class DecisionLedger(LedgerClaims, SubmitsOne):
     """Compare-and-set decisions and resume claims on the shared checkpoint DB."""
-
-    def submit(
-        self,
-        thread: PendingThread,
-        items: Sequence[tuple[PendingInterrupt, Sequence[Decision]]],
-        operator: Operator,
-        *,
-        approvals_needed: int = 1,
-        initiator_uid: int | None = None,
-        event: str = "decision",
-        extra: dict[str, Any] | None = None,
-        claimant: str | None = None,
-        risk: str | None = None,
-    ) -> list[LedgerRow] | list[Vote]:
-        """Record decisions on one or more interrupts of a thread in one compare-and-set transaction.
-
-        Returns the decision rows (one batch, resumed together), or the votes so far when a four-eyes quorum
-        is not reached yet. Raises InvalidDecision before touching the DB, and DecisionRefused (after logging
-        the refusal) when the compare-and-set lost. With `claimant`, the batch is also claimed for that
-        resumer in the same commit (state resuming, phase claimed) unless the thread is being resumed already.
-        """
-        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant, risk)
-        [outcome] = self.submit_many([submission], operator, event=event, extra=extra)
-        if isinstance(outcome, DecisionRefused):
-            raise outcome
-        return outcome
 
     def submit_many(
         self, submissions: Sequence[Submission], operator: Operator, *, event: str = "decision",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,10 +79,15 @@ def round_decisions(
     conn: sqlite3.Connection, thread: PendingThread, interrupt: PendingInterrupt
 ) -> tuple[Decision, ...] | None:
     """The edit that opened this approval round (an edit clears older votes), if there was one."""
-    for (text,) in conn.execute(
+    return opening_edit(text for (text,) in conn.execute(
         "SELECT decisions FROM hitl_votes WHERE thread_id=? AND checkpoint_id=? AND interrupt_key=?",
         (thread.thread_id, thread.checkpoint_id, interrupt.key),
-    ):
+    ))
+
+
+def opening_edit(votes_decisions: Iterable[str]) -> tuple[Decision, ...] | None:
+    """Of a round's votes (their stored decisions), the edit that opened it, if there was one."""
+    for text in votes_decisions:
         found = decisions_from(text)
         if any(d.kind is DecisionKind.EDIT for d in found):
             return found

@@ -42,7 +42,8 @@ from hitl_tui.decisions.rows import action_names as _action_names
 from hitl_tui.decisions.rows import decisions_from as _decisions_from
 from hitl_tui.decisions.rows import row_from as _row
 from hitl_tui.decisions.rows import row_values as _values
-from hitl_tui.decisions.votes import Vote, check_voter, starts_new_round
+from hitl_tui.decisions.submitting import SubmitsOne
+from hitl_tui.decisions.votes import Vote, check_voter, opening_edit, starts_new_round
 from hitl_tui.errors import DecisionRefused
 from hitl_tui.identity import Operator
 from hitl_tui.model import DecisionKind, PendingInterrupt, PendingThread
@@ -51,7 +52,7 @@ _PLACEHOLDERS = ", ".join(["%s"] * len(_COLUMNS.split(",")))
 Planned = list[tuple[str, PendingInterrupt, tuple[Decision, ...], ResumePlan]]
 
 
-class PostgresLedger(PostgresClaims):
+class PostgresLedger(PostgresClaims, SubmitsOne):
     """Compare-and-set decisions, four-eyes votes, claims and the audit chain on Postgres."""
 
     # Helpers shared with the SQLite ledger: they touch no connection, only the config.
@@ -71,18 +72,6 @@ class PostgresLedger(PostgresClaims):
         super().close()
 
     # -- deciding -----------------------------------------------------------------------------------------------
-
-    def submit(
-        self, thread: PendingThread, items: Sequence[tuple[PendingInterrupt, Sequence[Decision]]], operator: Operator,
-        *, approvals_needed: int = 1, initiator_uid: int | None = None, event: str = "decision",
-        extra: dict[str, Any] | None = None, claimant: str | None = None, risk: str | None = None,
-    ) -> list[LedgerRow] | list[Vote]:
-        """See DecisionLedger.submit."""
-        submission = Submission(thread, tuple(items), approvals_needed, initiator_uid, claimant, risk)
-        [outcome] = self.submit_many([submission], operator, event=event, extra=extra)
-        if isinstance(outcome, DecisionRefused):
-            raise outcome
-        return outcome
 
     def submit_many(
         self, submissions: Sequence[Submission], operator: Operator, *, event: str = "decision",
@@ -228,14 +217,10 @@ class PostgresLedger(PostgresClaims):
         self, conn: psycopg.Connection, thread: PendingThread, interrupt: PendingInterrupt
     ) -> tuple[Decision, ...] | None:
         """The edit that opened this approval round, if there was one."""
-        for (text,) in conn.execute(
+        return opening_edit(text for (text,) in conn.execute(
             "SELECT decisions FROM hitl_votes WHERE thread_id = %s AND checkpoint_id = %s AND interrupt_key = %s",
             (thread.thread_id, thread.checkpoint_id, interrupt.key),
-        ):
-            found = _decisions_from(text)
-            if any(d.kind is DecisionKind.EDIT for d in found):
-                return found
-        return None
+        ))
 
     def votes(self, thread_id: str, checkpoint_id: str, key: str, *,
               conn: psycopg.Connection | None = None) -> list[Vote]:
