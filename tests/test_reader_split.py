@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import pickle
 import subprocess
@@ -47,35 +48,49 @@ def test_split_read_equals_single_read(many: Path) -> None:
     assert _read(many, split=True) == single
 
 
-def _pivot(db: Path) -> str | None:
+def _chunks(db: Path) -> list[split_read.Chunk]:
     conn = connect(db, readonly=True)
     try:
-        return split_read.pivot_thread_id(conn)
+        return split_read.chunk_bounds(conn)
     finally:
         conn.close()
 
 
-def test_the_pivot_splits_the_threads(many: Path) -> None:
+def test_the_chunks_cover_every_thread_once(many: Path) -> None:
     reader = CheckpointReader(many)
-    pivot = _pivot(many)
-    assert pivot is not None
-    below = reader.read_range(below=pivot)
-    above = reader.read_range(from_=pivot)
-    assert below and above
-    assert {t.thread_id for t in below} | {t.thread_id for t in above} == {t.thread_id for t in _read(many, False)}
+    chunks = _chunks(many)
+    assert len(chunks) > 8 and chunks[0][0] is None and chunks[-1][1] is None
+    assert all(below == following for (_, below), (following, _) in itertools.pairwise(chunks))
+    parts = [reader.read_range(from_=low, below=high) for low, high in chunks]
+    ids = [t.thread_id for part in parts for t in part]
+    assert sum(1 for part in parts if part) > 8
+    assert sorted(ids) == sorted(t.thread_id for t in _read(many, False))
     reader.close()
 
 
-def test_the_child_classifies_its_range_as_the_parent_would(many: Path) -> None:
+def _child(db: Path, reader: CheckpointReader, chunks: list[split_read.Chunk], grants: list[int],
+           args: list[str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a split read's child by hand: settings, then these grants, then stop."""
+    stdin = io.BytesIO()
+    split_read.write_settings(stdin, reader.config, reader.breakpoints, chunks)
+    stdin.write(b"".join(split_read.GRANT.pack(g) for g in [*grants, split_read.STOP]))
+    return subprocess.run([sys.executable, *(args or split_read.WORKER_ARGS), str(db)], input=stdin.getvalue(),
+                          capture_output=True, timeout=120, check=False)
+
+
+def test_the_child_classifies_its_chunks_as_the_parent_would(many: Path) -> None:
     config = config_for(SHAPES[n] for n in NAMES)
     reader = CheckpointReader(many, config)
-    pivot = _pivot(many)
-    assert pivot is not None
-    out = subprocess.run([sys.executable, *split_read.WORKER_ARGS, str(many), pivot],
-                         input=pickle.dumps((reader.config, reader.breakpoints)), capture_output=True, timeout=120,
-                         check=True)
+    chunks = _chunks(many)
+    granted = [len(chunks) - 1, 3, 0]
+    out = _child(many, reader, chunks, granted)
+    assert out.returncode == 0
+    items = list(split_read.raw_frames(io.BytesIO(out.stdout)))
+    # Each chunk's threads, then its done-mark, in the order granted.
+    assert [i for i in items if isinstance(i, int)] == granted
     sent = [t for batch in split_read.read_frames(io.BytesIO(out.stdout)) for t in batch]
-    assert sent and sent == reader.read_range(from_=pivot)
+    expected = [t for g in granted for t in reader.read_range(from_=chunks[g][0], below=chunks[g][1])]
+    assert sent and sent == expected
     reader.close()
 
 
@@ -95,19 +110,15 @@ def test_frames_carry_only_threads(many: Path) -> None:
         list(split_read.read_frames(io.BytesIO(good.getvalue()[:-1])))
 
 
-HALF_THEN_DIE = (  # a child that hands over one real batch, then crashes: the rest is read by the parent
-    "import sys, pickle; from hitl_tui.checkpoints.reader import CheckpointReader; "
-    "from hitl_tui.checkpoints.split_read import write_frame; "
-    "config, bp = pickle.loads(sys.stdin.buffer.read()); "
-    "r = CheckpointReader(__import__('pathlib').Path(sys.argv[1]), config, breakpoints=bp, split=False); "
-    "write_frame(sys.stdout.buffer, r.read_range(from_=sys.argv[2])[:5]); sys.exit(1)"
-)
+CHILDREN = str(Path(__file__).with_name("split_children.py"))
 
 
 @pytest.mark.parametrize("args", [
     ["-c", "import sys; sys.exit(3)"],
     ["-c", "print('garbage')"],
-    ["-c", HALF_THEN_DIE],
+    [CHILDREN, "half_then_die"],
+    [CHILDREN, "stray"],
+    ["-c", "import sys; sys.stdin.buffer.read(); sys.stdout.buffer.write(b'\\x00\\x00\\x00\\x05junk!')"],
 ])
 def test_a_failing_child_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     monkeypatch.setattr(split_read, "WORKER_ARGS", args)

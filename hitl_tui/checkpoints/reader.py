@@ -23,7 +23,7 @@ from hitl_tui.checkpoints.classify import Breakpoints, CheckpointRow, WriteRow, 
 from hitl_tui.checkpoints.decode import DecodeError, decode_metadata, decode_typed
 from hitl_tui.checkpoints.ordered_threads import OrderedThreads
 from hitl_tui.checkpoints.prefilter import msgpack_may_have_tasks
-from hitl_tui.checkpoints.split_read import SPLIT_MIN_CHECKPOINTS, split_read
+from hitl_tui.checkpoints.split_read import SPLIT_MIN_CHECKPOINTS, Chunk, split_read
 from hitl_tui.checkpoints.task_sites import SubgraphSearch, nodes_ran_last_step
 from hitl_tui.config import Config
 from hitl_tui.db import connect, explain_sqlite_error
@@ -40,6 +40,10 @@ _LATEST_BELOW = (
 _LATEST_FROM = (
     "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
     "WHERE checkpoint_ns = '' AND thread_id >= ? GROUP BY thread_id"
+)
+_LATEST_BETWEEN = (
+    "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
+    "WHERE checkpoint_ns = '' AND thread_id >= ? AND thread_id < ? GROUP BY thread_id"
 )
 _LATEST_SOME = (
     "SELECT MAX(checkpoint_id), rowid AS rid FROM checkpoints "
@@ -146,17 +150,21 @@ class CheckpointReader:
             changed |= set(before) - set(self._threads)
             return ReadResult(self._threads.as_tuple(), frozenset(changed), full=True)
 
-    def stream(self, sink: Callable[[Sequence[PendingThread]], None], *, from_: str | None = None) -> None:
-        """Classify every thread (or those with `thread_id >= from_`) and hand each batch to `sink` as soon as it
-        is classified, keeping none: memory stays flat however big the DB. Batches come in read order, not
-        sorted; the listing is left untouched. An exception from `sink` stops the read."""
+    def stream(
+        self, sink: Callable[[Sequence[PendingThread]], None], *, ranges: Iterable[Chunk] | None = None
+    ) -> None:
+        """Classify every thread (or those in each `(from_, below)` range of `ranges`, one range after another, all
+        in one snapshot) and hand each batch to `sink` as soon as it is classified, keeping none: memory stays flat
+        however big the DB. Batches come in read order, not sorted; the listing is left untouched. An exception
+        from `sink` stops the read."""
         with no_gc(), self._snapshot():
             self._progress, self._keep = sink, False
             try:
-                if from_ is None:
+                if ranges is None:
                     self._read(None)
                 else:
-                    self._scan(self._range_cursor(None, from_))
+                    for from_, below in ranges:
+                        self._scan(self._range_cursor(from_, below))
             finally:
                 self._progress, self._keep = None, True
 
@@ -242,21 +250,21 @@ class CheckpointReader:
     def _read(self, thread_ids: Iterable[str] | None) -> list[PendingThread]:
         if thread_ids is None:
             split = split_read(self, self._conn) if self._should_split() else None
-            return split if split is not None else self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_ALL)))
+            return split if split is not None else self._scan(self._range_cursor(None, None))
         ids = sorted(thread_ids)
         if len(ids) == 1:  # a decision's check of one thread: a plain lookup instead of an IN list
             return self._scan(self._conn.execute(_BLOB_ONE, ids))
         return self._scan(self._conn.execute(_BLOBS.format(latest=_LATEST_SOME), (json.dumps(ids),)))
 
     def read_range(
-        self, *, below: str | None = None, from_: str | None = None, skip: frozenset[str] = frozenset()
+        self, *, from_: str | None = None, below: str | None = None, skip: frozenset[str] = frozenset()
     ) -> list[PendingThread]:
-        """The unfinished threads with `thread_id < below` or `>= from_`, but those in `skip` (part of a split
-        cold read)."""
+        """The unfinished threads with `from_ <= thread_id < below` (None: that end open), but those in `skip`
+        (part of a split cold read)."""
         with self._own_snapshot():
             self._skip = skip
             try:
-                return self._scan(self._range_cursor(below, from_))
+                return self._scan(self._range_cursor(from_, below))
             finally:
                 self._skip = frozenset()
 
@@ -269,9 +277,14 @@ class CheckpointReader:
         with self._own_snapshot():
             return self._read(list(thread_ids))
 
-    def _range_cursor(self, below: str | None, from_: str | None) -> sqlite3.Cursor:
-        query, bound = (_LATEST_BELOW, below) if below is not None else (_LATEST_FROM, from_)
-        return self._conn.execute(_BLOBS.format(latest=query), (bound,))
+    def _range_cursor(self, from_: str | None, below: str | None) -> sqlite3.Cursor:
+        if from_ is None and below is None:
+            return self._conn.execute(_BLOBS.format(latest=_LATEST_ALL))
+        if from_ is None:
+            return self._conn.execute(_BLOBS.format(latest=_LATEST_BELOW), (below,))
+        if below is None:
+            return self._conn.execute(_BLOBS.format(latest=_LATEST_FROM), (from_,))
+        return self._conn.execute(_BLOBS.format(latest=_LATEST_BETWEEN), (from_, below))
 
     def _should_split(self) -> bool:
         if self.split is not None:
