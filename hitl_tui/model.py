@@ -77,7 +77,8 @@ class _LazyPayloadHash:
         return given
 
     def __set__(self, obj: PendingInterrupt, value: str) -> None:
-        obj.__dict__["_payload_hash"] = value
+        if value:  # "" (not given) is what a missing entry means: 57k rows don't each keep one
+            obj.__dict__["_payload_hash"] = value
 
 
 @dataclass(frozen=True)

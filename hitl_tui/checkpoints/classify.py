@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from sys import intern
 from typing import Any, NamedTuple
 
 import xxhash
@@ -106,7 +107,7 @@ def task_key(task_path: str) -> str | None:
 def task_node(task_path: str) -> str:
     """The node of a PULL task path (push paths don't name their node: see `send_node`)."""
     if task_path.startswith(PULL_PREFIX):
-        return task_path[len(PULL_PREFIX) :]
+        return intern(task_path[len(PULL_PREFIX) :])
     return task_path
 
 
@@ -141,8 +142,8 @@ def _available_trigger(channel: str, values: Mapping[str, Any]) -> str | None:
     if channel.startswith("branch:to:"):
         # A deferred node's trigger is stored as (value, finished): it counts only once finished.
         if isinstance(value, list) and len(value) == 2 and isinstance(value[1], bool):
-            return channel[len("branch:to:") :] if value[1] else None
-        return channel[len("branch:to:") :]
+            return intern(channel[len("branch:to:") :]) if value[1] else None
+        return intern(channel[len("branch:to:") :])  # one string per node name, not one per listed thread
     if channel.startswith("join:"):
         sources, _, node = channel[len("join:") :].rpartition(":")
         finished = True
@@ -150,7 +151,7 @@ def _available_trigger(channel: str, values: Mapping[str, Any]) -> str | None:
             value, finished = value  # a deferred join: (seen, finished)
         if not finished or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return None
-        return node if set(value) == set(sources.split("+")) else None
+        return intern(node) if set(value) == set(sources.split("+")) else None
     if channel == START:
         return START
     return None
@@ -201,7 +202,7 @@ def task_writes(writes: Iterable[WriteRow], tasks: Iterable[Task]) -> dict[str, 
             key = task_key(w.task_path)
             node = node_of.get(key) if key else None
             if node is None and key and key.startswith("pull:"):
-                node = key[len("pull:") :]
+                node = intern(key[len("pull:") :])
             tw = out[w.task_id] = TaskWrites(w.task_id, key, node)
         if w.channel == INTERRUPT:
             tw.interrupt = w

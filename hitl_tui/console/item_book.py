@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from hitl_tui.console.review_items import ReviewItem, item_key, ledger_key
+from hitl_tui.console.review_items import Order, ReviewItem, item_key, ledger_key, row_order
 from hitl_tui.decisions.decision import DecisionRecord
 from hitl_tui.decisions.state import ItemKey, Voter
 from hitl_tui.gc_pause import no_gc
@@ -39,10 +39,10 @@ class ItemBook:
     _votes: dict[str, tuple[Voter, ...]] = field(default_factory=dict)
     _local: dict[str, str] = field(default_factory=dict)
     _ghosts: dict[str, ReviewItem] = field(default_factory=dict)  # rows that left the DB's pending set
-    # (row.order, key) of every row, sorted: the display order, kept by bisection instead of re-sorting 50k rows
-    # (rows added during an update wait in _late until its end).
-    _order: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
-    _late: list[tuple[tuple[str, str, int], str]] = field(default_factory=list)
+    # row.order of every row, sorted: the display order, kept by bisection instead of re-sorting 50k rows (rows
+    # added during an update wait in _late until its end).
+    _order: list[Order] = field(default_factory=list)
+    _late: list[Order] = field(default_factory=list)
     # What counts() says, kept as rows come and go: summing 50k rows on every update is felt in the UI.
     _tally: dict[str, int] = field(default_factory=lambda: {"waiting": 0, "decided": 0, "unreadable": 0})
     # Rows whose status is more than "waiting" (a record, a note, votes): the few the status column is sized for.
@@ -64,7 +64,7 @@ class ItemBook:
             touched = set(changed)
             by_id = {t.thread_id: t for t in threads if t.thread_id in touched}
             fresh = {tid: _rows_of(by_id[tid], self.assess) for tid in touched if tid in by_id}
-            order = sorted(touched, key=lambda t: fresh[t][0].order if fresh.get(t) else ("", t, 0))
+            order = sorted(touched, key=lambda t: fresh[t][0].order if fresh.get(t) else row_order("", t, 0, ""))
         added: set[str] = set()
         now = self.clock()
         for tid in order:
@@ -130,11 +130,11 @@ class ItemBook:
     def ordered(self) -> list[ReviewItem]:
         """Every row in display order (oldest pause first)."""
         items = self.items
-        return [items[key] for _, key in self._order]
+        return [items[entry[-1]] for entry in self._order]
 
     def ordered_keys(self) -> list[str]:
         """The keys of `ordered()`, in the same order (without touching every row)."""
-        return [key for _, key in self._order]
+        return [entry[-1] for entry in self._order]
 
     def rows(self) -> BookRows:
         """Every row in display order, as a live view: nothing is copied, so a poll that changed one thread of
@@ -196,11 +196,11 @@ class ItemBook:
         old = self.items.get(key)
         if old is not None:
             self._count(old, -1)
-            if old.order != item.order:
-                self._unlist((old.order, key))
-                self._late.append((item.order, key))
+            if old.thread is not item.thread and old.order != (order := item.order):
+                self._unlist(old.order)
+                self._late.append(order)
         else:
-            self._late.append((item.order, key))
+            self._late.append(item.order)
         self.items[key] = item
         self._count(item, 1)
 
@@ -208,9 +208,9 @@ class ItemBook:
         old = self.items.pop(key, None)
         if old is not None:
             self._count(old, -1)
-            self._unlist((old.order, key))
+            self._unlist(old.order)
 
-    def _unlist(self, entry: tuple[tuple[str, str, int], str]) -> None:
+    def _unlist(self, entry: Order) -> None:
         at = bisect.bisect_left(self._order, entry)
         if at < len(self._order) and self._order[at] == entry:
             del self._order[at]
@@ -277,11 +277,11 @@ class BookRows(Sequence[ReviewItem]):
     def __getitem__(self, index: int) -> ReviewItem:  # type: ignore[override]
         if isinstance(index, slice):
             raise TypeError("BookRows takes an index, not a slice")
-        return self._book.items[self._book._order[index][1]]
+        return self._book.items[self._book._order[index][-1]]
 
     def __iter__(self) -> Iterator[ReviewItem]:
         items = self._book.items
-        return (items[key] for _, key in self._book._order)
+        return (items[entry[-1]] for entry in self._book._order)
 
     def index_of(self, key: str) -> int | None:
         """Where the row with this key is (None: not listed), by bisection."""
@@ -289,5 +289,5 @@ class BookRows(Sequence[ReviewItem]):
         if item is None:
             return None
         order = self._book._order
-        at = bisect.bisect_left(order, (item.order, key))
-        return at if at < len(order) and order[at][1] == key else None
+        at = bisect.bisect_left(order, item.order)
+        return at if at < len(order) and order[at][-1] == key else None

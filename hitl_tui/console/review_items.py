@@ -31,6 +31,16 @@ def item_key(thread_id: str, checkpoint_id: str, interrupt_key: str) -> str:
     return _SEP.join((thread_id, checkpoint_id, interrupt_key))
 
 
+Order = tuple[str, str, int, str]
+"""A row's place in display order and its key, flat: (checkpoint id, thread id, index, key). The book keeps 50k of
+them sorted as batches arrive; Python sorts flat tuples whose first items are all strings far faster than nested
+ones, and these hold the thread's own id strings instead of new ones."""
+
+
+def row_order(checkpoint_id: str, thread_id: str, index: int, key: str) -> Order:
+    return (checkpoint_id, thread_id, index, key)
+
+
 def ledger_key(key: ItemKey) -> str:
     """The row key of a ledger key (thread, checkpoint, interrupt)."""
     return item_key(*key)
@@ -54,13 +64,13 @@ class ReviewItem:
         """What the shared ledger says about this item (every console shows the same)."""
         return ItemState(self.record, self.voters)
 
-    @cached_property
-    def order(self) -> tuple[str, str, int]:
-        """Display order: oldest pause first (checkpoint ids are uuid6, time-ordered), a thread's interrupts in the
-        order it raised them. Kept: a first load re-sorts tens of thousands of rows as batches arrive."""
+    @property
+    def order(self) -> Order:
+        """Display order (see `Order`): oldest pause first (checkpoint ids are uuid6, time-ordered), a thread's
+        interrupts in the order it raised them. Not cached on the row: the book keeps it in its order list."""
         thread = self.thread
         index = next((n for n, i in enumerate(thread.interrupts) if i is self.interrupt), 0)
-        return (thread.checkpoint_id, thread.thread_id, index)
+        return row_order(thread.checkpoint_id, thread.thread_id, index, self.key)
 
     @property
     def actions(self) -> tuple[ActionRequest, ...]:

@@ -19,6 +19,7 @@ The risk an agent declared in its payload is a floor: rules can raise it, never 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -80,6 +81,8 @@ def assess_actions(
         if any(rule_applies(rule, graph_id, name, args) for name, args in actions)
     ]
     declared = normalise_risk(declared_risk)
+    if not matched:  # most pauses: one shared answer per declared risk, not one object per row of a 50k list
+        return _unmatched(declared, policy.default_deadline_seconds)
     rule_index, rule_rank = None, -1
     confirm, approvals = False, 1
     deadlines: list[float] = []
@@ -101,6 +104,12 @@ def assess_actions(
         matched=tuple(matched),
         declared_risk=declared,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _unmatched(declared: str | None, deadline: float | None) -> Assessment:
+    """The assessment of a pause no rule matched (frozen, so one object serves them all)."""
+    return Assessment(risk=RISK_ORDER[max(risk_rank(declared), 0)], deadline_seconds=deadline, declared_risk=declared)
 
 
 def assess(config: Config, thread: PendingThread, interrupt: PendingInterrupt) -> Assessment:
