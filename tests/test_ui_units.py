@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -365,10 +366,35 @@ def test_a_listed_thread_keeps_what_a_message_line_shows_and_drops_the_rest() ->
     human = {"__type__": "langchain_core.messages.human.HumanMessage", "content": [{"type": "text", "text": "hi"}]}
     bare = {"__type__": "some.Other", "payload": 1}
     slim = recent_messages({"messages": [ai, human, bare, ("user", "plain")]}, "messages")
-    assert slim[0] == {"__type__": ai["__type__"], "content": "x" * MESSAGE_TEXT_KEPT,
-                       "tool_calls": [{"name": "send_email"}]}
-    assert slim[1] == {"__type__": human["__type__"], "content": [{"text": "hi"}]}
+    assert slim[0] == ("ai", "x" * MESSAGE_TEXT_KEPT)  # the tool calls' names are past what the line shows
+    assert slim[1] == ("human", "hi")
     assert slim[2] == bare  # nothing a line could show: kept whole, shown as JSON
     assert slim[3] == ("user", "plain")
     assert [line.plain for line in message_lines(slim)] == [line.plain for line in message_lines(
-        [ai | {"content": "x" * MESSAGE_TEXT_KEPT}, human, bare, ("user", "plain")])]
+        [ai, human, bare, ("user", "plain")])]  # the lines are those of the whole messages
+
+
+@pytest.mark.parametrize("content", [
+    "", "short", "y" * 299, "y" * 300, "y" * 301, "y" * 302, "a\nb" * 200, "é" * 400,
+    [{"type": "text", "text": "p" * 250}, {"type": "text", "text": "q" * 250}],
+    [{"type": "text", "text": "p" * 10}, "raw block " * 80],
+])
+@pytest.mark.parametrize("calls", [None, [{"name": "send_email", "args": {"to": "a@b"}}]])
+def test_a_slimmed_message_shows_the_same_line_as_the_whole_one(content: Any, calls: Any) -> None:
+    from hitl_tui.checkpoints.context_messages import recent_messages
+
+    msg = {"__type__": "langchain_core.messages.ai.AIMessage", "content": content, "id": "run-1"}
+    if calls:
+        msg["tool_calls"] = calls
+    slim = recent_messages({"messages": [msg]}, "messages")
+    assert [line.plain for line in message_lines(slim)] == [line.plain for line in message_lines([msg])]
+
+
+def test_odd_messages_show_the_same_line_slimmed() -> None:
+    from hitl_tui.checkpoints.context_messages import recent_messages
+
+    odd: list[Any] = ["", "plain text", ("user", "x" * 400), ("user", 5), 42, [1, 2, 3],
+                      {"role": "tool", "content": ""}, {"content": "", "tool_calls": []}, {"type": 7, "content": "t"}]
+    for msg in odd:
+        slim = recent_messages({"messages": [msg]}, "messages")
+        assert [line.plain for line in message_lines(slim)] == [line.plain for line in message_lines([msg])], msg

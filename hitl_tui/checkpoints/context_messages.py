@@ -1,20 +1,21 @@
-"""A listed thread's context: its last few messages, kept as much as the details pane shows of them.
+"""A listed thread's context: its last few messages, kept as the lines the details pane shows of them.
 
 A decoded LangChain message also carries ids, response and usage metadata and additional kwargs; a context line
-shows its role, its text and the names of the tools it calls. Keeping only those (and no more text than a line can
-show) keeps the memory of a long backlog to its payloads.
+shows its role, its text and the names of the tools it calls. Each message is kept as that line's two parts,
+`(role, text)`, with no more text than a line can show: a 40k backlog keeps its payloads, not its chat history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from sys import intern
 from typing import Any
 
 from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN
 
-_MESSAGE_KEYS = ("__type__", "type", "role", "name", "content", "tool_calls")
-# Twice a line's width: the line collapses runs of whitespace before it cuts.
-MESSAGE_TEXT_KEPT = 2 * MESSAGE_LINE_WIDTH
+# A line shows a text's first MESSAGE_LINE_WIDTH - 1 characters and an ellipsis once it is longer than the width
+# (console.shown.one_line): one character more than the width is all a line can tell from.
+MESSAGE_TEXT_KEPT = MESSAGE_LINE_WIDTH + 1
 
 
 def recent_messages(values: Mapping[str, Any], field: str) -> tuple[Any, ...]:
@@ -24,20 +25,45 @@ def recent_messages(values: Mapping[str, Any], field: str) -> tuple[Any, ...]:
 
 
 def slim_message(msg: Any) -> Any:
-    """What a context line shows of one message; a message with nothing showable is kept whole (shown as JSON)."""
-    if not isinstance(msg, Mapping):
-        return msg[:MESSAGE_TEXT_KEPT] if isinstance(msg, str) else msg
-    slim = {k: msg[k] for k in _MESSAGE_KEYS if k in msg}
-    content = slim.get("content")
-    keep = MESSAGE_TEXT_KEPT
-    if isinstance(content, str):
-        slim["content"] = content[:keep]
-    elif isinstance(content, list):
-        slim["content"] = [{"text": str(p.get("text", ""))[:keep]} if isinstance(p, Mapping) else str(p)[:keep]
-                           for p in content]
-    calls = slim.get("tool_calls")
-    if isinstance(calls, list):
-        slim["tool_calls"] = [{"name": c.get("name", "?")} if isinstance(c, Mapping) else c for c in calls]
-    if len(slim) < len(msg) and not slim.get("content") and not slim.get("tool_calls"):
+    """What a context line shows of one message, as `(role, text)`; a message with no text to show is kept whole
+    (its line shows it as JSON)."""
+    text = message_text(msg)
+    if not text:
         return msg
-    return slim
+    return (intern(message_role(msg)), text[:MESSAGE_TEXT_KEPT])
+
+
+def message_role(msg: Any) -> str:
+    """Who said it: a LangChain message's type, a dict's role, the first of a ("user", "text") pair."""
+    if isinstance(msg, Mapping):
+        for key in ("type", "role"):
+            if isinstance(msg.get(key), str):
+                return str(msg[key])
+        qualname = msg.get("__type__")
+        if isinstance(qualname, str):
+            return qualname.rsplit(".", 1)[-1].removesuffix("Message").lower() or "message"
+        return "message"
+    if isinstance(msg, list | tuple) and len(msg) == 2 and isinstance(msg[0], str):
+        return msg[0]
+    return "message"
+
+
+def message_text(msg: Any) -> str:
+    """The text a line shows of a message: its content (text blocks joined) and the tools it calls; "" when it
+    has none."""
+    if isinstance(msg, str):
+        return msg
+    if isinstance(msg, list | tuple) and len(msg) == 2 and all(isinstance(p, str) for p in msg):
+        return str(msg[1])  # ("user", "text") pairs
+    if not isinstance(msg, Mapping):
+        return ""
+    content = msg.get("content")
+    if isinstance(content, list):  # content blocks
+        parts = [p.get("text", "") if isinstance(p, Mapping) else str(p) for p in content]
+        content = " ".join(p for p in parts if p)
+    text = content if isinstance(content, str) else ""
+    calls = msg.get("tool_calls")
+    if isinstance(calls, list) and calls:
+        names = [str(c.get("name", "?")) for c in calls if isinstance(c, Mapping)]
+        text = (text + " " if text else "") + f"→ tool calls: {', '.join(names)}"
+    return text

@@ -16,6 +16,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
+from hitl_tui.checkpoints.context_messages import message_role, message_text
 from hitl_tui.clock import age_text
 from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN
 from hitl_tui.safe_text import visible
@@ -92,33 +93,14 @@ def deadline_text(deadline: datetime, now: datetime) -> str:
     return f"overdue {age_text(deadline, now)}"
 
 
-def _message_role(msg: Mapping[str, Any]) -> str:
-    for key in ("type", "role"):
-        if isinstance(msg.get(key), str):
-            return str(msg[key])
-    qualname = msg.get("__type__")
-    if isinstance(qualname, str):
-        return qualname.rsplit(".", 1)[-1].removesuffix("Message").lower() or "message"
-    return "message"
-
-
 def _message_content(msg: Any) -> str:
-    if isinstance(msg, str):
-        return msg
-    if isinstance(msg, list | tuple) and len(msg) == 2 and all(isinstance(p, str) for p in msg):
-        return msg[1]  # ("user", "text") tuples
+    text = message_text(msg)
+    if text or isinstance(msg, str) or (isinstance(msg, list | tuple) and len(msg) == 2
+                                        and all(isinstance(p, str) for p in msg)):
+        return text
     if not isinstance(msg, Mapping):
         return json.dumps(bounded(msg), ensure_ascii=False)
-    content = msg.get("content")
-    if isinstance(content, list):  # content blocks
-        parts = [p.get("text", "") if isinstance(p, Mapping) else str(p) for p in content]
-        content = " ".join(p for p in parts if p)
-    text = content if isinstance(content, str) else ""
-    calls = msg.get("tool_calls")
-    if isinstance(calls, list) and calls:
-        names = [str(c.get("name", "?")) for c in calls if isinstance(c, Mapping)]
-        text = (text + " " if text else "") + f"→ tool calls: {', '.join(names)}"
-    return text or json.dumps(bounded(msg), ensure_ascii=False)[:300]
+    return json.dumps(bounded(msg), ensure_ascii=False)[:300]
 
 
 def message_lines(
@@ -127,13 +109,7 @@ def message_lines(
     """The last few messages of a thread, one line each: "role: content"."""
     out = []
     for msg in list(messages)[-limit:]:
-        if isinstance(msg, Mapping):
-            role = _message_role(msg)
-        elif isinstance(msg, list | tuple) and len(msg) == 2 and isinstance(msg[0], str):
-            role = msg[0]
-        else:
-            role = "message"
-        line = Text(one_line(role, 20) + ": ", style="bold")
+        line = Text(one_line(message_role(msg), 20) + ": ", style="bold")
         line.append(one_line(_message_content(msg), width))
         out.append(line)
     return out
