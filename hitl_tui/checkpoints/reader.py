@@ -146,8 +146,11 @@ class CheckpointReader:
                     self._progress = None
             before = self._threads
             self._threads = OrderedThreads(threads)
-            changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
-            changed |= set(before) - set(self._threads)
+            if before:
+                changed = {tid for tid, t in self._threads.items() if before.get(tid) != t}
+                changed |= set(before) - set(self._threads)
+            else:  # the first read: everything is news (44k equality checks against nothing otherwise)
+                changed = set(self._threads)
             return ReadResult(self._threads.as_tuple(), frozenset(changed), full=True)
 
     def stream(
