@@ -115,7 +115,12 @@ def test_json_is_compact_and_pretty_is_the_same_data_indented(db: Path, tmp_path
     assert '\n  {\n    "thread_id": ' in pretty.stdout
     assert json.loads(compact.stdout) == json.loads(pretty.stdout)
     for raw in RAW:
-        assert raw not in pretty.stdout
+        assert raw not in pretty.stdout and raw not in compact.stdout
+    # Written a thread at a time, it is still exactly the one compact array.
+    from hitl_tui.cli.listing import _COMPACT
+    from hitl_tui.safe_text import json_for_terminal
+
+    assert compact.stdout == json_for_terminal(_COMPACT.encode(json.loads(compact.stdout))) + "\n"
 
 
 def test_jsonl_is_one_thread_per_line_with_the_same_data(db: Path, tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ class CheckpointReader:
         breakpoints: Mapping[str, Breakpoints] | None = None,
         split: bool | None = None,
     ) -> None:
-        """`split`: read half of a cold read in a second process (None: when the DB is big and there are 2+ CPUs)."""
+        """`split`: share a cold read with a second process (None: when the DB is big and there are 2+ CPUs)."""
         self.path = path
         self.config = config or Config()
         self.breakpoints = dict(breakpoints) if breakpoints is not None else breakpoints_from_config(self.config)

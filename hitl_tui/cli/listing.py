@@ -115,8 +115,14 @@ def print_listing(
     """Print the threads (see `selected`): a table, or with `as_json` one JSON array (compact, or indented with
     `pretty`). `states`: each pending item's place in the ledger (see decisions.state), the DECISION column."""
     if as_json:
-        encoder = _PRETTY if pretty else _COMPACT
-        out.write(json_for_terminal(encoder.encode([thread_json(t, states) for t in shown])) + "\n")
+        if pretty:
+            out.write(json_for_terminal(_PRETTY.encode([thread_json(t, states) for t in shown])) + "\n")
+            return
+        # The same compact array, written a thread at a time: 40k threads never sit in memory as one 70 MB string.
+        out.write("[")
+        for n, thread in enumerate(shown):
+            out.write(("," if n else "") + json_for_terminal(_COMPACT.encode(thread_json(thread, states))))
+        out.write("]\n")
         return
     if not shown:
         out.write("No threads are waiting for a human.\n")
