@@ -4,14 +4,18 @@ with the parent's settings and grants on stdin, as hitl_tui.checkpoints.split_ch
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from hitl_tui.checkpoints import split_read
+from hitl_tui.checkpoints import split_child, split_read
 from hitl_tui.checkpoints.reader import CheckpointReader
 
 
 def main(kind: str, db: str) -> int:
+    if kind == "slow":  # starts a second late: the parent takes most chunks, the child the two it was granted
+        time.sleep(1.0)
+        return split_child.main([db])
     stdin, out = sys.stdin.buffer, sys.stdout.buffer
     config, breakpoints, chunks = split_read.read_settings(stdin)
     reader = CheckpointReader(Path(db), config, breakpoints=breakpoints, split=False)

@@ -132,6 +132,21 @@ def test_a_failing_child_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch,
     assert sorted(seen) == sorted(t.thread_id for t in single)
 
 
+def test_a_slow_child_leaves_the_chunks_to_the_parent(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(split_read, "WORKER_ARGS", [CHILDREN, "slow"])
+    taken: list[str] = []
+    real = split_read._Work.take_low
+
+    def take_low(self: Any) -> int | None:
+        chunk = real(self)
+        taken.append("parent" if chunk is not None else "none")
+        return chunk
+
+    monkeypatch.setattr(split_read._Work, "take_low", take_low)
+    assert _read(many, split=True) == _read(many, split=False)
+    assert taken.count("parent") == len(_chunks(many)) - 2  # all but the two granted ahead
+
+
 def test_a_child_that_cannot_start_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(split_read.sys, "executable", "/nonexistent/python")
     assert _read(many, split=True) == _read(many, split=False)
