@@ -13,7 +13,8 @@ checkpoints and 950k writes (the counts are printed).
 Figures (each measured in a fresh subprocess so one phase's caches and memory don't flatter another):
 - cold: `CheckpointReader(db).read_all()` on a new reader (median of --runs, file in the OS cache); wall clock
   and CPU time (the machine may be shared: the load average is printed). From 50,000 checkpoints on, the reader
-  shares a cold read's byte check with a child process (hitl_tui/checkpoints/split_read.py); its CPU time is included.
+  shares a cold read with a child process, chunk by chunk (hitl_tui/checkpoints/split_read.py); its CPU time is
+  included.
 - unchanged re-check: mean time of `poll()` when nobody wrote (over 20,000 polls).
 - one new pause: another connection runs a real graph until it pauses on a new thread; then the time of
   the one `poll()` that returns it (mean and max over 20 pauses; one gc.collect() after the cold read first).
