@@ -9,6 +9,8 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from test_reader_conformance import config_for
 
 from hitl_tui.checkpoints import split_read
 from hitl_tui.checkpoints.reader import CheckpointReader
+from hitl_tui.cli.listing import ListingFull
 from hitl_tui.db import connect
 
 NAMES = ("root", "parallel", "subgraph", "nested", "sends", "classic_before", "classic_after", "failing", "twice")
@@ -118,6 +121,9 @@ CHILDREN = str(Path(__file__).with_name("split_children.py"))
     ["-c", "print('garbage')"],
     [CHILDREN, "half_then_die"],
     [CHILDREN, "stray"],
+    [CHILDREN, "int_thread_id"],
+    [CHILDREN, "bogus_header"],
+    [CHILDREN, "stray_then_lots"],
     ["-c", "import sys; sys.stdin.buffer.read(); sys.stdout.buffer.write(b'\\x00\\x00\\x00\\x05junk!')"],
 ])
 def test_a_failing_child_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
@@ -145,6 +151,40 @@ def test_a_slow_child_leaves_the_chunks_to_the_parent(many: Path, monkeypatch: p
     monkeypatch.setattr(split_read._Work, "take_low", take_low)
     assert _read(many, split=True) == _read(many, split=False)
     assert taken.count("parent") == len(_chunks(many)) - 2  # all but the two granted ahead
+
+
+def test_a_stuck_child_is_given_up_on(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(split_read, "WORKER_ARGS", [CHILDREN, "stuck"])
+    monkeypatch.setattr(split_read, "STALL_SECONDS", 1.0)
+    started = time.monotonic()
+    assert _read(many, split=True) == _read(many, split=False)
+    assert time.monotonic() - started < 20  # not the child's 30 s
+
+
+def test_a_full_listing_stops_the_read_whatever_the_child_did(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`list --jsonl --limit N` stops by raising from its sink; a grant stuck in the buffer of a pipe the child
+    closed must not turn that into a BrokenPipeError when the pipes are closed."""
+    monkeypatch.setattr(split_read, "WORKER_ARGS", [CHILDREN, "done_then_close_stdin"])
+    reader = CheckpointReader(many, config_for(SHAPES[n] for n in NAMES), split=True)
+    batches: list[int] = []
+
+    def sink(batch: Any) -> None:
+        batches.append(len(batch))
+        time.sleep(0.3)  # meanwhile the broker takes the done-mark and grants into the closed pipe
+        if len(batches) == 3:
+            raise ListingFull
+
+    with pytest.raises(ListingFull):
+        reader.stream(sink)
+    reader.close()
+
+
+def test_an_error_before_the_child_is_talked_to_is_the_error_reported(many: Path) -> None:
+    reader = CheckpointReader(many, split=True)
+    reader.config = threading.Lock()  # type: ignore[assignment]  # settings that can't be pickled
+    with pytest.raises(TypeError, match="pickle"):
+        reader.read_all()
+    reader.close()
 
 
 def test_a_child_that_cannot_start_falls_back(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ only a faster one.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import json
 import pickle
@@ -63,6 +64,10 @@ _AHEAD = 2  # chunks the child holds: the one it reads and the next, so it never
 FRAME_HEADER = struct.Struct(">I")  # the length of the pickled batch that follows
 _DONE_FLAG = 1 << 31  # a header with this bit set is no length: "chunk N (the low bits) is done"
 _MAX_FRAME = 1 << 30
+_PIECE = 1 << 20
+# A child that sends nothing for this long is taken for stuck: it is killed and its chunks are read here. It sends
+# a frame every few hundred threads, so even a DB read from a slow disk keeps it far below this.
+STALL_SECONDS = 60.0
 GRANT = struct.Struct(">i")  # parent to child: the index of the next chunk to read, or STOP
 STOP = -1
 _ALLOWED_GLOBALS = frozenset(
@@ -113,10 +118,18 @@ def raw_frames(stream: IO[bytes]) -> Iterator[bytes | int]:
             continue
         if size > _MAX_FRAME:
             raise BadFrame("a frame larger than any batch")
-        data = stream.read(size)
-        if len(data) < size:
+        yield _read_exactly(stream, size)
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    """`size` bytes, read a piece at a time: a header that lies about its length costs only what really came."""
+    data = bytearray()
+    while len(data) < size:
+        piece = stream.read(min(size - len(data), _PIECE))
+        if not piece:
             raise BadFrame("a cut frame")
-        yield data
+        data += piece
+    return bytes(data)
 
 
 def load_frame(data: bytes) -> list[PendingThread]:
@@ -127,7 +140,9 @@ def load_frame(data: bytes) -> list[PendingThread]:
         raise
     except Exception as err:  # whatever a broken stream makes pickle raise
         raise BadFrame(f"a frame that does not unpickle ({type(err).__name__})") from None
-    if not isinstance(batch, list) or not all(isinstance(t, PendingThread) for t in batch):
+    if not isinstance(batch, list) or not all(
+        isinstance(t, PendingThread) and type(t.thread_id) is str and type(t.checkpoint_id) is str for t in batch
+    ):
         raise BadFrame("a frame that is not a list of threads")
     return batch
 
@@ -171,6 +186,8 @@ def grants(stream: IO[bytes]) -> Iterator[int]:
 def chunk_bounds(conn: sqlite3.Connection) -> list[Chunk]:
     """Up to MAX_CHUNKS thread-id ranges holding about as many checkpoints each, from thread ids sampled evenly
     by rowid; [] when there is nothing to cut."""
+    if str(conn.execute("PRAGMA encoding").fetchone()[0]).upper() != "UTF-8":
+        return []  # the cuts are compared in Python, whose str order is SQLite's byte order for UTF-8 text only
     top = conn.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
     rowids = json.dumps([top * k // (_SAMPLES + 1) for k in range(1, _SAMPLES + 1)])
     ids = sorted({r[0] for r in conn.execute(
@@ -245,9 +262,10 @@ class _Broker(threading.Thread):
                 if isinstance(item, int):
                     self.grant()
                 self.items.put(item)
-        except (BadFrame, OSError, ValueError) as err:
-            self.items.put(err if isinstance(err, BadFrame) else BadFrame(str(err)))
-        self.items.put(None)
+        except BaseException as err:  # whatever stops this thread, the reader must hear of it
+            self.items.put(err if isinstance(err, BadFrame) else BadFrame(f"{type(err).__name__}: {err}"))
+        finally:
+            self.items.put(None)
 
 
 class _Theirs:
@@ -267,8 +285,10 @@ class _Theirs:
         items = self._broker.items
         while not self.ended:
             try:
-                item = items.get() if wait else items.get_nowait()
+                item = items.get(timeout=STALL_SECONDS) if wait else items.get_nowait()
             except queue.Empty:
+                if wait:  # alive but silent: stuck
+                    self.ended = self.failed = True
                 return
             if item is None or isinstance(item, BadFrame):
                 self.ended, self.failed = True, item is not None
@@ -323,15 +343,21 @@ def split_read(reader: SplitSource, conn: sqlite3.Connection) -> list[PendingThr
                 child.kill()  # it sent something else: it is granted nothing more, and what it had is read here
         broker.grant()  # every chunk is taken: this says stop, after the ones the child holds
         theirs.take(wait=True)
+        if theirs.failed and child.poll() is None:
+            child.kill()  # nobody reads its pipe any more: it might never get to exit on its own
         child.wait()
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-        broker.join()  # the child is gone, so its pipe ends and the broker with it
+        if broker.ident is not None:
+            broker.join()  # the child is gone, so its pipe ends and the broker with it
         for pipe in (child.stdout, child.stdin):
             if pipe is not None:
-                pipe.close()
+                # A grant left in the buffer of a pipe the child closed: closing must not replace the error
+                # (or the ListingFull) that brought us here.
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.close()
     # What the child was granted and did not report done (after handing over its threads) is read here.
     left = sorted(broker.granted - theirs.done)
     skip = frozenset(theirs.received)
