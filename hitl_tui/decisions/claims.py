@@ -10,7 +10,14 @@ from typing import Any
 from hitl_tui.audit.outbox import add_event
 from hitl_tui.decisions.decision import DecisionState
 from hitl_tui.decisions.ledger_db import LedgerDB
-from hitl_tui.decisions.rows import COLUMNS, LedgerRow, already_acknowledged, in_doubt_row, row_from
+from hitl_tui.decisions.rows import (
+    COLUMNS,
+    LedgerRow,
+    acknowledged_event,
+    already_acknowledged,
+    in_doubt_row,
+    row_from,
+)
 from hitl_tui.identity import Operator
 
 
@@ -129,10 +136,5 @@ class LedgerClaims(LedgerDB):
                 raise already_acknowledged(decision_id)
             conn.execute("INSERT INTO hitl_acks VALUES (?, ?, ?, ?)",
                          (decision_id, operator.display, now.isoformat(), note))
-            add_event(conn, {
-                "event": "acknowledged", "at": now.isoformat(), "actor": operator.as_record(),
-                "thread_id": row.thread_id, "graph_id": row.graph_id, "checkpoint_id": row.checkpoint_id,
-                "interrupt_id": row.interrupt_id or row.interrupt_key, "action": row.action,
-                "decision_id": decision_id, "outcome": row.state.value, "text": note,
-            }, event_id=f"{decision_id}:acknowledged")
+            add_event(conn, acknowledged_event(row, operator, now, note), event_id=f"{decision_id}:acknowledged")
         return row

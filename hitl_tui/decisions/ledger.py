@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from hitl_tui.audit.outbox import add_event, flush_outbox
-from hitl_tui.canonical import canonical_json
 from hitl_tui.checkpoints.reader import thread_version
 from hitl_tui.db import connect, explain_sqlite_error
 from hitl_tui.decisions.claims import LedgerClaims
@@ -28,10 +27,8 @@ from hitl_tui.decisions.rows import (
     PLACEHOLDERS,
     LedgerRow,
     Submission,
-    action_names,
     decision_event,
-    decisions_from,
-    decisions_json,
+    new_row,
     refuse_if_decided_or_in_doubt,
     refuse_unless_current,
     row_from,
@@ -136,14 +133,9 @@ class DecisionLedger(LedgerClaims, SubmitsOne):
         batch_id = uuid.uuid4().hex
         rows = []
         for decision_id, interrupt, decisions, plan in planned:
-            decisions_text, plan_text = decisions_json(decisions), canonical_json(vars(plan))
-            row = LedgerRow(  # as a worker would read it back: through the JSON of the stored columns
-                decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
-                interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
-                action_names(interrupt, decisions), interrupt.payload_hash, decisions_from(decisions_text),
-                ResumePlan(**json.loads(plan_text)), operator.display, operator.uid, operator.kind, now,
-                state, phase=claim[0], claimed_by=claim[1], claimed_at=claim[2], finished_at=None,
-                error=None, approvals=approvals, approvals_needed=approvals_needed,
+            row, decisions_text, plan_text = new_row(
+                decision_id, batch_id, thread, interrupt, decisions, plan, operator, now, state, claim,
+                approvals=approvals, approvals_needed=approvals_needed,
             )
             # attempt: how many earlier decisions on this interrupt were reopened (their resume failed unsaved).
             conn.execute(

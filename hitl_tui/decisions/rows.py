@@ -124,6 +124,35 @@ def row_values(row: LedgerRow, decisions_text: str, plan_text: str) -> tuple[Any
     )
 
 
+def new_row(
+    decision_id: str, batch_id: str, thread: PendingThread, interrupt: PendingInterrupt,
+    decisions: Sequence[Decision], plan: ResumePlan, operator: Operator, now: datetime, state: DecisionState,
+    claim: tuple[str | None, str | None, str | None], *, approvals: int, approvals_needed: int,
+) -> tuple[LedgerRow, str, str]:
+    """A decision about to be inserted, as a worker would read it back (through the JSON of the stored columns),
+    with that JSON: (row, decisions text, plan text). `claim`: (phase, claimed_by, claimed_at)."""
+    decisions_text, plan_text = decisions_json(decisions), canonical_json(vars(plan))
+    row = LedgerRow(
+        decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
+        interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
+        action_names(interrupt, decisions), interrupt.payload_hash, decisions_from(decisions_text),
+        ResumePlan(**json.loads(plan_text)), operator.display, operator.uid, operator.kind, now,
+        state, phase=claim[0], claimed_by=claim[1], claimed_at=claim[2], finished_at=None,
+        error=None, approvals=approvals, approvals_needed=approvals_needed,
+    )
+    return row, decisions_text, plan_text
+
+
+def acknowledged_event(row: LedgerRow, operator: Operator, now: datetime, note: str | None) -> dict[str, Any]:
+    """The audit event of a person checking an in-doubt resume."""
+    return {
+        "event": "acknowledged", "at": now.isoformat(), "actor": operator.as_record(),
+        "thread_id": row.thread_id, "graph_id": row.graph_id, "checkpoint_id": row.checkpoint_id,
+        "interrupt_id": row.interrupt_id or row.interrupt_key, "action": row.action,
+        "decision_id": row.decision_id, "outcome": row.state.value, "text": note,
+    }
+
+
 def args_hash(decisions: Sequence[Decision]) -> str:
     """What was approved: the edited arguments (or none) of every action in the submission."""
     return value_hash([[d.action_index, d.args if d.kind is DecisionKind.EDIT else None] for d in decisions])

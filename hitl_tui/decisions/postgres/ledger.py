@@ -18,7 +18,6 @@ from typing import Any
 
 import psycopg
 
-from hitl_tui.canonical import canonical_json
 from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
 from hitl_tui.config import Config
 from hitl_tui.decisions.decision import Decision, DecisionRecord, DecisionState
@@ -30,16 +29,16 @@ from hitl_tui.decisions.rows import COLUMNS as _COLUMNS
 from hitl_tui.decisions.rows import (
     LedgerRow,
     Submission,
+    acknowledged_event,
     already_acknowledged,
     args_hash,
     decision_event,
     decisions_json,
     in_doubt_row,
+    new_row,
     refuse_if_decided_or_in_doubt,
     refuse_unless_current,
 )
-from hitl_tui.decisions.rows import action_names as _action_names
-from hitl_tui.decisions.rows import decisions_from as _decisions_from
 from hitl_tui.decisions.rows import row_from as _row
 from hitl_tui.decisions.rows import row_values as _values
 from hitl_tui.decisions.submitting import SubmitsOne
@@ -140,14 +139,9 @@ class PostgresLedger(PostgresClaims, SubmitsOne):
         batch_id = uuid.uuid4().hex
         rows = []
         for decision_id, interrupt, decisions, plan in planned:
-            decisions_text, plan_text = decisions_json(decisions), canonical_json(vars(plan))
-            row = LedgerRow(
-                decision_id, batch_id, thread.thread_id, thread.checkpoint_id, interrupt.key,
-                interrupt.interrupt_id, thread.graph_id, interrupt.shape.value, interrupt.node,
-                _action_names(interrupt, decisions), interrupt.payload_hash, _decisions_from(decisions_text),
-                ResumePlan(**json.loads(plan_text)), operator.display, operator.uid, operator.kind, now,
-                state, phase=claim[0], claimed_by=claim[1], claimed_at=claim[2], finished_at=None,
-                error=None, approvals=approvals, approvals_needed=approvals_needed,
+            row, decisions_text, plan_text = new_row(
+                decision_id, batch_id, thread, interrupt, decisions, plan, operator, now, state, claim,
+                approvals=approvals, approvals_needed=approvals_needed,
             )
             conn.execute(
                 f"INSERT INTO hitl_decisions ({_COLUMNS}, attempt, lease_until) VALUES ({_PLACEHOLDERS}, "
@@ -242,12 +236,7 @@ class PostgresLedger(PostgresClaims, SubmitsOne):
                                     (decision_id, operator.display, now.isoformat(), note)).rowcount
             if not inserted:
                 raise already_acknowledged(decision_id)
-            self.event({
-                "event": "acknowledged", "at": now.isoformat(), "actor": operator.as_record(),
-                "thread_id": row.thread_id, "graph_id": row.graph_id, "checkpoint_id": row.checkpoint_id,
-                "interrupt_id": row.interrupt_id or row.interrupt_key, "action": row.action,
-                "decision_id": decision_id, "outcome": row.state.value, "text": note,
-            }, event_id=f"{decision_id}:acknowledged")
+            self.event(acknowledged_event(row, operator, now, note), event_id=f"{decision_id}:acknowledged")
         return row
 
     # -- the audit log's file copies ----------------------------------------------------------------------------
