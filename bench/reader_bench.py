@@ -15,6 +15,11 @@ Figures (each measured in a fresh subprocess so one phase's caches and memory do
   and CPU time (the machine may be shared: the load average is printed). From 50,000 checkpoints on, the reader
   shares a cold read with a child process, chunk by chunk (hitl_tui/checkpoints/split_read.py); its CPU time is
   included.
+- raw pass: the SQL naming each thread's latest root checkpoint, every `__interrupt__` write, and a plain msgpack
+  decode of those (nothing classified); cold / raw is the issue's ratio.
+- exact floor: the part of a cold read no exact answer can skip (latest checkpoints with their blobs, the byte
+  check, the writes at the unfinished ones, a plain decode), on one core; half of it is the best a perfect split on
+  two cores could do, so naive / that half bounds what any exact reader could reach on the file.
 - unchanged re-check: mean time of `poll()` when nobody wrote (over 20,000 polls).
 - one new pause: another connection runs a real graph until it pauses on a new thread; then the time of
   the one `poll()` that returns it (mean and max over 20 pauses; one gc.collect() after the cold read first).
@@ -317,6 +322,41 @@ def phase_raw(path: Path, runs: int) -> dict[str, Any]:
             "raw_interrupts_s": parts[best][1], "raw_decode_s": parts[best][2], "load_raw": os.getloadavg()[0]}
 
 
+# What an exact answer can't skip, timed on one core with nothing else: each thread's latest root checkpoint with
+# its blob (only its contents tell a finished thread from one stopped at a breakpoint or stalled), the byte check
+# that leaves the finished ones undecoded, the writes at the latest checkpoint of every other thread (which task
+# finished, which waits), and a plain decode of those checkpoints, interrupt values and metadata. No row marks, no
+# classification, no objects built, nothing sent between processes. Half of it is what a perfect split on two
+# cores would still spend: the most any exact reader could reach on this file.
+def phase_floor(path: Path, runs: int) -> dict[str, Any]:
+    import ormsgpack
+
+    from hitl_tui.checkpoints import reader as r
+    from hitl_tui.checkpoints.prefilter import msgpack_may_have_tasks
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    gc.disable()
+    times = []
+    for _ in range(runs):
+        t0 = time.process_time()
+        conn.execute("BEGIN")
+        rows = conn.execute(r._BLOBS.format(latest=r._LATEST_ALL)).fetchall()
+        kept = [row for row in rows if not row[6] or msgpack_may_have_tasks(row[6])]
+        writes = []
+        for i in range(0, len(kept), r._BATCH):
+            pairs = json.dumps([[row[1], row[2]] for row in kept[i : i + r._BATCH]])
+            writes += conn.execute(r._WRITES_AT, (pairs,)).fetchall()
+        as_bytes = {"ext_hook": lambda code, data: data}
+        decoded = [ormsgpack.unpackb(row[6], **as_bytes) for row in kept if row[6]]
+        decoded += [ormsgpack.unpackb(w[6], **as_bytes) for w in writes if w[6]]
+        decoded += [json.loads(row[5]) for row in kept if row[5]]
+        conn.execute("COMMIT")
+        times.append(time.process_time() - t0)
+        del rows, kept, writes, decoded
+    conn.close()
+    return {"floor_cpu_s": statistics.median(times), "load_floor": os.getloadavg()[0]}
+
+
 def phase_json(path: Path, runs: int) -> dict[str, Any]:
     """`hitl-tui list --json` (compact) and `--jsonl` end to end, each in its own process, output to a file."""
     path = path.resolve()
@@ -385,7 +425,8 @@ def phase_naive(path: Path) -> dict[str, Any]:
 
 
 PHASES = {"counts": phase_counts, "cold": phase_cold, "raw": phase_raw, "memory": phase_memory, "poll": phase_poll,
-          "json": phase_json, "naive": phase_naive}
+          "json": phase_json, "naive": phase_naive,
+          "floor": phase_floor}
 
 
 # Reads the DB file (and its WAL) through the OS cache in a process of its own, which opens no SQLite connection
@@ -431,6 +472,10 @@ def report(r: dict[str, Any]) -> str:
         f"{r['raw_latest_s'] * 1e3:.0f} ms, every __interrupt__ write {r['raw_interrupts_s'] * 1e3:.0f} ms, msgpack "
         f"{r['raw_decode_s'] * 1e3:.0f} ms; load average {r['load_raw']:.1f})",
         f"cold / raw pass:            {raw_ratio:9.2f} x   [{mark[ok['raw_ratio']]}, target <= 3 x]",
+        f"exact floor, one core:      {r['floor_cpu_s'] * 1e3:9.1f} ms  (what no exact read can skip: latest "
+        f"checkpoints with blobs, byte check, their writes, plain decode; load average {r['load_floor']:.1f})",
+        f"  half of it (two cores):   {r['floor_cpu_s'] / 2 * 1e3:9.1f} ms  = "
+        f"{r['floor_cpu_s'] / 2 / r['raw_s']:.2f} x the raw pass, before any thread is classified",
         f"unchanged poll():           {r['unchanged_us']:9.2f} us  [{mark[ok['unchanged']]}, target < 1000 us]",
         f"one new pause, poll():      {r['new_pause_ms']:9.2f} ms  (max {r['new_pause_max_ms']:.2f} ms) "
         f"[{mark[ok['pause']]}, target < 10 ms]",
@@ -444,6 +489,8 @@ def report(r: dict[str, Any]) -> str:
             f"{r['load_naive']:.1f})",
             f"naive / cold:               {ratio:9.1f} x   [{mark[ok['ratio']]}, target >= 20 x] "
             f"(by CPU time: {r['naive_cpu_s'] / r['cold_cpu_s']:.1f} x)",
+            f"naive / half the floor:     {r['naive_s'] / (r['floor_cpu_s'] / 2):9.1f} x   (the most any exact reader "
+            "on two cores could reach)",
         ]
     if "json_s" in r:
         lines += [
@@ -476,12 +523,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.phase:
         fn = PHASES[args.phase]
-        out = fn(args.db, args.runs) if args.phase in ("cold", "raw", "json") else fn(args.db)
+        out = fn(args.db, args.runs) if args.phase in ("cold", "raw", "json", "floor") else fn(args.db)
         print(json.dumps(out))
         return
     path = db_path(args.threads, args.rebuild, args.mix)
     results: dict[str, Any] = {"mix": args.mix}
-    phases = ("counts", "raw", "cold", "memory", "poll") + (() if args.skip_json else ("json",))
+    phases = ("counts", "raw", "floor", "cold", "memory", "poll") + (() if args.skip_json else ("json",))
     for name in phases + (() if args.skip_naive else ("naive",)):
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
         results.update(run_phase(name, path, args.runs))
