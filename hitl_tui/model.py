@@ -48,8 +48,8 @@ class ThreadStatus(str, enum.Enum):
 ALL_DECISIONS = frozenset(DecisionKind)
 
 
-# A listed thread's context: its last few messages, one line each (classify.py keeps them, the details pane shows
-# them). Defined here once so the reader keeps no more than the pane shows.
+# A thread's context: its last few messages, one line each (read for the thread an operator looks at, shown in
+# the details pane). Defined here once so the reader keeps no more than the pane shows.
 MESSAGES_SHOWN = 6
 MESSAGE_LINE_WIDTH = 300  # characters of a message's text on its line
 
@@ -121,7 +121,6 @@ class PendingThread:
     next_nodes: tuple[str, ...]
     status: ThreadStatus
     interrupts: tuple[PendingInterrupt, ...] = ()
-    messages: tuple[Any, ...] = ()  # the last few messages in state, decoded, for context
     metadata: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # why the thread is UNREADABLE
     # The thread's row marks in the snapshot it was read from (see reader.thread_version): a decision compares

@@ -261,3 +261,26 @@ async def test_letters_typed_right_after_slash_never_decide(demo: DemoCopy) -> N
         await pilot.pause()  # every key handled (a submission would show at once as "submitting…")
         assert app.screen is app.console_screen  # no reject or edit dialog either
         assert app.console_screen.selected.local is None and demo.audit_records() == []
+
+
+async def test_the_details_read_the_selected_threads_messages_and_say_when_they_cant(demo: DemoCopy) -> None:
+    """The listing keeps no chat history: the pane reads it for the row under the cursor, in the context thread.
+    When that read fails, the pane says why in one line instead of showing nothing."""
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded_on(pilot, "email-0001")
+        text = details_text(app)
+        assert "Recent messages" in text and "can't be read" not in text
+        assert "Recent messages" in text.split("Arguments", 1)[1]  # after the action, as before
+
+    db = Path("checkpoints.db")
+    real = default_sources(demo.config, db, BOB, readonly=True)
+    broken = Sources(threads=real.threads, records=None, desk=None, audit_tail=None,
+                     context=lambda: CheckpointReader(Path("moved-away.db"), demo.config))
+    app = build_app(demo.config, db, operator=BOB, clock=frozen_clock, readonly=True, sources=broken, editor=None,
+                    cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded_on(pilot, "email-0001")
+        text = details_text(app)
+        assert "Recent messages" in text and "can't be read: moved-away.db does not exist" in text
+        assert "send_email" in text  # the rest of the pane is there as ever

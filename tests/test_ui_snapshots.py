@@ -20,6 +20,7 @@ from ui_fixtures import (
     loaded,
     make_app,
     select_thread,
+    settled,
     write_hostile_db,
 )
 
@@ -49,7 +50,7 @@ def select(thread_id: str, *keys: str) -> Any:
         await pilot.pause()
         if keys:
             await pilot.press(*keys)
-        await pilot.pause()
+        await settled(pilot)
 
     return run_before
 
@@ -126,8 +127,12 @@ def test_help_screen_80x24(snap_compare: Any, demo: DemoCopy) -> None:
 
 
 def test_filtered_list(snap_compare: Any, demo: DemoCopy) -> None:
-    assert snap_compare(make_app(demo, stable=True), terminal_size=WIDE, run_before=just_loaded,
-                        press=["slash", *"transfer", "enter"])
+    async def run_before(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("slash", *"transfer", "enter")
+        await settled(pilot)  # the filter moved the cursor: the new row's recent messages are read
+
+    assert snap_compare(make_app(demo, stable=True), terminal_size=WIDE, run_before=run_before)
 
 
 def test_readonly_observer(snap_compare: Any, demo: DemoCopy) -> None:
@@ -140,7 +145,9 @@ def test_hostile_payload(snap_compare: Any, tmp_path: Path, monkeypatch: Any) ->
     write_hostile_db(tmp_path / "hostile.db")
     db = Path("hostile.db")
     config = Config(audit_log=tmp_path / "decisions.jsonl")
-    sources = Sources(threads=lambda: StableSource(CheckpointReader(db, config)), records=None, desk=None,
-                      audit_tail=None)
+    def source() -> StableSource:
+        return StableSource(CheckpointReader(db, config))
+
+    sources = Sources(threads=source, records=None, desk=None, audit_tail=None, context=source)
     app = build_app(config, db, operator=ALICE, clock=frozen_clock, sources=sources, editor=None, cursor_blink=False)
     assert snap_compare(app, terminal_size=WIDE, run_before=just_loaded)

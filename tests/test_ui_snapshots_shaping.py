@@ -19,6 +19,7 @@ from ui_fixtures import (
     loaded,
     make_app,
     select_thread,
+    settled,
     wait_for,
 )
 
@@ -40,7 +41,7 @@ def press_after_load(*keys: str, thread: str = "email-0002") -> Any:
         select_thread(pilot.app, thread)
         await pilot.pause()
         await pilot.press(*keys)
-        await pilot.pause()
+        await settled(pilot)
 
     return run_before
 
@@ -107,8 +108,11 @@ def test_a_four_eyes_vote_and_a_reject_seen_from_another_console(snap_compare: A
         finally:
             desk.close()
     db = Path("checkpoints.db")
-    sources = Sources(threads=lambda: StableSource(CheckpointReader(db, demo.config)),
-                      records=lambda: StableLedger(db, demo.config), desk=None, audit_tail=None)
+    def source() -> StableSource:
+        return StableSource(CheckpointReader(db, demo.config))
+
+    sources = Sources(threads=source, records=lambda: StableLedger(db, demo.config), desk=None, audit_tail=None,
+                      context=source)
     app = build_app(demo.config, db, operator=BOB, clock=frozen_clock, readonly=True, sources=sources, editor=None,
                     cursor_blink=False)
 
@@ -117,6 +121,6 @@ def test_a_four_eyes_vote_and_a_reject_seen_from_another_console(snap_compare: A
         await wait_for(pilot, lambda: any(it.voters for it in pilot.app.console_screen.book.items.values()), 10,
                        "the vote")
         select_thread(pilot.app, "subgraph-0002")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)

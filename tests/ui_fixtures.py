@@ -95,6 +95,10 @@ def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     return DemoCopy(target, load_config(target / "config.toml"))
 
 
+# (thread, stable checkpoint id) -> the real one, for reading a thread's context at the checkpoint it was listed at.
+_REAL_CHECKPOINT: dict[tuple[str, str], str] = {}
+
+
 class StableSource:
     """The real reader with run-specific values (checkpoint ids, times, interrupt order) made stable."""
 
@@ -106,9 +110,11 @@ class StableSource:
         out = []
         for i, t in enumerate(ordered):
             interrupts = tuple(sorted(t.interrupts, key=lambda it: (it.node, [a.name for a in it.actions])))
+            stable_id = f"1f0e2a00-0000-6000-8000-{i:012d}"
+            _REAL_CHECKPOINT[(t.thread_id, stable_id)] = t.checkpoint_id
             out.append(replace(
                 t,
-                checkpoint_id=f"1f0e2a00-0000-6000-8000-{i:012d}",
+                checkpoint_id=stable_id,
                 paused_at=FROZEN - timedelta(minutes=7 * (len(ordered) - i) + i),
                 interrupts=interrupts,
             ))
@@ -120,6 +126,10 @@ class StableSource:
 
     def poll(self) -> ReadResult | None:
         return None  # a snapshot shows one moment
+
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+        real = _REAL_CHECKPOINT.get((thread_id, checkpoint_id), checkpoint_id)
+        return self.reader.context(thread_id, real, graph_id)
 
     def close(self) -> None:
         self.reader.close()
@@ -134,8 +144,10 @@ def stable_sources(config: Config, db: Path, audit: Path | None = None) -> Sourc
         def tail() -> Any:
             return AuditTail(audit)
 
-    return Sources(threads=lambda: StableSource(CheckpointReader(db, config)), records=None, desk=None,
-                   audit_tail=tail)
+    def source() -> StableSource:
+        return StableSource(CheckpointReader(db, config))
+
+    return Sources(threads=source, records=None, desk=None, audit_tail=tail, context=source)
 
 
 def make_app(
@@ -171,9 +183,16 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 15
 
 
 async def loaded(pilot: Any) -> None:
-    """Wait until the first read of the DB is on screen."""
+    """Wait until the first read of the DB is on screen (with the selected thread's recent messages)."""
     app = pilot.app
     await wait_for(pilot, lambda: app.console_screen.loaded, what="the first read of the DB")
+    await settled(pilot)
+
+
+async def settled(pilot: Any) -> None:
+    """Wait until the details show the selected thread's recent messages (read in the context thread)."""
+    await pilot.pause()
+    await wait_for(pilot, lambda: pilot.app.console_screen.context_settled, what="the selected thread's context")
     await pilot.pause()
 
 
@@ -296,4 +315,4 @@ async def loaded_on(pilot: Any, thread_id: str) -> None:
     """Wait for the first read, then put the cursor on `thread_id` and let the screen catch up."""
     await loaded(pilot)
     select_thread(pilot.app, thread_id)
-    await pilot.pause()
+    await settled(pilot)

@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from hitl_tui.checkpoints.context_messages import recent_messages
 from hitl_tui.checkpoints.decode import TYPE_KEY, DecodeError, decode_metadata, decode_typed
 from hitl_tui.checkpoints.payloads import normalise_breakpoint, normalise_interrupt
 from hitl_tui.config import GraphConfig
@@ -388,7 +387,6 @@ def _classify(
                 errors.append(_error_text(tw))
     base.update(
         paused_at=_parse_ts(checkpoint.get("ts")),
-        messages=recent_messages(values, graph.messages_field if graph else "messages"),
         metadata=metadata,
         error="; ".join(errors)[:500] or None,
     )

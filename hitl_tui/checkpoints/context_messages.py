@@ -1,8 +1,10 @@
-"""A listed thread's context: its last few messages, kept as the lines the details pane shows of them.
+"""A thread's context: its last few messages, as the lines the details pane shows of them.
 
+Read for one thread at a time, when an operator looks at it (`CheckpointReader.context`): a listing of 40k paused
+threads keeps none of their chat history, so its memory does not grow with how long the agents' conversations are.
 A decoded LangChain message also carries ids, response and usage metadata and additional kwargs; a context line
 shows its role, its text and the names of the tools it calls. Each message is kept as that line's two parts,
-`(role, text)`, with no more text than a line can show: a 40k backlog keeps its payloads, not its chat history.
+`(role, text)`, with no more text than a line can show.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ from collections.abc import Mapping
 from sys import intern
 from typing import Any
 
+from hitl_tui.config import GraphConfig
 from hitl_tui.model import MESSAGE_LINE_WIDTH, MESSAGES_SHOWN
 
 # A line shows a text's first MESSAGE_LINE_WIDTH - 1 characters and an ellipsis once it is longer than the width
 # (console.shown.one_line): one character more than the width is all a line can tell from.
 MESSAGE_TEXT_KEPT = MESSAGE_LINE_WIDTH + 1
+
+
+def thread_context(checkpoint: Any, graph: GraphConfig | None) -> tuple[Any, ...]:
+    """The recent messages in a decoded checkpoint's state (the graph's `messages_field`); () when it has none."""
+    values = checkpoint.get("channel_values") if isinstance(checkpoint, Mapping) else None
+    if not isinstance(values, Mapping):
+        return ()
+    return recent_messages(values, graph.messages_field if graph else "messages")
 
 
 def recent_messages(values: Mapping[str, Any], field: str) -> tuple[Any, ...]:

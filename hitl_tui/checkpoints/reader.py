@@ -20,6 +20,7 @@ from typing import Any
 
 from hitl_tui.checkpoints.changes import ChangeTracker
 from hitl_tui.checkpoints.classify import Breakpoints, CheckpointRow, WriteRow, build_thread
+from hitl_tui.checkpoints.context_messages import thread_context
 from hitl_tui.checkpoints.decode import DecodeError, decode_metadata, decode_typed
 from hitl_tui.checkpoints.ordered_threads import OrderedThreads
 from hitl_tui.checkpoints.prefilter import msgpack_may_have_tasks
@@ -222,6 +223,16 @@ class CheckpointReader:
             ).fetchone()[0] == 1
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.path, err) from None
+
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+        """The last few messages in a thread's state at one of its root checkpoints, as the details pane shows
+        them; () when that checkpoint is gone or does not decode. Listings leave them out: an operator reads the
+        context of one thread at a time, and 40k threads' chat histories would be most of a listing's memory."""
+        try:
+            checkpoint = _checkpoint_at(self._conn, thread_id, "", checkpoint_id)
+        except sqlite3.Error as err:
+            raise explain_sqlite_error(self.path, err) from None
+        return thread_context(checkpoint, self.config.graphs.get(graph_id) if graph_id else None)
 
     def run_metadata(self, thread_id: str) -> dict[str, Any]:
         """The metadata of a thread's latest root checkpoint ({} when there is none or it doesn't decode)."""

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from hitl_tui.checkpoints.classify import Breakpoints, CheckpointRow, build_thread
+from hitl_tui.checkpoints.context_messages import thread_context
 from hitl_tui.checkpoints.ordered_threads import OrderedThreads
 from hitl_tui.checkpoints.reader import ReadResult, breakpoints_from_config
 from hitl_tui.checkpoints.store import CheckpointStore
@@ -111,6 +112,11 @@ class StoreReader:
         with self.store.snapshot():
             found = self._read({thread_id})
         return found[0] if found else None
+
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+        """The last few messages in a thread's state at one of its root checkpoints (see CheckpointReader.context)."""
+        checkpoint = self.store.checkpoint_at(thread_id, "", checkpoint_id)
+        return thread_context(checkpoint, self.config.graphs.get(graph_id) if graph_id else None)
 
     def _read(self, thread_ids: Collection[str] | None) -> list[PendingThread]:
         out: list[PendingThread] = []

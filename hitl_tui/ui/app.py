@@ -1,13 +1,14 @@
 """The console app and `build_app`, the one factory the CLI and the tests use.
 
-Clock, identity and every source (checkpoint reader, decision records, desk, audit tail) are injected, so tests
-and snapshots are deterministic; by default they are the real ones, built lazily inside the thread that uses them
-(the desk loads LangGraph, so it is built after the first paint).
+Clock, identity and every source (checkpoint reader, thread context, decision records, desk, audit tail) are
+injected, so tests and snapshots are deterministic; by default they are the real ones, built lazily inside the
+thread that uses them (the desk loads LangGraph, so it is built after the first paint).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from textual.screen import ModalScreen, Screen
 
 from hitl_tui.clock import Clock, utc_now
 from hitl_tui.config import Config
+from hitl_tui.console.context_loader import ContextLoader, ContextSource
 from hitl_tui.console.decision_runner import AckJob, DecisionJob, DecisionRunner
 from hitl_tui.console.loop_events import Decider, RecordFeed, ThreadSource
 from hitl_tui.console.review_items import ReviewItem
@@ -37,6 +39,7 @@ from hitl_tui.ui.keys import app_bindings, bound, keymap
 from hitl_tui.ui.messages import (
     AcknowledgeAnswered,
     AuditLoaded,
+    ContextLoaded,
     DecisionAnswered,
     ProblemChanged,
     RecordsLoaded,
@@ -59,6 +62,8 @@ class Sources:
     records: Callable[[], RecordFeed | None] | None
     desk: Callable[[], Decider] | None
     audit_tail: Callable[[], Any] | None
+    # The recent messages of the thread on screen, read when the operator looks at it (None: none are shown).
+    context: Callable[[], ContextSource] | None = None
 
 
 class ConsoleApp(App[int]):
@@ -99,13 +104,15 @@ class ConsoleApp(App[int]):
         self.console_screen = ConsoleScreen(db=shown_db, operator=operator.display, operator_uid=operator.uid,
                                             readonly=readonly, clock=clock, assess=assess, escalate=escalate,
                                             editor=editor, key_label=self.key_label,
-                                            notifier=Notifier(config.notify) if config.notify.enabled else None)
+                                            notifier=Notifier(config.notify) if config.notify.enabled else None,
+                                            reads_context=sources.context is not None)
         self._db_watcher = DBWatcher(db, sources.threads, sources.records, config.poll_interval, self._emit)
         self._audit_watcher = (
             AuditWatcher(sources.audit_tail, max(AUDIT_POLL_SECONDS, config.poll_interval), self._emit)
             if sources.audit_tail else None
         )
         self._runner = DecisionRunner(sources.desk, self._emit) if sources.desk and not readonly else None
+        self._context_loader = ContextLoader(sources.context, self._emit) if sources.context else None
         self._warmed = False
         self._in_flight = 0  # decisions handed to the runner and not answered yet
         self._quitting = False
@@ -128,6 +135,10 @@ class ConsoleApp(App[int]):
         if self._runner is not None:
             self.run_worker(self._runner.run, name="decisions", group="decisions", thread=True, exclusive=True,
                             exit_on_error=False)
+        if self._context_loader is not None:
+            # A thread of its own, not a Textual worker: those share asyncio's default executor (6 threads on 2
+            # CPUs), which the three loops above already hold for good.
+            threading.Thread(target=self._context_loader.run, name="hitl-context", daemon=True).start()
 
     def _stop_background(self) -> None:
         for watcher in (self._db_watcher, self._audit_watcher):
@@ -136,6 +147,8 @@ class ConsoleApp(App[int]):
                 watcher.wake.set()
         if self._runner is not None:
             self._runner.stop()
+        if self._context_loader is not None:
+            self._context_loader.stop()
 
     async def action_quit(self) -> None:
         if self._in_flight and not self._quitting:
@@ -183,6 +196,11 @@ class ConsoleApp(App[int]):
         if not self._screen_gone():
             self.console_screen.apply_problem(message.event.source, message.event.message)
 
+    def on_context_loaded(self, message: ContextLoaded) -> None:
+        if not self._screen_gone():
+            event = message.event
+            self.console_screen.apply_context(event.key, event.messages, error=event.error)
+
     def on_decision_answered(self, message: DecisionAnswered) -> None:
         if self._screen_gone():
             return
@@ -214,6 +232,10 @@ class ConsoleApp(App[int]):
 
     def on_console_screen_acknowledge_requested(self, message: ConsoleScreen.AcknowledgeRequested) -> None:
         self.acknowledge(message.key, message.decision_id)
+
+    def on_queue_screen_context_wanted(self, message: ConsoleScreen.ContextWanted) -> None:
+        if self._context_loader is not None:
+            self._context_loader.request(message.key, message.graph_id)
 
     def on_queue_screen_notices_raised(self, message: ConsoleScreen.NoticesRaised) -> None:
         self.tell(message.notices)
@@ -365,13 +387,16 @@ def default_sources(config: Config, db: DbTarget, operator: Operator, *, readonl
         # The same policy as `hitl-tui approve`: four-eyes approvals, the initiator excluded.
         return DecisionDesk(config, db, operator, clock=desk_clock, requirements=requirements_for(config))
 
+    def context() -> ContextSource:
+        return open_thread_reader(db, config)  # opened for each read (console/context_loader.py)
+
     def audit_tail() -> Any:
         from hitl_tui.audit import AuditTail
 
         return AuditTail(config.audit_log, backlog=200)
 
     return Sources(threads=threads, records=records, desk=None if readonly else desk,
-                   audit_tail=audit_tail)
+                   audit_tail=audit_tail, context=context)
 
 
 def build_app(

@@ -11,6 +11,7 @@ from typing import Any
 
 from textual.message import Message
 
+from hitl_tui.console.context_loader import ContextRead
 from hitl_tui.console.loop_events import (
     Acknowledged,
     AuditRead,
@@ -71,6 +72,12 @@ class AcknowledgeAnswered(LoopMessage):
     event: Acknowledged
 
 
+class ContextLoaded(LoopMessage):
+    """The recent messages of a thread the operator looked at (or why they could not be read)."""
+
+    event: ContextRead
+
+
 _MESSAGES: dict[type, type[LoopMessage]] = {
     ThreadsRead: ThreadsLoaded,
     RecordsRead: RecordsLoaded,
@@ -78,6 +85,7 @@ _MESSAGES: dict[type, type[LoopMessage]] = {
     SourceProblem: ProblemChanged,
     DecisionOutcome: DecisionAnswered,
     Acknowledged: AcknowledgeAnswered,
+    ContextRead: ContextLoaded,
 }
 
 

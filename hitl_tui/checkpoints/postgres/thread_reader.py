@@ -1,5 +1,6 @@
 """What a resumer, a timeout sweep and the ledger's compare step ask of the checkpoint DB, on Postgres: the same
-methods as the SQLite `CheckpointReader` (thread, read_all, poll, threads, marks, saved_since, run_metadata)."""
+methods as the SQLite `CheckpointReader` (thread, read_all, poll, threads, context, marks, saved_since,
+run_metadata)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class PostgresThreadReader:
 
     def thread(self, thread_id: str) -> PendingThread | None:
         return self._reader.thread(thread_id)
+
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+        return self._reader.context(thread_id, checkpoint_id, graph_id)
 
     def marks(self, thread_id: str) -> ThreadMarks:
         """The thread's latest root checkpoint and counts of what was saved for it (compared by saved_since)."""

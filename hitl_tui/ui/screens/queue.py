@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from textual.widgets import Footer, Input
 
 from hitl_tui.checkpoints.reader import ReadResult
 from hitl_tui.clock import age_text
+from hitl_tui.console.context_loader import ContextKey
 from hitl_tui.console.item_book import ItemBook
 from hitl_tui.console.list_shape import ListShape
 from hitl_tui.console.loop_events import LedgerRead
@@ -42,6 +44,7 @@ NARROW_BELOW = 110  # columns: list above details instead of beside
 SHORT_BELOW = 30  # rows: a smaller audit pane
 AGE_TICK_SECONDS = 5.0  # "waited" and the details' relative times move on this often
 ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
+CONTEXTS_KEPT = 256  # threads whose recent messages stay at hand after the cursor moved on
 
 
 def decidable(item: ReviewItem | None) -> bool:
@@ -62,6 +65,13 @@ class QueueScreen(Screen[None]):
             super().__init__()
             self.notices = notices
 
+    class ContextWanted(Message):
+        """The details show a thread whose recent messages have not been read yet."""
+
+        def __init__(self, key: ContextKey, graph_id: str | None) -> None:
+            super().__init__()
+            self.key, self.graph_id = key, graph_id
+
     def __init__(
         self, *, db: Path | str, operator: str, readonly: bool, clock: Callable[[], datetime],
         operator_uid: int | None = None,
@@ -70,7 +80,9 @@ class QueueScreen(Screen[None]):
         notifier: Notifier | None = None,
         editor: str | None = None,
         key_label: Callable[[str], str] | None = None,
+        reads_context: bool = False,
     ) -> None:
+        """`reads_context`: someone answers ContextWanted (the app has a context source), so the details ask."""
         super().__init__()
         self.notifier = notifier  # None: notifications are off (config [notify])
         self.editor = editor  # the edit dialog's external editor command (None: none)
@@ -94,6 +106,10 @@ class QueueScreen(Screen[None]):
         self._painted_rows = False
         self._details_ready = False
         self._details_shown: tuple[object, ...] | None = None
+        # Recent messages per (thread, checkpoint), or why they could not be read; the newest CONTEXTS_KEPT.
+        self._contexts: OrderedDict[ContextKey, tuple[Any, ...] | str] = OrderedDict()
+        self._context_asked: ContextKey | None = None
+        self._reads_context = reads_context
         self._keys_state: tuple[object, ...] | None = None
         self._advance_after: set[str] = set()  # submitted with the cursor on them: move on once accepted
 
@@ -184,6 +200,35 @@ class QueueScreen(Screen[None]):
         if source == "db" and message and not self.loaded:
             self.query_one(DetailsPane).show(None, now=self.clock(), empty_text=message)
 
+    def apply_context(self, key: ContextKey, messages: tuple[Any, ...], *, error: str | None = None) -> None:
+        """The recent messages of a thread the details showed (or the sentence saying why they can't be read)."""
+        self._contexts[key] = messages if error is None else error
+        self._contexts.move_to_end(key)
+        while len(self._contexts) > CONTEXTS_KEPT:
+            self._contexts.popitem(last=False)
+        if self._context_asked == key:
+            self._context_asked = None
+        self._show_details()
+
+    @property
+    def context_settled(self) -> bool:
+        """No context read is outstanding for the item on screen (tests wait for this before a picture)."""
+        return self._context_asked is None
+
+    def _context_for(self, item: ReviewItem | None) -> tuple[Any, ...] | str | None:
+        """The item's recent messages when read; else asks for them once and says None (the pane shows none yet)."""
+        if item is None or item.interrupt is None or not self._reads_context:
+            return None  # an unreadable thread's pane says why instead
+        key = (item.thread.thread_id, item.thread.checkpoint_id)
+        found = self._contexts.get(key)
+        if found is not None:
+            self._contexts.move_to_end(key)
+            return found
+        if key != self._context_asked:
+            self._context_asked = key
+            self.post_message(self.ContextWanted(key, item.thread.graph_id))
+        return None
+
     def _log_paint(self, kind: str, thread_ids: list[str]) -> None:
         """Benchmark instrumentation ($HITL_TUI_PAINT_LOG): when the list was painted, and with what."""
         import sys
@@ -253,13 +298,14 @@ class QueueScreen(Screen[None]):
         # relative times included (as the list shows them, so the two never disagree).
         times = (age_text(item.thread.paused_at, now) if item else None,
                  deadline_text(pressure.deadline_at, now) if pressure is not None else None)
-        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None))
+        context = self._context_for(item)
+        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None), context)
         if shown == self._details_shown:
             return
         self._details_shown = shown
         self.query_one(DetailsPane).show(
             item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty,
-            pressure=pressure,
+            pressure=pressure, context=context,
         )
 
     @on(ThreadList.Highlighted)

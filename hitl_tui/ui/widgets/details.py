@@ -47,13 +47,15 @@ class DetailsPane(VerticalScroll):
         readonly: bool = False,
         empty_text: str = "Nothing is waiting for a decision.",
         pressure: Any = None,
+        context: tuple[Any, ...] | str | None = None,
     ) -> None:
-        """`pressure`: the item's deadline escalation (hitl_tui.policy.timeouts.Escalation), if it has one."""
+        """`pressure`: the item's deadline escalation (hitl_tui.policy.timeouts.Escalation), if it has one.
+        `context`: the thread's recent messages, the sentence saying why they can't be read, or None (not read yet)."""
         body = self.query_one("#details-body", Static)
         if item is None:
             body.update(Text(empty_text, style=self._style("details--dim")))
             return
-        body.update(Group(*self._parts(item, action_index, staged or {}, note, now, readonly, pressure)))
+        body.update(Group(*self._parts(item, action_index, staged or {}, note, now, readonly, pressure, context)))
 
     # -- building blocks ---------------------------------------------------------------------------------------
 
@@ -70,7 +72,7 @@ class DetailsPane(VerticalScroll):
 
     def _parts(
         self, item: ReviewItem, index: int, staged: Mapping[int, Decision], note: str | None, now: datetime,
-        readonly: bool, pressure: Any,
+        readonly: bool, pressure: Any, context: tuple[Any, ...] | str | None,
     ) -> list[RenderableType]:
         thread, interrupt = item.thread, item.interrupt
         parts: list[RenderableType] = []
@@ -134,10 +136,13 @@ class DetailsPane(VerticalScroll):
             parts.append(Text(""))
             parts.append(self._label("Reasoning"))
             parts.append(safe(interrupt.reasoning, keep_newlines=True))
-        if thread.messages:
+        if context:
             parts.append(Text(""))
             parts.append(self._label("Recent messages"))
-            parts.extend(message_lines(thread.messages))
+            if isinstance(context, str):
+                parts.append(safe(f"can't be read: {context}", style=self._style("details--dim")))
+            else:
+                parts.extend(message_lines(context))
         return parts
 
     def _policy(self, item: ReviewItem, pressure: Any, now: datetime) -> Text | None:

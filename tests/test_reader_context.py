@@ -1,0 +1,173 @@
+"""A thread's context (its recent messages) is read on demand, for the checkpoint an operator looks at, from real
+LangGraph graphs whose state holds LangChain messages, on SQLite and on Postgres; listings carry none of it."""
+
+from __future__ import annotations
+
+import operator
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+from reader_graphs import cfg, open_pg_saver, open_saver
+
+from hitl_tui.checkpoints.context_messages import MESSAGE_TEXT_KEPT
+from hitl_tui.config import Config, GraphConfig
+from hitl_tui.console.shown import message_lines
+from hitl_tui.model import PendingThread
+
+
+class Chat(TypedDict, total=False):
+    history: Annotated[list[Any], operator.add]
+    done: bool
+
+
+def _agent(state: Chat) -> dict[str, Any]:
+    turn = len(state.get("history") or [])
+    call = {"name": "send_email", "args": {"to": "bob@example.com"}, "id": f"call-{turn}"}
+    return {"history": [AIMessage(content="I will send it" + "!" * 400, tool_calls=[call])]}
+
+
+def _review(state: Chat) -> dict[str, Any]:
+    answer = interrupt({"action": "send_email", "args": {"to": "bob@example.com"}})
+    return {"history": [ToolMessage(content=f"operator said {answer}", tool_call_id="call-1")]}
+
+
+def _graph(saver: Any) -> Any:
+    builder = StateGraph(Chat)
+    builder.add_node("agent", _agent)
+    builder.add_node("review", _review)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "review")
+    builder.add_edge("review", END)
+    return builder.compile(checkpointer=saver)
+
+
+CONFIG = Config(graphs={"chat": GraphConfig(name="chat", messages_field="history")})
+
+
+@contextmanager
+def sqlite_case(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    from hitl_tui.checkpoints.reader import CheckpointReader
+
+    db = tmp_path / "checkpoints.db"
+    with open_saver(db) as saver:
+        reader = CheckpointReader(db, CONFIG)
+        try:
+            yield saver, reader
+        finally:
+            reader.close()
+
+
+@contextmanager
+def postgres_case(dsn: str) -> Iterator[tuple[Any, Any]]:
+    from hitl_tui.checkpoints.postgres.thread_reader import PostgresThreadReader
+
+    with open_pg_saver(dsn) as saver:
+        reader = PostgresThreadReader(dsn, CONFIG)
+        try:
+            yield saver, reader
+        finally:
+            reader.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def case(request: Any, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    if request.param == "sqlite":
+        with sqlite_case(tmp_path) as found:
+            yield found
+    else:
+        with postgres_case(request.getfixturevalue("pg_dsn")) as found:
+            yield found
+
+
+def _listed(reader: Any, thread_id: str) -> PendingThread:
+    return next(t for t in reader.read_all().threads if t.thread_id == thread_id)
+
+
+def test_the_listing_keeps_no_messages_and_context_reads_them_at_the_listed_checkpoint(
+    case: tuple[Any, Any],
+) -> None:
+    saver, reader = case
+    graph = _graph(saver)
+    graph.invoke({"history": [HumanMessage(content="mail bob the report")]}, cfg("t1", "chat"))
+    listed = _listed(reader, "t1")
+    assert not hasattr(listed, "messages")  # 40k listed threads keep no chat history
+
+    context = reader.context("t1", listed.checkpoint_id, listed.graph_id)
+    assert [role for role, _ in context] == ["human", "ai"]  # LangChain's own message types, decoded safely
+    assert context[0][1] == "mail bob the report"
+    text = context[1][1]
+    assert text.startswith("I will send it!") and text.endswith("!") and len(text) == MESSAGE_TEXT_KEPT
+    lines = [line.plain for line in message_lines(context)]
+    assert lines[0] == "human: mail bob the report"
+    assert lines[1].startswith("ai: I will send it!!") and lines[1].endswith("…")
+
+    # The thread moves on; the checkpoint the operator was shown still reads as it was, the new one has more.
+    (item,) = listed.interrupts
+    graph.invoke(Command(resume={item.interrupt_id: "yes"}), cfg("t1", "chat"))
+    assert reader.context("t1", listed.checkpoint_id, listed.graph_id) == context
+    state = graph.get_state(cfg("t1"))
+    latest = state.config["configurable"]["checkpoint_id"]
+    later = reader.context("t1", latest, "chat")
+    assert [role for role, _ in later] == ["human", "ai", "tool"] and later[2][1] == "operator said yes"
+
+
+def test_a_graph_without_a_messages_field_setting_reads_messages_and_an_unknown_checkpoint_reads_nothing(
+    case: tuple[Any, Any],
+) -> None:
+    saver, reader = case
+    graph = _graph(saver)
+    graph.invoke({"history": [HumanMessage(content="hello")]}, cfg("t2", "unconfigured"))
+    listed = _listed(reader, "t2")
+    assert reader.context("t2", listed.checkpoint_id, "unconfigured") == ()  # no `messages` channel there
+    assert reader.context("t2", listed.checkpoint_id, "chat") != ()  # the configured field is `history`
+    assert reader.context("t2", "1f000000-0000-6000-8000-000000000000", "chat") == ()
+    assert reader.context("nobody", listed.checkpoint_id, "chat") == ()
+
+
+def test_the_context_thread_reads_only_the_newest_request_on_a_connection_it_closes(tmp_path: Path) -> None:
+    import queue
+    import threading
+
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.console.context_loader import ContextLoader, ContextRead
+
+    db = tmp_path / "later.db"
+    opened: list[CheckpointReader] = []
+
+    def make_source() -> CheckpointReader:
+        opened.append(CheckpointReader(db, CONFIG))  # no DB yet: a HitlError, in one sentence
+        return opened[-1]
+
+    events: queue.Queue[ContextRead] = queue.Queue()
+    loader = ContextLoader(make_source, events.put)
+    loader.request(("t1", "first"), "chat")
+    loader.request(("t1", "second"), "chat")  # the cursor moved on before anything was read
+    runner = threading.Thread(target=loader.run, daemon=True)
+    runner.start()
+    try:
+        failed = events.get(timeout=10)
+        assert failed.key == ("t1", "second") and failed.messages == ()
+        assert failed.error is not None and "does not exist" in failed.error
+
+        with open_saver(db) as saver:  # an agent creates the DB meanwhile
+            _graph(saver).invoke({"history": [HumanMessage(content="hi")]}, cfg("t1", "chat"))
+            reader = CheckpointReader(db, CONFIG)
+            listed = _listed(reader, "t1")
+            reader.close()
+        loader.request(("t1", listed.checkpoint_id), "chat")
+        read = events.get(timeout=10)
+        assert read.error is None and [role for role, _ in read.messages] == ["human", "ai"]
+        assert events.empty() and len(opened) == 1  # "first" was never read
+        with pytest.raises(sqlite3.ProgrammingError):  # each read closes its connection: none is held
+            opened[0]._conn.execute("SELECT 1")
+    finally:
+        loader.stop()
+        runner.join(timeout=10)
+    assert not runner.is_alive()
