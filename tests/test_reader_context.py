@@ -131,12 +131,16 @@ def test_a_graph_without_a_messages_field_setting_reads_messages_and_an_unknown_
     assert reader.context("nobody", listed.checkpoint_id, "chat") == ()
 
 
-def test_the_context_thread_reads_only_the_newest_request_on_a_connection_it_closes(tmp_path: Path) -> None:
+def test_the_context_thread_reads_the_newest_request_and_keeps_one_connection_to_the_file_it_opened(
+    tmp_path: Path,
+) -> None:
+    import functools
     import queue
     import threading
 
     from hitl_tui.checkpoints.reader import CheckpointReader
     from hitl_tui.console.context_loader import ContextLoader, ContextRead
+    from hitl_tui.console.watchers import file_identity
 
     db = tmp_path / "later.db"
     opened: list[CheckpointReader] = []
@@ -145,8 +149,15 @@ def test_the_context_thread_reads_only_the_newest_request_on_a_connection_it_clo
         opened.append(CheckpointReader(db, CONFIG))  # no DB yet: a HitlError, in one sentence
         return opened[-1]
 
+    def closed(reader: CheckpointReader) -> bool:
+        try:
+            reader._conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+
     events: queue.Queue[ContextRead] = queue.Queue()
-    loader = ContextLoader(make_source, events.put)
+    loader = ContextLoader(make_source, events.put, identity=functools.partial(file_identity, db))
     loader.request(("t1", "first"), "chat")
     loader.request(("t1", "second"), "chat")  # the cursor moved on before anything was read
     runner = threading.Thread(target=loader.run, daemon=True)
@@ -157,16 +168,31 @@ def test_the_context_thread_reads_only_the_newest_request_on_a_connection_it_clo
         assert failed.error is not None and "does not exist" in failed.error
 
         with open_saver(db) as saver:  # an agent creates the DB meanwhile
-            _graph(saver).invoke({"history": [HumanMessage(content="hi")]}, cfg("t1", "chat"))
-            reader = CheckpointReader(db, CONFIG)
-            listed = _listed(reader, "t1")
-            reader.close()
-        loader.request(("t1", listed.checkpoint_id), "chat")
-        read = events.get(timeout=10)
-        assert read.error is None and [role for role, _ in read.messages] == ["human", "ai"]
-        assert events.empty() and len(opened) == 1  # "first" was never read
-        with pytest.raises(sqlite3.ProgrammingError):  # each read closes its connection: none is held
-            opened[0]._conn.execute("SELECT 1")
+            graph = _graph(saver)
+            for tid in ("t1", "t2"):
+                graph.invoke({"history": [HumanMessage(content=f"hi {tid}")]}, cfg(tid, "chat"))
+        reader = CheckpointReader(db, CONFIG)
+        listed = {t.thread_id: t for t in reader.read_all().threads}
+        reader.close()
+        for tid in ("t1", "t2"):
+            loader.request((tid, listed[tid].checkpoint_id), "chat")
+            read = events.get(timeout=10)
+            assert read.error is None and read.messages[0] == ("human", f"hi {tid}")
+        assert events.empty() and len(opened) == 1  # "first" was never read; both reads on one connection
+
+        copy = tmp_path / "copy.db"
+        source, target = sqlite3.connect(db), sqlite3.connect(copy)
+        source.backup(target)  # through SQLite: an open() of a DB this process holds would drop its locks
+        source.close()
+        target.close()
+        db.unlink()
+        copy.rename(db)  # another file at the same path (a restored backup)
+        loader.request(("t1", listed["t1"].checkpoint_id), "chat")
+        assert events.get(timeout=10).messages[0] == ("human", "hi t1")
+        assert len(opened) == 2 and closed(opened[0])  # the old file's connection was closed first
+
+        loader.forget()  # what the app does when the watcher finds the DB gone
+        assert closed(opened[1])
     finally:
         loader.stop()
         runner.join(timeout=10)

@@ -305,9 +305,11 @@ def details_text(app: ConsoleApp, width: int = 200) -> str:
 
     from rich.console import Console
 
-    content = app.console_screen.query_one("#details-body").content  # type: ignore[attr-defined]
     console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
-    console.print(content)
+    for part in ("#details-body", "#details-context"):
+        widget = app.console_screen.query_one(part)
+        if widget.display:
+            console.print(widget.content)  # type: ignore[attr-defined]
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 

@@ -2,16 +2,17 @@
 
 Listings leave every thread's chat history out (see checkpoints/context_messages.py); the details pane asks for
 the one it shows. Only the newest request counts: a cursor run over twenty rows reads the row it stopped on, not
-all twenty. Each read opens a connection of its own and closes it: it never waits behind the DB watcher's first
-read of a big DB, and it never holds on to a DB file that was deleted or replaced meanwhile (a held connection would
-keep reading the old file, and keeps POSIX locks another tool's open() of the path would drop).
+all twenty. The reads have a connection of their own, so they never wait behind the DB watcher's first read of a
+big DB. It stays open between reads (opening one costs 50 times a read, in GIL hand-offs that slow the keys while
+a big DB loads) for as long as the file at the DB's path is the one it opened; the app drops it (`forget`) when the
+watcher finds the DB deleted or moved, so no connection is left on a file that is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,14 +37,19 @@ class ContextRead:
 
 
 class ContextLoader:
-    """Reads one thread's context at a time, in its own thread (`run`), on a source built there for each read."""
+    """Reads one thread's context at a time, in its own thread (`run`), on a source built there."""
 
-    def __init__(self, make_source: Callable[[], ContextSource], emit: Emit) -> None:
-        self._make_source = make_source
-        self._emit = emit
+    def __init__(
+        self, make_source: Callable[[], ContextSource], emit: Emit, *, identity: Callable[[], Hashable] | None = None
+    ) -> None:
+        """`identity`: what the DB is now (a file's device and inode); a source opened on another one is dropped."""
+        self._make_source, self._emit, self._identity = make_source, emit, identity
         self._changed = threading.Condition()
         self._wanted: tuple[ContextKey, str | None] | None = None
         self._stopped = False
+        self._source_lock = threading.Lock()  # `forget` comes from the UI thread
+        self._source: ContextSource | None = None
+        self._opened_on: Hashable = None
 
     def request(self, key: ContextKey, graph_id: str | None) -> None:
         """Read this context next, instead of any request not started yet."""
@@ -56,18 +62,36 @@ class ContextLoader:
             self._stopped = True
             self._changed.notify()
 
+    def forget(self) -> None:
+        """Close the source now (its DB was deleted or moved); the next read opens one again."""
+        with self._source_lock:
+            self._drop()
+
     def run(self) -> None:
-        while (wanted := self._next()) is not None:
-            key, graph_id = wanted
-            source: ContextSource | None = None
-            try:
-                source = self._make_source()
-                read = ContextRead(key, source.context(key[0], key[1], graph_id))
-            except Exception as err:  # the pane says so in one line; the next request tries again
-                read = ContextRead(key, error=sentence(err))
-            finally:
-                _close(source)
-            self._emit(read)
+        try:
+            while (wanted := self._next()) is not None:
+                key, graph_id = wanted
+                with self._source_lock:
+                    try:
+                        read = ContextRead(key, self._current().context(key[0], key[1], graph_id))
+                    except Exception as err:  # the pane says so in one line; the next request opens a new source
+                        self._drop()
+                        read = ContextRead(key, error=sentence(err))
+                self._emit(read)
+        finally:
+            self.forget()
+
+    def _current(self) -> ContextSource:
+        now = self._identity() if self._identity is not None else None
+        if self._source is not None and now != self._opened_on:
+            self._drop()  # another file at the DB's path: never read the old one
+        if self._source is None:
+            self._source, self._opened_on = self._make_source(), now
+        return self._source
+
+    def _drop(self) -> None:
+        _close(self._source)
+        self._source = None
 
     def _next(self) -> tuple[ContextKey, str | None] | None:
         with self._changed:

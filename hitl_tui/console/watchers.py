@@ -49,7 +49,7 @@ class _ChangeProbe:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.identity = _file_identity(path)
+        self.identity = file_identity(path)
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
         try:
             self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
@@ -58,7 +58,7 @@ class _ChangeProbe:
         self._version: int | None = None
 
     def changed(self) -> bool:
-        ident = _file_identity(self.path)
+        ident = file_identity(self.path)
         if ident is None:
             raise HitlError(f"{self.path} was deleted or moved; waiting for it to come back.")
         if ident != self.identity:
@@ -74,7 +74,8 @@ class _ChangeProbe:
         self._conn.close()
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path` now; None when there is none. A stat, never an open()."""
     try:
         st = os.stat(path)
     except OSError:

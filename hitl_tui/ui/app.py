@@ -7,6 +7,7 @@ thread that uses them (the desk loads LangGraph, so it is built after the first 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,7 +26,7 @@ from hitl_tui.console.context_loader import ContextLoader, ContextSource
 from hitl_tui.console.decision_runner import AckJob, DecisionJob, DecisionRunner
 from hitl_tui.console.loop_events import Decider, RecordFeed, ThreadSource
 from hitl_tui.console.review_items import ReviewItem
-from hitl_tui.console.watchers import AuditWatcher, DBWatcher
+from hitl_tui.console.watchers import AuditWatcher, DBWatcher, file_identity
 from hitl_tui.db_target import DbTarget, describe, is_postgres
 from hitl_tui.decisions.backend import open_thread_reader
 from hitl_tui.decisions.decision import Decision, DecisionRecord
@@ -112,7 +113,11 @@ class ConsoleApp(App[int]):
             if sources.audit_tail else None
         )
         self._runner = DecisionRunner(sources.desk, self._emit) if sources.desk and not readonly else None
-        self._context_loader = ContextLoader(sources.context, self._emit) if sources.context else None
+        self._context_loader = (
+            ContextLoader(sources.context, self._emit,
+                          identity=None if is_postgres(db) else functools.partial(file_identity, Path(db)))
+            if sources.context else None
+        )
         self._warmed = False
         self._in_flight = 0  # decisions handed to the runner and not answered yet
         self._quitting = False
@@ -193,8 +198,11 @@ class ConsoleApp(App[int]):
             self.console_screen.apply_audit(message.event.records)
 
     def on_problem_changed(self, message: ProblemChanged) -> None:
+        event = message.event
+        if event.source == "db" and event.message and self._context_loader is not None:
+            self._context_loader.forget()  # the DB may be gone or replaced: hold no connection to it
         if not self._screen_gone():
-            self.console_screen.apply_problem(message.event.source, message.event.message)
+            self.console_screen.apply_problem(event.source, event.message)
 
     def on_context_loaded(self, message: ContextLoaded) -> None:
         if not self._screen_gone():
@@ -388,7 +396,7 @@ def default_sources(config: Config, db: DbTarget, operator: Operator, *, readonl
         return DecisionDesk(config, db, operator, clock=desk_clock, requirements=requirements_for(config))
 
     def context() -> ContextSource:
-        return open_thread_reader(db, config)  # opened for each read (console/context_loader.py)
+        return open_thread_reader(db, config)  # a connection of its own (console/context_loader.py)
 
     def audit_tail() -> Any:
         from hitl_tui.audit import AuditTail

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from hitl_tui.checkpoints.reader import ReadResult
@@ -45,6 +46,12 @@ SHORT_BELOW = 30  # rows: a smaller audit pane
 AGE_TICK_SECONDS = 5.0  # "waited" and the details' relative times move on this often
 ZOOMS = ("", "-zoom-list", "-zoom-details")  # screen classes the zoom key cycles through (console.tcss)
 CONTEXTS_KEPT = 256  # threads whose recent messages stay at hand after the cursor moved on
+# The cursor rests this long on a row before its recent messages are read: a run of `j` reads only where it stops,
+# and the read's repaint never lands on top of the next key's. Longer while the first read of a big DB still fills
+# the list: the screen then shares the interpreter with the reader, and showing messages (a re-layout of the details)
+# as the cursor passes each row made every key 25 ms slower (bench/console_bench.py, 43k paused threads).
+CONTEXT_DELAY = 0.08
+CONTEXT_DELAY_LOADING = 0.5
 
 
 def decidable(item: ReviewItem | None) -> bool:
@@ -108,7 +115,9 @@ class QueueScreen(Screen[None]):
         self._details_shown: tuple[object, ...] | None = None
         # Recent messages per (thread, checkpoint), or why they could not be read; the newest CONTEXTS_KEPT.
         self._contexts: OrderedDict[ContextKey, tuple[Any, ...] | str] = OrderedDict()
-        self._context_asked: ContextKey | None = None
+        self._context_wanted: ContextKey | None = None  # on screen, not read yet (asked, or waiting for the cursor)
+        self._context_timer: Timer | None = None
+        self._context_shown: tuple[Any, ...] | str | None = None
         self._reads_context = reads_context
         self._keys_state: tuple[object, ...] | None = None
         self._advance_after: set[str] = set()  # submitted with the cursor on them: move on once accepted
@@ -199,6 +208,10 @@ class QueueScreen(Screen[None]):
         self.query_one(StatusBar).set_problem(source, message)
         if source == "db" and message and not self.loaded:
             self.query_one(DetailsPane).show(None, now=self.clock(), empty_text=message)
+        if source == "db" and message is None and any(isinstance(v, str) for v in self._contexts.values()):
+            # The DB reads again: contexts that failed meanwhile are read again when shown.
+            self._contexts = OrderedDict((k, v) for k, v in self._contexts.items() if not isinstance(v, str))
+            self._show_details()
 
     def apply_context(self, key: ContextKey, messages: tuple[Any, ...], *, error: str | None = None) -> None:
         """The recent messages of a thread the details showed (or the sentence saying why they can't be read)."""
@@ -206,28 +219,38 @@ class QueueScreen(Screen[None]):
         self._contexts.move_to_end(key)
         while len(self._contexts) > CONTEXTS_KEPT:
             self._contexts.popitem(last=False)
-        if self._context_asked == key:
-            self._context_asked = None
+        if self._context_wanted == key:
+            self._context_wanted = None
         self._show_details()
 
     @property
     def context_settled(self) -> bool:
         """No context read is outstanding for the item on screen (tests wait for this before a picture)."""
-        return self._context_asked is None
+        return self._context_wanted is None
 
     def _context_for(self, item: ReviewItem | None) -> tuple[Any, ...] | str | None:
-        """The item's recent messages when read; else asks for them once and says None (the pane shows none yet)."""
+        """The item's recent messages when read; else None (the pane shows none yet) and they are asked for once
+        the cursor has rested on the item (CONTEXT_DELAY)."""
         if item is None or item.interrupt is None or not self._reads_context:
+            self._context_wanted = None
             return None  # an unreadable thread's pane says why instead
         key = (item.thread.thread_id, item.thread.checkpoint_id)
         found = self._contexts.get(key)
         if found is not None:
+            self._context_wanted = None  # back on a row already read: nothing to wait for
             self._contexts.move_to_end(key)
             return found
-        if key != self._context_asked:
-            self._context_asked = key
-            self.post_message(self.ContextWanted(key, item.thread.graph_id))
+        if key != self._context_wanted:
+            self._context_wanted = key
+            if self._context_timer is not None:
+                self._context_timer.stop()
+            delay = CONTEXT_DELAY if self.loaded else CONTEXT_DELAY_LOADING
+            self._context_timer = self.set_timer(delay, lambda: self._ask_context(key, item.thread.graph_id))
         return None
+
+    def _ask_context(self, key: ContextKey, graph_id: str | None) -> None:
+        if key == self._context_wanted:  # the cursor is still there
+            self.post_message(self.ContextWanted(key, graph_id))
 
     def _log_paint(self, kind: str, thread_ids: list[str]) -> None:
         """Benchmark instrumentation ($HITL_TUI_PAINT_LOG): when the list was painted, and with what."""
@@ -299,13 +322,16 @@ class QueueScreen(Screen[None]):
         times = (age_text(item.thread.paused_at, now) if item else None,
                  deadline_text(pressure.deadline_at, now) if pressure is not None else None)
         context = self._context_for(item)
-        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None), context)
+        if context != self._context_shown:
+            self._context_shown = context
+            self.query_one(DetailsPane).show_context(context)
+        shown = (item, index, staged, note, empty, self.readonly, times, getattr(pressure, "level", None))
         if shown == self._details_shown:
             return
         self._details_shown = shown
         self.query_one(DetailsPane).show(
             item, action_index=index, staged=staged, note=note, now=now, readonly=self.readonly, empty_text=empty,
-            pressure=pressure, context=context,
+            pressure=pressure,
         )
 
     @on(ThreadList.Highlighted)

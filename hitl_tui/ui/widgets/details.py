@@ -35,6 +35,11 @@ class DetailsPane(VerticalScroll):
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="details-body")
+        # Recent messages come a moment later (read for the thread on screen): a widget of their own, so their
+        # arrival does not render the highlighted JSON above again.
+        context = Static(id="details-context")
+        context.display = False
+        yield context
 
     def show(
         self,
@@ -47,15 +52,26 @@ class DetailsPane(VerticalScroll):
         readonly: bool = False,
         empty_text: str = "Nothing is waiting for a decision.",
         pressure: Any = None,
-        context: tuple[Any, ...] | str | None = None,
     ) -> None:
-        """`pressure`: the item's deadline escalation (hitl_tui.policy.timeouts.Escalation), if it has one.
-        `context`: the thread's recent messages, the sentence saying why they can't be read, or None (not read yet)."""
+        """`pressure`: the item's deadline escalation (hitl_tui.policy.timeouts.Escalation), if it has one."""
         body = self.query_one("#details-body", Static)
         if item is None:
             body.update(Text(empty_text, style=self._style("details--dim")))
             return
-        body.update(Group(*self._parts(item, action_index, staged or {}, note, now, readonly, pressure, context)))
+        body.update(Group(*self._parts(item, action_index, staged or {}, note, now, readonly, pressure)))
+
+    def show_context(self, context: tuple[Any, ...] | str | None) -> None:
+        """The shown thread's recent messages, the sentence saying why they can't be read, or None (none yet)."""
+        pane = self.query_one("#details-context", Static)
+        pane.display = bool(context)
+        if not context:
+            return
+        parts: list[RenderableType] = [Text(""), self._label("Recent messages")]
+        if isinstance(context, str):
+            parts.append(safe(f"can't be read: {context}", style=self._style("details--dim")))
+        else:
+            parts.extend(message_lines(context))
+        pane.update(Group(*parts))
 
     # -- building blocks ---------------------------------------------------------------------------------------
 
@@ -72,7 +88,7 @@ class DetailsPane(VerticalScroll):
 
     def _parts(
         self, item: ReviewItem, index: int, staged: Mapping[int, Decision], note: str | None, now: datetime,
-        readonly: bool, pressure: Any, context: tuple[Any, ...] | str | None,
+        readonly: bool, pressure: Any,
     ) -> list[RenderableType]:
         thread, interrupt = item.thread, item.interrupt
         parts: list[RenderableType] = []
@@ -136,13 +152,6 @@ class DetailsPane(VerticalScroll):
             parts.append(Text(""))
             parts.append(self._label("Reasoning"))
             parts.append(safe(interrupt.reasoning, keep_newlines=True))
-        if context:
-            parts.append(Text(""))
-            parts.append(self._label("Recent messages"))
-            if isinstance(context, str):
-                parts.append(safe(f"can't be read: {context}", style=self._style("details--dim")))
-            else:
-                parts.extend(message_lines(context))
         return parts
 
     def _policy(self, item: ReviewItem, pressure: Any, now: datetime) -> Text | None:
