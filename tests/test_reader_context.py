@@ -118,7 +118,7 @@ def test_the_listing_keeps_no_messages_and_context_reads_them_at_the_listed_chec
     assert [role for role, _ in later] == ["human", "ai", "tool"] and later[2][1] == "operator said yes"
 
 
-def test_a_graph_without_a_messages_field_setting_reads_messages_and_an_unknown_checkpoint_reads_nothing(
+def test_a_graph_without_a_messages_field_setting_reads_messages_and_an_unknown_checkpoint_is_not_there(
     case: tuple[Any, Any],
 ) -> None:
     saver, reader = case
@@ -127,8 +127,9 @@ def test_a_graph_without_a_messages_field_setting_reads_messages_and_an_unknown_
     listed = _listed(reader, "t2")
     assert reader.context("t2", listed.checkpoint_id, "unconfigured") == ()  # no `messages` channel there
     assert reader.context("t2", listed.checkpoint_id, "chat") != ()  # the configured field is `history`
-    assert reader.context("t2", "1f000000-0000-6000-8000-000000000000", "chat") == ()
-    assert reader.context("nobody", listed.checkpoint_id, "chat") == ()
+    # Not there (told apart from "no messages", so the console reads it again on a fresh connection):
+    assert reader.context("t2", "1f000000-0000-6000-8000-000000000000", "chat") is None
+    assert reader.context("nobody", listed.checkpoint_id, "chat") is None
 
 
 def test_the_context_thread_reads_the_newest_request_and_keeps_one_connection_to_the_file_it_opened(
@@ -139,7 +140,7 @@ def test_the_context_thread_reads_the_newest_request_and_keeps_one_connection_to
     import threading
 
     from hitl_tui.checkpoints.reader import CheckpointReader
-    from hitl_tui.console.context_loader import ContextLoader, ContextRead
+    from hitl_tui.console.context_loader import NOT_THERE, ContextLoader, ContextRead
     from hitl_tui.console.watchers import file_identity
 
     db = tmp_path / "later.db"
@@ -180,6 +181,10 @@ def test_the_context_thread_reads_the_newest_request_and_keeps_one_connection_to
             assert read.error is None and read.messages[0] == ("human", f"hi {tid}")
         assert events.empty() and len(opened) == 1  # "first" was never read; both reads on one connection
 
+        loader.request(("t1", "1f000000-0000-6000-8000-000000000000"), "chat")
+        gone = events.get(timeout=10)  # tried again on a fresh connection before saying so
+        assert gone.error == NOT_THERE and len(opened) == 2 and closed(opened[0])
+
         copy = tmp_path / "copy.db"
         source, target = sqlite3.connect(db), sqlite3.connect(copy)
         source.backup(target)  # through SQLite: an open() of a DB this process holds would drop its locks
@@ -189,11 +194,62 @@ def test_the_context_thread_reads_the_newest_request_and_keeps_one_connection_to
         copy.rename(db)  # another file at the same path (a restored backup)
         loader.request(("t1", listed["t1"].checkpoint_id), "chat")
         assert events.get(timeout=10).messages[0] == ("human", "hi t1")
-        assert len(opened) == 2 and closed(opened[0])  # the old file's connection was closed first
+        assert len(opened) == 3 and closed(opened[1])  # the old file's connection was closed first
 
-        loader.forget()  # what the app does when the watcher finds the DB gone
-        assert closed(opened[1])
+        loader.forget()  # what the app does when the watcher finds the DB gone: no read runs, so at once
+        assert closed(opened[2])
     finally:
         loader.stop()
         runner.join(timeout=10)
     assert not runner.is_alive()
+
+
+def test_forget_never_waits_for_a_read_in_progress_and_drops_the_connection_after_it(tmp_path: Path) -> None:
+    """The UI thread calls forget when the DB has a problem, which is when a read may hang for seconds."""
+    import queue
+    import threading
+    import time
+
+    from hitl_tui.checkpoints.reader import CheckpointReader
+    from hitl_tui.console.context_loader import ContextLoader, ContextRead
+
+    db = tmp_path / "checkpoints.db"
+    with open_saver(db) as saver:
+        _graph(saver).invoke({"history": [HumanMessage(content="hi")]}, cfg("t1", "chat"))
+    entered, release = threading.Event(), threading.Event()
+
+    class StuckRead(CheckpointReader):  # the real reader, held inside its read until the test lets go
+        def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...] | None:
+            entered.set()
+            release.wait(10)
+            return super().context(thread_id, checkpoint_id, graph_id)
+
+    sources: list[StuckRead] = []
+    events: queue.Queue[ContextRead] = queue.Queue()
+    loader = ContextLoader(lambda: sources.append(StuckRead(db, CONFIG)) or sources[-1], events.put)
+    runner = threading.Thread(target=loader.run, daemon=True)
+    runner.start()
+    try:
+        reader = CheckpointReader(db, CONFIG)
+        listed = reader.read_all().threads[0]
+        reader.close()
+        loader.request(("t1", listed.checkpoint_id), "chat")
+        assert entered.wait(10)
+        started = time.monotonic()
+        loader.forget()
+        assert time.monotonic() - started < 0.5  # it did not wait for the read
+        release.set()
+        assert events.get(timeout=10).messages[0] == ("human", "hi")  # the read in progress still answers
+        runner_done = time.monotonic() + 5
+        while sources[0]._conn is not None and time.monotonic() < runner_done:
+            try:
+                sources[0]._conn.execute("SELECT 1")
+            except sqlite3.ProgrammingError:
+                break  # closed right after that read
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the connection was kept after forget")
+    finally:
+        release.set()
+        loader.stop()
+        runner.join(timeout=10)

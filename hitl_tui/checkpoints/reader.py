@@ -224,14 +224,17 @@ class CheckpointReader:
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.path, err) from None
 
-    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...] | None:
         """The last few messages in a thread's state at one of its root checkpoints, as the details pane shows
-        them; () when that checkpoint is gone or does not decode. Listings leave them out: an operator reads the
-        context of one thread at a time, and 40k threads' chat histories would be most of a listing's memory."""
+        them; None when that checkpoint is not there (or does not decode). Listings leave them out: an operator
+        reads the context of one thread at a time, and 40k threads' chat histories would be most of a listing's
+        memory."""
         try:
             checkpoint = _checkpoint_at(self._conn, thread_id, "", checkpoint_id)
         except sqlite3.Error as err:
             raise explain_sqlite_error(self.path, err) from None
+        if checkpoint is None:
+            return None
         return thread_context(checkpoint, self.config.graphs.get(graph_id) if graph_id else None)
 
     def run_metadata(self, thread_id: str) -> dict[str, Any]:

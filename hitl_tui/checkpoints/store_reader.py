@@ -113,9 +113,12 @@ class StoreReader:
             found = self._read({thread_id})
         return found[0] if found else None
 
-    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...] | None:
         """The last few messages in a thread's state at one of its root checkpoints (see CheckpointReader.context)."""
-        checkpoint = self.store.checkpoint_at(thread_id, "", checkpoint_id)
+        with self.store.snapshot():  # driver errors come out as one sentence, without the password
+            checkpoint = self.store.checkpoint_at(thread_id, "", checkpoint_id)
+        if checkpoint is None:
+            return None
         return thread_context(checkpoint, self.config.graphs.get(graph_id) if graph_id else None)
 
     def _read(self, thread_ids: Collection[str] | None) -> list[PendingThread]:

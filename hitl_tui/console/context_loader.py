@@ -25,8 +25,11 @@ ContextKey = tuple[str, str]
 class ContextSource(Protocol):
     """Where the console reads a thread's context from (`CheckpointReader`, `PostgresThreadReader`)."""
 
-    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]: ...
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...] | None: ...
     def close(self) -> None: ...
+
+
+NOT_THERE = "that checkpoint is no longer in the DB"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ContextLoader:
         self._source_lock = threading.Lock()  # `forget` comes from the UI thread
         self._source: ContextSource | None = None
         self._opened_on: Hashable = None
+        self._forgotten = False  # asked to drop the source while a read was using it
 
     def request(self, key: ContextKey, graph_id: str | None) -> None:
         """Read this context next, instead of any request not started yet."""
@@ -63,35 +67,48 @@ class ContextLoader:
             self._changed.notify()
 
     def forget(self) -> None:
-        """Close the source now (its DB was deleted or moved); the next read opens one again."""
-        with self._source_lock:
-            self._drop()
+        """Drop the source (its DB was deleted, moved or failed): at once when no read is using it, else right
+        after that read. Never waits: the UI thread calls this, and a stuck read may take seconds."""
+        self._forgotten = True
+        if self._source_lock.acquire(blocking=False):
+            try:
+                self._drop()
+            finally:
+                self._source_lock.release()
 
     def run(self) -> None:
         try:
             while (wanted := self._next()) is not None:
                 key, graph_id = wanted
                 with self._source_lock:
-                    try:
-                        read = ContextRead(key, self._current().context(key[0], key[1], graph_id))
-                    except Exception as err:  # the pane says so in one line; the next request opens a new source
+                    read = self._read(key, graph_id)
+                    if self._forgotten:
                         self._drop()
-                        read = ContextRead(key, error=sentence(err))
-                self._emit(read)
+                with contextlib.suppress(Exception):  # a closing app: nothing left to tell
+                    self._emit(read)
         finally:
-            self.forget()
+            with self._source_lock:
+                self._drop()
 
-    def _current(self) -> ContextSource:
-        now = self._identity() if self._identity is not None else None
-        if self._source is not None and now != self._opened_on:
-            self._drop()  # another file at the DB's path: never read the old one
-        if self._source is None:
-            self._source, self._opened_on = self._make_source(), now
-        return self._source
-
-    def _drop(self) -> None:
-        _close(self._source)
-        self._source = None
+    def _read(self, key: ContextKey, graph_id: str | None) -> ContextRead:
+        """One read; a source kept from earlier reads gets one retry on a fresh one (a dropped server connection,
+        a file swapped between the stat and the read) before the failure is reported."""
+        for attempt in (1, 2):
+            fresh = self._source is None or attempt == 2
+            try:
+                if attempt == 2:
+                    self._drop()
+                messages = self._current().context(key[0], key[1], graph_id)
+            except Exception as err:
+                self._drop()
+                if fresh:
+                    return ContextRead(key, error=_sentence(err))
+                continue
+            if messages is not None:
+                return ContextRead(key, messages)
+            if fresh:
+                return ContextRead(key, error=NOT_THERE)
+        return ContextRead(key, error=NOT_THERE)  # not reached: the second attempt is always fresh
 
     def _next(self) -> tuple[ContextKey, str | None] | None:
         with self._changed:
@@ -101,6 +118,26 @@ class ContextLoader:
                 return None
             wanted, self._wanted = self._wanted, None
             return wanted
+
+    def _current(self) -> ContextSource:
+        now = self._identity() if self._identity is not None else None
+        if self._source is not None and now != self._opened_on:
+            self._drop()  # another file at the DB's path: never read the old one
+        if self._source is None:
+            self._forgotten = False
+            self._source, self._opened_on = self._make_source(), now
+        return self._source
+
+    def _drop(self) -> None:
+        _close(self._source)
+        self._source = None
+
+
+def _sentence(err: BaseException) -> str:
+    try:
+        return sentence(err)
+    except Exception:
+        return type(err).__name__
 
 
 def _close(source: ContextSource | None) -> None:

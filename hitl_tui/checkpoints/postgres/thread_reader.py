@@ -52,7 +52,7 @@ class PostgresThreadReader:
     def thread(self, thread_id: str) -> PendingThread | None:
         return self._reader.thread(thread_id)
 
-    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...]:
+    def context(self, thread_id: str, checkpoint_id: str, graph_id: str | None) -> tuple[Any, ...] | None:
         return self._reader.context(thread_id, checkpoint_id, graph_id)
 
     def marks(self, thread_id: str) -> ThreadMarks:

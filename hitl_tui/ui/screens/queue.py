@@ -113,8 +113,10 @@ class QueueScreen(Screen[None]):
         self._painted_rows = False
         self._details_ready = False
         self._details_shown: tuple[object, ...] | None = None
-        # Recent messages per (thread, checkpoint), or why they could not be read; the newest CONTEXTS_KEPT.
-        self._contexts: OrderedDict[ContextKey, tuple[Any, ...] | str] = OrderedDict()
+        # Recent messages per (thread, checkpoint), the newest CONTEXTS_KEPT; and the last read that failed, shown
+        # while the cursor stays on its row (back on it later, it is read again).
+        self._contexts: OrderedDict[ContextKey, tuple[Any, ...]] = OrderedDict()
+        self._context_failed: tuple[ContextKey, str] | None = None
         self._context_wanted: ContextKey | None = None  # on screen, not read yet (asked, or waiting for the cursor)
         self._context_timer: Timer | None = None
         self._context_shown: tuple[Any, ...] | str | None = None
@@ -207,26 +209,41 @@ class QueueScreen(Screen[None]):
     def apply_problem(self, source: str, message: str | None) -> None:
         self.query_one(StatusBar).set_problem(source, message)
         if source == "db" and message and not self.loaded:
-            self.query_one(DetailsPane).show(None, now=self.clock(), empty_text=message)
-        if source == "db" and message is None and any(isinstance(v, str) for v in self._contexts.values()):
-            # The DB reads again: contexts that failed meanwhile are read again when shown.
-            self._contexts = OrderedDict((k, v) for k, v in self._contexts.items() if not isinstance(v, str))
+            pane = self.query_one(DetailsPane)
+            pane.show(None, now=self.clock(), empty_text=message)
+            pane.show_context(None)  # no messages of an earlier row under the problem
+            self._details_shown = self._context_shown = None
+        if source == "db" and message is None and self._context_failed is not None:
+            self._context_failed = None  # the DB reads again: a failed context is read again
             self._show_details()
 
     def apply_context(self, key: ContextKey, messages: tuple[Any, ...], *, error: str | None = None) -> None:
         """The recent messages of a thread the details showed (or the sentence saying why they can't be read)."""
-        self._contexts[key] = messages if error is None else error
-        self._contexts.move_to_end(key)
-        while len(self._contexts) > CONTEXTS_KEPT:
-            self._contexts.popitem(last=False)
+        if error is not None:
+            self._context_failed = (key, error)
+        else:
+            self._contexts[key] = messages
+            self._contexts.move_to_end(key)
+            while len(self._contexts) > CONTEXTS_KEPT:
+                self._contexts.popitem(last=False)
         if self._context_wanted == key:
             self._context_wanted = None
         self._show_details()
 
     @property
     def context_settled(self) -> bool:
-        """No context read is outstanding for the item on screen (tests wait for this before a picture)."""
-        return self._context_wanted is None
+        """The row under the cursor shows its context, or why it has none (tests wait for this before a picture)."""
+        item = self.selected
+        if item is None or item.interrupt is None or not self._reads_context:
+            return True
+        key = (item.thread.thread_id, item.thread.checkpoint_id)
+        if key in self._contexts:
+            expected: tuple[Any, ...] | str = self._contexts[key]
+        elif self._context_failed is not None and self._context_failed[0] == key:
+            expected = self._context_failed[1]
+        else:
+            return False
+        return self._context_shown == expected
 
     def _context_for(self, item: ReviewItem | None) -> tuple[Any, ...] | str | None:
         """The item's recent messages when read; else None (the pane shows none yet) and they are asked for once
@@ -240,6 +257,10 @@ class QueueScreen(Screen[None]):
             self._context_wanted = None  # back on a row already read: nothing to wait for
             self._contexts.move_to_end(key)
             return found
+        if self._context_failed is not None:
+            if self._context_failed[0] == key:
+                return self._context_failed[1]  # shown while the cursor stays here
+            self._context_failed = None  # the cursor moved on: coming back reads it again
         if key != self._context_wanted:
             self._context_wanted = key
             if self._context_timer is not None:
