@@ -90,13 +90,18 @@ def _listed(reader: Any, thread_id: str) -> PendingThread:
     return next(t for t in reader.read_all().threads if t.thread_id == thread_id)
 
 
+def _paused(case: tuple[Any, Any], thread_id: str, graph_id: str, text: str) -> tuple[Any, Any, PendingThread]:
+    """Run the chat graph until it waits for a human; the graph, the reader and the thread as listed."""
+    saver, reader = case
+    graph = _graph(saver)
+    graph.invoke({"history": [HumanMessage(content=text)]}, cfg(thread_id, graph_id))
+    return graph, reader, _listed(reader, thread_id)
+
+
 def test_the_listing_keeps_no_messages_and_context_reads_them_at_the_listed_checkpoint(
     case: tuple[Any, Any],
 ) -> None:
-    saver, reader = case
-    graph = _graph(saver)
-    graph.invoke({"history": [HumanMessage(content="mail bob the report")]}, cfg("t1", "chat"))
-    listed = _listed(reader, "t1")
+    graph, reader, listed = _paused(case, "t1", "chat", "mail bob the report")
     assert not hasattr(listed, "messages")  # 40k listed threads keep no chat history
 
     context = reader.context("t1", listed.checkpoint_id, listed.graph_id)
@@ -121,10 +126,7 @@ def test_the_listing_keeps_no_messages_and_context_reads_them_at_the_listed_chec
 def test_a_graph_without_a_messages_field_setting_reads_messages_and_an_unknown_checkpoint_is_not_there(
     case: tuple[Any, Any],
 ) -> None:
-    saver, reader = case
-    graph = _graph(saver)
-    graph.invoke({"history": [HumanMessage(content="hello")]}, cfg("t2", "unconfigured"))
-    listed = _listed(reader, "t2")
+    _, reader, listed = _paused(case, "t2", "unconfigured", "hello")
     assert reader.context("t2", listed.checkpoint_id, "unconfigured") == ()  # no `messages` channel there
     assert reader.context("t2", listed.checkpoint_id, "chat") != ()  # the configured field is `history`
     # Not there (told apart from "no messages", so the console reads it again on a fresh connection):
